@@ -1,0 +1,1 @@
+"""mnist-mlp: train, demonstrate and probe a multi-layer perceptron that reads handwriting."""

@@ -1,0 +1,335 @@
+"""The command line: `python -m mnist_mlp train | evaluate | predict | models`.
+
+Bad arguments or files end with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from mnist_mlp import data, model, store
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem to report in one line and exit with code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.offline:
+        os.environ["MNIST_MLP_OFFLINE"] = "1"
+    try:
+        return args.handler(args)
+    except (CliError, ValueError, OSError) as err:
+        print(f"mnist_mlp {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mnist_mlp",
+        description="Train, evaluate and use multi-layer perceptrons on MNIST and Fashion-MNIST.",
+    )
+    parser.add_argument("--offline", action="store_true", help="never try to download datasets")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model and save it with its card")
+    train.set_defaults(handler=run_train)
+    _add_data_arguments(train)
+    group = train.add_argument_group("model (a preset, optionally changed by the options below)")
+    group.add_argument(
+        "--preset", choices=list(model.PRESETS), default=model.DEFAULT_PRESET, help="%(default)s"
+    )
+    group.add_argument("--hidden", type=_units, help="hidden layer sizes, e.g. 512 or 256,128 or none")
+    group.add_argument("--activation", choices=model.ACTIVATIONS)
+    group.add_argument("--dropout", type=float, dest="dropout_rate", metavar="RATE")
+    group.add_argument("--optimizer", choices=model.OPTIMIZERS)
+    group.add_argument("--learning-rate", type=float, metavar="LR")
+    group.add_argument("--l2", type=float)
+    group.add_argument("--batch-size", type=int, metavar="N")
+    group.add_argument("--epochs", type=int, metavar="N")
+    group.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="random shifts, rotations, scaling and elastic distortion")  # fmt: skip
+    group.add_argument("--seed", type=int)
+    train.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
+                       help="share of the training data held out for validation (%(default)s)")  # fmt: skip
+    train.add_argument("--continue", dest="resume", metavar="NAME",
+                       help="go on training this saved model (its layers are kept)")  # fmt: skip
+    train.add_argument("--out", metavar="NAME", help="save under this name (default: generated)")
+    train.add_argument("--no-save", action="store_true", help="train and evaluate only")
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy, per class, confusion matrix")
+    evaluate.set_defaults(handler=run_evaluate)
+    evaluate.add_argument("--model", default=store.DEFAULT_MODEL, metavar="NAME_OR_PATH")
+    _add_data_arguments(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    predict = commands.add_parser("predict", help="read digits from PNG/JPEG files")
+    predict.set_defaults(handler=run_predict)
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", default=store.DEFAULT_MODEL, metavar="NAME_OR_PATH")
+    predict.add_argument("--json", action="store_true", help="print one JSON object")
+
+    models = commands.add_parser("models", help="list the saved models")
+    models.set_defaults(handler=run_models)
+    models.add_argument("--json", action="store_true", help="print one JSON object")
+    for sub in (train, evaluate, predict, models):
+        sub.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
+    return parser
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", choices=data.DATASETS, default=None,
+                        help="default: the model's dataset, else mnist")  # fmt: skip
+    parser.add_argument("--data", metavar="PATH",
+                        help="a Keras-style .npz or a folder of the four IDX files")  # fmt: skip
+
+
+def _units(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none", "0"):
+        return ()
+    try:
+        units = tuple(int(part) for part in text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected sizes like 512 or 256,128; got {text!r}") from err
+    if any(u <= 0 or u > 16384 for u in units):
+        raise argparse.ArgumentTypeError(f"layer sizes must be in 1..16384; got {text!r}")
+    return units
+
+
+CONFIG_OPTIONS = {
+    "hidden": "hidden_units", "activation": "activation", "dropout_rate": "dropout_rate",
+    "optimizer": "optimizer", "learning_rate": "learning_rate", "l2": "l2",
+    "batch_size": "batch_size", "epochs": "epochs", "augment": "augment", "seed": "seed",
+}  # fmt: skip
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from mnist_mlp import evaluate as evaluation
+    from mnist_mlp import train
+
+    previous = store.load(args.resume, args.store) if args.resume else None
+    base = previous.card.config if previous and previous.card else model.preset(args.preset)
+    changes = {field: getattr(args, option) for option, field in CONFIG_OPTIONS.items()}
+    config = base.replace(**{k: v for k, v in changes.items() if v is not None})
+    dataset_name = args.dataset or (previous.card.dataset if previous and previous.card else "mnist")
+    dataset = data.load(dataset_name, args.data)
+    name = store.check_name(args.out) if args.out else _generated_name(dataset.name, config)
+    if not args.no_save and (store.store_dir(args.store) / name).exists():
+        raise CliError(f"a model named {name!r} already exists; choose another --out")
+    x_train, y_train, x_val, y_val = data.split_validation(
+        dataset.x_train, dataset.y_train, args.validation, seed=config.seed
+    )
+    say = _quiet if args.json else _say
+    say(f"data: {dataset.source}")
+    say(f"model: {config.architecture} ({config.parameter_count:,} parameters), {config.epochs} "
+        f"epochs, {len(x_train):,} training and {len(x_val):,} validation images")  # fmt: skip
+    prior = _as_train_result(previous, config) if previous else None
+    bar = _ProgressBar(enabled=not args.json)
+    with _stop_on_interrupt() as stop:
+        result = train.train(config, x_train, y_train, x_val, y_val, previous=prior,
+                             on_progress=bar.update, stop=stop)  # fmt: skip
+    bar.close()
+    if result.stopped:
+        say(f"stopped at epoch {result.epochs_done:g}; keeping the model as trained so far")
+    test = evaluation.evaluate(result.model, dataset.x_test, dataset.y_test)
+    say(f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images "
+        f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training")  # fmt: skip
+    summary: dict[str, Any] = {
+        "dataset": dataset.name, "data_source": dataset.source, "config": config.to_dict(),
+        "test": test.to_dict(), "history": result.history, "seconds": round(result.seconds, 2),
+        "saved": None,
+    }  # fmt: skip
+    if not args.no_save:
+        card = store.Card(
+            name=name, config=config, dataset=dataset.name, data_source=dataset.source,
+            class_names=list(dataset.class_names),
+            samples={"train": len(x_train), "validation": len(x_val), "test": len(dataset.y_test)},
+            test_accuracy=test.accuracy, test_loss=test.loss,
+            per_class_accuracy=test.to_dict()["per_class_accuracy"],
+            training_seconds=result.seconds, history=result.history, versions=store.versions(),
+            command="python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
+        )  # fmt: skip
+        path = store.save(result.model, card, snapshots=result.snapshots, store=args.store)
+        summary["saved"] = str(path)
+        say(f"saved: {name} ({path})")
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from mnist_mlp import evaluate as evaluation
+
+    loaded = store.load(args.model, args.store)
+    dataset_name = args.dataset or (loaded.card.dataset if loaded.card else "mnist")
+    if dataset_name not in data.DATASETS:
+        dataset_name = "mnist"
+    dataset = data.load(dataset_name, args.data)
+    result = evaluation.evaluate(loaded.model, dataset.x_test, dataset.y_test)
+    figures = result.to_dict()
+    if args.json:
+        print(json.dumps({"model": str(args.model), "dataset": dataset.name,
+                          "data_source": dataset.source, **figures}))  # fmt: skip
+        return 0
+    print(f"model: {args.model}\ndata: {dataset.source}")
+    print(f"test accuracy: {result.accuracy:.2%} on {len(result.labels):,} images "
+          f"(loss {result.loss:.4f})\n")  # fmt: skip
+    names = dataset.class_names
+    width = max(len(n) for n in names)
+    print(f"{'class':<{width}}  accuracy  precision")
+    for index, label in enumerate(names):
+        accuracy, precision = figures["per_class_accuracy"][index], figures["precision"][index]
+        print(f"{label:<{width}}  {_percent(accuracy):>8}  {_percent(precision):>9}")
+    print("\nconfusion matrix (rows: true class, columns: predicted)")
+    for index, row in enumerate(figures["confusion_matrix"]):
+        print(f"{names[index]:<{width}} " + " ".join(f"{count:5d}" for count in row))
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from mnist_mlp import drawing, images
+
+    loaded = store.load(args.model, args.store)
+    names = loaded.card.class_names if loaded.card else [str(d) for d in range(10)]
+    results = []
+    for path in args.images:
+        prepared = drawing.to_mnist(images.read_image(path))
+        if prepared is None:
+            results.append({"image": path, "error": "no drawing found (blank image)"})
+            continue
+        probabilities = model.predict(loaded.model, prepared[None])[0]
+        best = int(np.argmax(probabilities))
+        results.append({"image": path, "class": best, "label": names[best],
+                        "confidence": round(float(probabilities[best]), 6),
+                        "probabilities": [round(float(p), 6) for p in probabilities]})  # fmt: skip
+    if args.json:
+        print(json.dumps({"model": str(args.model), "predictions": results}))
+    else:
+        for item in results:
+            if "error" in item:
+                print(f"{item['image']}: {item['error']}")
+            else:
+                print(f"{item['image']}: {item['label']} ({item['confidence']:.1%})")
+    return 0 if all("error" not in item for item in results) else 1
+
+
+def run_models(args: argparse.Namespace) -> int:
+    entries = store.list_models(args.store)
+    if args.json:
+        rows = [{"name": e.name, "path": str(e.path), "error": e.error,
+                 "card": e.card.to_dict() if e.card else None} for e in entries]  # fmt: skip
+        print(json.dumps({"store": str(store.store_dir(args.store)), "models": rows}))
+        return 0
+    if not entries:
+        print(f"no saved models in {store.store_dir(args.store)}")
+        return 0
+    print(f"{'name':<28} {'dataset':<14} {'architecture':<18} {'test acc':>8} {'epochs':>6}  created")
+    for entry in entries:
+        card = entry.card
+        if card is None:
+            print(f"{entry.name:<28} {entry.error}")
+            continue
+        print(f"{entry.name:<28} {card.dataset:<14} {card.config.architecture:<18} "
+              f"{_percent(card.test_accuracy):>8} {card.epochs:>6g}  {card.created[:16]}")  # fmt: skip
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt():
+    """The first Ctrl-C stops training gently (the model is kept); a second one aborts."""
+    stop = threading.Event()
+
+    def handle(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _as_train_result(previous: store.LoadedModel, config: model.MLPConfig):
+    from mnist_mlp import train
+
+    card = previous.card
+    return train.TrainResult(
+        model=previous.model, config=config,
+        history=list(card.history) if card else [], snapshots=dict(previous.snapshots),
+        seconds=card.training_seconds if card else 0.0,
+    )  # fmt: skip
+
+
+def _generated_name(dataset: str, config: model.MLPConfig) -> str:
+    return f"{dataset}-{config.architecture}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+class _ProgressBar:
+    """A one-line bar on a terminal; one line per epoch when output goes to a file or pipe."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.live = enabled and sys.stderr.isatty()
+        self.last_draw = 0.0
+
+    def update(self, progress) -> None:
+        if not self.enabled:
+            return
+        if progress.kind == "epoch":
+            self._clear()
+            print(f"epoch {progress.epoch}/{progress.epochs}: loss {progress.loss:.4f}, "
+                  f"accuracy {progress.accuracy:.2%}, val_loss {progress.val_loss:.4f}, "
+                  f"val_accuracy {progress.val_accuracy:.2%}, "
+                  f"{progress.images_per_second:,.0f} images/s", file=sys.stderr)  # fmt: skip
+        elif self.live and time.monotonic() - self.last_draw > 0.1:
+            self.last_draw = time.monotonic()
+            filled = int(30 * progress.batch / max(progress.batches, 1))
+            print(f"\repoch {progress.epoch}/{progress.epochs} [{'#' * filled:<30}] "
+                  f"{progress.batch}/{progress.batches}  loss {progress.loss:.4f}  "
+                  f"{progress.images_per_second:,.0f} img/s  ETA {progress.eta_seconds:,.0f} s ",
+                  end="", file=sys.stderr, flush=True)  # fmt: skip
+
+    def _clear(self) -> None:
+        if self.live:
+            print("\r\033[K", end="", file=sys.stderr)
+
+    def close(self) -> None:
+        self._clear()

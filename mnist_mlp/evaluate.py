@@ -1,0 +1,133 @@
+"""Evaluation: how well a model reads a labelled set, class by class, and where it goes wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mnist_mlp.model import NUM_CLASSES, predict
+
+if TYPE_CHECKING:
+    import keras
+
+EPSILON = 1e-7  # as Keras clips probabilities before the log
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One misclassified example."""
+
+    index: int  # position in the evaluated set
+    true_class: int
+    predicted_class: int
+    confidence: float  # the model's probability for its (wrong) prediction
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model's results on one labelled set."""
+
+    labels: np.ndarray  # (n,) int in 0..9
+    probabilities: np.ndarray  # (n, 10) float32, rows sum to 1
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def loss(self) -> float:
+        """Mean cross-entropy."""
+        picked = self.probabilities[np.arange(len(self.labels)), self.labels]
+        return float(-np.log(np.clip(picked, EPSILON, 1 - EPSILON)).mean())
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predictions == self.labels).mean())
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """(10, 10) counts: row = true class, column = predicted class."""
+        return confusion_matrix(self.labels, self.predictions)
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray:
+        """(10,) share of each true class read correctly (the recall); NaN for an absent class."""
+        confusion = self.confusion
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.diag(confusion) / confusion.sum(axis=1)
+
+    @property
+    def precision(self) -> np.ndarray:
+        """(10,) share of each predicted class that was right; NaN where never predicted."""
+        confusion = self.confusion
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.diag(confusion) / confusion.sum(axis=0)
+
+    @property
+    def recall(self) -> np.ndarray:
+        return self.per_class_accuracy
+
+    def mistakes(
+        self,
+        true_class: int | None = None,
+        predicted_class: int | None = None,
+        most_confident_first: bool = True,
+    ) -> list[Mistake]:
+        """Every misclassified example, optionally of one true and/or predicted class."""
+        predictions = self.predictions
+        wrong = predictions != self.labels
+        if true_class is not None:
+            wrong &= self.labels == true_class
+        if predicted_class is not None:
+            wrong &= predictions == predicted_class
+        indices = np.flatnonzero(wrong)
+        confidence = self.probabilities[indices, predictions[indices]]
+        order = np.argsort(-confidence if most_confident_first else confidence, kind="stable")
+        return [
+            Mistake(int(i), int(self.labels[i]), int(predictions[i]), float(c))
+            for i, c in zip(indices[order], confidence[order], strict=True)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (NaN becomes None)."""
+
+        def listed(values: np.ndarray) -> list[float | None]:
+            return [None if np.isnan(v) else round(float(v), 6) for v in values]
+
+        return {
+            "samples": len(self.labels),
+            "loss": round(self.loss, 6),
+            "accuracy": round(self.accuracy, 6),
+            "per_class_accuracy": listed(self.per_class_accuracy),
+            "precision": listed(self.precision),
+            "recall": listed(self.recall),
+            "confusion_matrix": self.confusion.tolist(),
+            "mistakes": int((self.predictions != self.labels).sum()),
+        }
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """(10, 10) int64 counts: row = true class, column = predicted class."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    flat = np.bincount(labels * NUM_CLASSES + predictions, minlength=NUM_CLASSES * NUM_CLASSES)
+    return flat.reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Evaluation:
+    """Run `model` over a labelled set.
+
+    Args:
+        images: (n, 28, 28) uint8 0..255 or float in [0, 1], ink white on black.
+        labels: (n,) integers in 0..9.
+    """
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),):
+        raise ValueError(
+            f"Expected one label per image: {len(images)} labels. Received: shape={labels.shape}."
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise ValueError(f"Expected labels in 0..9. Received: {labels.min()}..{labels.max()}.")
+    return Evaluation(labels=labels.astype(np.int64), probabilities=predict(model, images))

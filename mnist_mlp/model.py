@@ -1,0 +1,205 @@
+"""The MLP: one frozen config dataclass, the named presets, and the Keras model they build.
+
+Keras is imported inside the functions that need it, so reading a config or a preset is free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "selu")
+OPTIMIZERS = ("adam", "sgd", "adagrad", "rmsprop")
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """Everything that defines a model and how it is trained; saved beside the weights."""
+
+    hidden_units: tuple[int, ...] = (512,)  # one entry per hidden layer; () is softmax regression
+    activation: str = "relu"  # hidden-layer activation, one of ACTIVATIONS
+    dropout_rate: float = 0.2  # after each hidden layer; 0 turns it off
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    learning_rate: float = 1e-3
+    l2: float = 0.0  # weight decay on every kernel; 0 turns it off
+    batch_size: int = 128
+    epochs: int = 4
+    augment: bool = False  # random shifts, rotations, scaling and elastic distortion each epoch
+    seed: int = 0  # weights, dropout, shuffling and augmentation all follow it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden_units", tuple(int(u) for u in self.hidden_units))
+        _check(
+            all(u > 0 for u in self.hidden_units),
+            "hidden_units",
+            self.hidden_units,
+            "positive integers (one per hidden layer), e.g. (512,) or () for none",
+        )
+        _check(self.activation in ACTIVATIONS, "activation", self.activation, f"one of {ACTIVATIONS}")
+        _check(0 <= self.dropout_rate < 1, "dropout_rate", self.dropout_rate, "a number in [0, 1)")
+        _check(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        _check(0 < self.learning_rate <= 10, "learning_rate", self.learning_rate, "in (0, 10]")
+        _check(0 <= self.l2 <= 1, "l2", self.l2, "a number in [0, 1]")
+        _check(1 <= self.batch_size <= 65536, "batch_size", self.batch_size, "in 1..65536")
+        _check(1 <= self.epochs <= 10000, "epochs", self.epochs, "in 1..10000")
+        _check(0 <= self.seed < 2**31, "seed", self.seed, "in 0..2**31-1")
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Input, hidden and output widths, e.g. (784, 512, 10)."""
+        return (IMAGE_SHAPE[0] * IMAGE_SHAPE[1], *self.hidden_units, NUM_CLASSES)
+
+    @property
+    def architecture(self) -> str:
+        """The usual short name, e.g. '784-512-10'."""
+        return "-".join(str(size) for size in self.layer_sizes)
+
+    @property
+    def parameter_count(self) -> int:
+        """Weights and biases of all dense layers."""
+        sizes = self.layer_sizes
+        return sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+
+    @property
+    def flops_per_image(self) -> int:
+        """Multiply-adds of one forward pass, counted as 2 FLOPs each."""
+        sizes = self.layer_sizes
+        return sum(2 * fan_in * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+
+    def replace(self, **changes: Any) -> MLPConfig:
+        """A copy with some fields changed (and checked again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        values = dataclasses.asdict(self)
+        values["hidden_units"] = list(self.hidden_units)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> MLPConfig:
+        """The inverse of `to_dict`; unknown keys are refused rather than dropped."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown MLPConfig fields: {unknown}. Expected some of {sorted(known)}.")
+        return cls(**values)
+
+
+def _check(ok: bool, name: str, value: object, expected: str) -> None:
+    if not ok:
+        raise ValueError(
+            f"Received an invalid value for {name}, expected {expected}. Received: {name}={value!r}"
+        )
+
+
+# The classic set-ups from tutorials and papers, so results can be compared with published figures.
+PRESETS: dict[str, MLPConfig] = {
+    "softmax": MLPConfig(hidden_units=(), dropout_rate=0.0, epochs=10),
+    "784-20-10": MLPConfig(hidden_units=(20,), dropout_rate=0.0, batch_size=32, epochs=10),
+    "784-50-50-10": MLPConfig(hidden_units=(50, 50), dropout_rate=0.2, epochs=10),
+    "784-100-100-10": MLPConfig(hidden_units=(100, 100), dropout_rate=0.0, epochs=10),
+    "784-512-10": MLPConfig(hidden_units=(512,), dropout_rate=0.2, epochs=4),
+    "784-700-500-10": MLPConfig(hidden_units=(700, 500), dropout_rate=0.2, epochs=4),
+}
+DEFAULT_PRESET = "784-512-10"
+
+
+def preset(name: str) -> MLPConfig:
+    """The named preset's config; a clear error lists the names."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Expected one of: {', '.join(PRESETS)}.")
+    return PRESETS[name]
+
+
+def build_model(config: MLPConfig) -> keras.Model:
+    """A compiled-free Keras MLP: (batch, 28, 28) float32 in [0, 1] -> (batch, 10) softmax.
+
+    The same seed gives the same initial weights.
+    """
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(config.seed)
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
+    x = layers.Flatten(name="flatten")(inputs)
+    for index, units in enumerate(config.hidden_units, start=1):
+        x = layers.Dense(
+            units,
+            activation=config.activation,
+            kernel_regularizer=regularizer,
+            name=f"hidden_{index}",
+        )(x)
+        if config.dropout_rate > 0:
+            x = layers.Dropout(config.dropout_rate, seed=config.seed + index, name=f"dropout_{index}")(x)
+    outputs = layers.Dense(
+        NUM_CLASSES, activation="softmax", kernel_regularizer=regularizer, name="probabilities"
+    )(x)
+    return keras.Model(inputs, outputs, name="mlp_" + config.architecture.replace("-", "_"))
+
+
+def make_optimizer(config: MLPConfig) -> keras.optimizers.Optimizer:
+    """The optimizer the config names, at its learning rate."""
+    import keras
+
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+        "adagrad": keras.optimizers.Adagrad,
+        "rmsprop": keras.optimizers.RMSprop,
+    }
+    return classes[config.optimizer](learning_rate=config.learning_rate)
+
+
+def first_layer_weights(model: keras.Model) -> np.ndarray:
+    """The first dense layer's kernel as images: (units, 28, 28) float32.
+
+    For softmax regression that layer is the output, so the images are the 10 class templates.
+    """
+    dense = next(layer for layer in model.layers if hasattr(layer, "kernel"))
+    kernel = np.asarray(dense.kernel.numpy(), dtype=np.float32)  # (784, units)
+    return kernel.T.reshape(-1, *IMAGE_SHAPE)
+
+
+PREDICT_CHUNK = 8192  # images per call: large enough to amortise the call, small enough for memory
+_compiled_predict: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, 10) float32 for images (n, 28, 28): uint8 0..255 or float in [0, 1].
+
+    One compiled function per model is made on first use and reused (thread-safe), because
+    `model.predict` rebuilds its machinery each call: ~100 ms for one drawing instead of < 1 ms.
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise ValueError(
+            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
+            "Pass a batch; for one image use image[None]."
+        )
+    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+    function = _compiled_predict.get(model)
+    if function is None:
+        function = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec((None, *IMAGE_SHAPE), tf.float32)],
+        )
+        _compiled_predict[model] = function
+    chunks = [
+        function(tf.constant(images[start : start + PREDICT_CHUNK], tf.float32) * scale).numpy()
+        for start in range(0, len(images), PREDICT_CHUNK)
+    ]
+    return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)

@@ -1,0 +1,308 @@
+"""Training: one loop for the CLI and the app, with live progress, a stop switch and snapshots.
+
+The loop keeps the data on the device and runs several optimizer steps per compiled call, which is
+what makes it faster than `model.fit` (whose time goes mostly to per-step framework overhead).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mnist_mlp import augment
+from mnist_mlp.model import IMAGE_SHAPE, MLPConfig, build_model, first_layer_weights, make_optimizer
+
+if TYPE_CHECKING:
+    import keras
+
+SNAPSHOT_STEPS = (0, 10, 100, 1000, 10000)  # plus every epoch end: early steps change most
+SNAPSHOT_UNITS = 64  # first-layer units kept per snapshot: enough for a grid, small in memory
+CALL_SECONDS = 0.1  # aim of one compiled call: short enough to stop promptly and report live
+MAX_STEPS_PER_CALL = 256
+VALIDATION_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report from the loop: after each compiled call ("batch") and each epoch ("epoch")."""
+
+    kind: str  # "batch" or "epoch"
+    epoch: int  # 1-based, counting epochs of earlier runs of the same model
+    epochs: int  # the epoch this run ends at
+    batch: int  # batches done in this epoch
+    batches: int  # batches per epoch
+    step: int  # optimizer steps of this model so far
+    loss: float  # mean over this epoch's batches so far (dropout on, as Keras reports it)
+    accuracy: float
+    val_loss: float | None  # set on "epoch" reports
+    val_accuracy: float | None
+    images_per_second: float  # over this run so far
+    eta_seconds: float  # for the rest of this run
+    fraction: float  # of this run done, in [0, 1]
+
+
+@dataclass
+class TrainResult:
+    """A model and everything learned about it while training; `train` can continue from it."""
+
+    model: keras.Model
+    config: MLPConfig
+    history: list[dict[str, float]] = field(default_factory=list)  # one dict per (part) epoch
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> (units, 28, 28) f16
+    stopped: bool = False  # True when the stop event ended the last run early
+    seconds: float = 0.0  # training time over all runs
+    images_seen: int = 0
+
+    @property
+    def epochs_done(self) -> float:
+        return self.history[-1]["epoch"] if self.history else 0.0
+
+    @property
+    def steps(self) -> int:
+        return int(self.model.optimizer.iterations.numpy())
+
+
+def train(
+    config: MLPConfig,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    previous: TrainResult | None = None,
+    epochs: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+    snapshot_steps: Sequence[int] = SNAPSHOT_STEPS,
+) -> TrainResult:
+    """Train a new model from `config`, or go on training `previous` (weights, optimizer, history).
+
+    Args:
+        x_train, x_val: (n, 28, 28) uint8 images, ink white on black.
+        y_train, y_val: (n,) integer labels in 0..9.
+        epochs: epochs to run now (default `config.epochs`).
+        on_progress: called from this thread after every compiled call and every epoch.
+        stop: when set (from any thread), training ends after the current call (< ~0.1 s) and
+            the model keeps what it learned; the result has `stopped=True`.
+        snapshot_steps: optimizer steps at which to keep first-layer weights, besides epoch ends.
+    """
+    _check_arrays(x_train, y_train, "training")
+    _check_arrays(x_val, y_val, "validation")
+    result = previous or _start(config)
+    if previous is not None and previous.config.hidden_units != config.hidden_units:
+        raise ValueError(
+            f"Cannot continue a {previous.config.architecture} model as {config.architecture}: "
+            "the layers must stay the same. Start a new model to change them."
+        )
+    runner = _Runner(result.model, config, x_train, y_train, x_val, y_val)
+    run_epochs = epochs or config.epochs
+    first_epoch = math.floor(result.epochs_done) + 1
+    last_epoch = first_epoch + run_epochs - 1
+    pending_snapshots = sorted(s for s in set(snapshot_steps) if s >= result.steps)
+    if pending_snapshots and pending_snapshots[0] == result.steps:
+        _snapshot(result)
+        pending_snapshots.pop(0)
+    result.stopped = False
+    started = time.perf_counter()
+    images_this_run = 0
+    steps_per_call = 1
+    total_images = run_epochs * len(x_train)
+    for epoch in range(first_epoch, last_epoch + 1):
+        order = runner.epoch_order(epoch)
+        batches = math.ceil(len(order) / config.batch_size)
+        epoch_loss = epoch_correct = epoch_images = 0.0
+        batch = 0
+        while batch < batches:
+            limit = batches - batch
+            if pending_snapshots:
+                limit = min(limit, max(1, pending_snapshots[0] - result.steps))
+            count = min(steps_per_call, limit)
+            call_started = time.perf_counter()
+            loss_sum, correct, images = runner.run(order, batch, count)
+            call_seconds = time.perf_counter() - call_started
+            steps_per_call = _next_steps_per_call(count, call_seconds)
+            batch += count
+            epoch_loss += loss_sum
+            epoch_correct += correct
+            epoch_images += images
+            images_this_run += images
+            if pending_snapshots and result.steps >= pending_snapshots[0]:
+                _snapshot(result)
+                pending_snapshots.pop(0)
+            elapsed = time.perf_counter() - started
+            speed = images_this_run / max(elapsed, 1e-9)
+            remaining = (last_epoch - epoch) * len(order) + (len(order) - epoch_images)
+            if on_progress and batch < batches:
+                on_progress(
+                    Progress("batch", epoch, last_epoch, batch, batches, result.steps,
+                             epoch_loss / epoch_images, epoch_correct / epoch_images, None, None,
+                             speed, remaining / max(speed, 1e-9), 1 - remaining / total_images)
+                )  # fmt: skip
+            if stop is not None and stop.is_set():
+                break
+        val_loss, val_accuracy = runner.validate()
+        record = {
+            "epoch": round(epoch - 1 + batch / batches, 4),
+            "loss": epoch_loss / max(epoch_images, 1),
+            "accuracy": epoch_correct / max(epoch_images, 1),
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+        }
+        result.history.append(record)
+        _snapshot(result)
+        elapsed = time.perf_counter() - started
+        speed = images_this_run / max(elapsed, 1e-9)
+        if on_progress:
+            remaining = (last_epoch - epoch) * len(order)
+            on_progress(
+                Progress("epoch", epoch, last_epoch, batch, batches, result.steps,
+                         record["loss"], record["accuracy"], val_loss, val_accuracy,
+                         speed, remaining / max(speed, 1e-9), 1 - remaining / total_images)
+            )  # fmt: skip
+        if stop is not None and stop.is_set():
+            result.stopped = True
+            break
+    result.seconds += time.perf_counter() - started
+    result.images_seen += images_this_run
+    result.config = config
+    return result
+
+
+def _start(config: MLPConfig) -> TrainResult:
+    model = build_model(config)
+    model.compile(optimizer=make_optimizer(config), loss="sparse_categorical_crossentropy")
+    return TrainResult(model=model, config=config)
+
+
+def _next_steps_per_call(count: int, seconds: float) -> int:
+    """Grow or shrink the steps per call so that one call takes about CALL_SECONDS."""
+    per_step = seconds / max(count, 1)
+    wanted = int(CALL_SECONDS / max(per_step, 1e-6))
+    return max(1, min(MAX_STEPS_PER_CALL, wanted, count * 4))
+
+
+def _snapshot(result: TrainResult) -> None:
+    weights = first_layer_weights(result.model)[:SNAPSHOT_UNITS]
+    result.snapshots[result.steps] = weights.astype(np.float16)
+
+
+def _check_arrays(x: np.ndarray, y: np.ndarray, what: str) -> None:
+    if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE or x.dtype != np.uint8:
+        raise ValueError(
+            f"Expected {what} images of shape (n, 28, 28) and dtype uint8. "
+            f"Received: shape={x.shape}, dtype={x.dtype}."
+        )
+    if y.shape != (len(x),):
+        raise ValueError(f"Expected one {what} label per image: {len(x)} labels. Received: shape={y.shape}.")
+    if len(x) == 0:
+        raise ValueError(f"The {what} set is empty: at least one image is needed.")
+
+
+class _Runner:
+    """The compiled pieces of one run: data resident on the device, a multi-step train call."""
+
+    def __init__(self, model, config, x_train, y_train, x_val, y_val):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.model = model
+        self.config = config
+        self.x_source = x_train
+        self.y = tf.constant(y_train, tf.int32)
+        self.x = self._upload(x_train)
+        self.x_val = self._upload(x_val)
+        self.y_val = tf.constant(y_val, tf.int32)
+        self.rng = np.random.default_rng(config.seed)
+        if not model.optimizer.built:  # variables must exist before the step is traced
+            model.optimizer.build(model.trainable_variables)
+        self._train_steps = tf.function(
+            self._train_steps_graph,
+            input_signature=[tf.TensorSpec((None, None), tf.int32)],
+        )
+        self._evaluate = tf.function(
+            self._evaluate_graph,
+            input_signature=[
+                tf.TensorSpec((None, *IMAGE_SHAPE), tf.float32),
+                tf.TensorSpec((None,), tf.int32),
+            ],
+        )
+
+    def _upload(self, images: np.ndarray):
+        return self.tf.constant(images, self.tf.float32) / 255.0  # (n, 28, 28) float32 in [0, 1]
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """A fresh shuffle, and for augmented training fresh distortions, for every epoch."""
+        if self.config.augment:
+            seed = self.config.seed * 100_003 + epoch
+            self.x = self._upload(augment.distort(self.x_source, seed=seed))
+        return self.rng.permutation(len(self.x_source)).astype(np.int32)
+
+    def run(self, order: np.ndarray, batch: int, count: int) -> tuple[float, float, int]:
+        """Train on `count` batches starting at batch number `batch` of this epoch's `order`."""
+        size = self.config.batch_size
+        indices = order[batch * size : (batch + count) * size]
+        if len(indices) == count * size:
+            loss_sum, correct = self._train_steps(indices.reshape(count, size))
+        else:  # the epoch's short last batch goes alone, so every batch has one size per call
+            full = (count - 1) * size
+            loss_sum, correct = (0.0, 0.0)
+            if full:
+                loss_sum, correct = self._train_steps(indices[:full].reshape(count - 1, size))
+            tail_loss, tail_correct = self._train_steps(indices[full:].reshape(1, -1))
+            loss_sum, correct = loss_sum + tail_loss, correct + tail_correct
+        return float(loss_sum), float(correct), len(indices)
+
+    def _train_steps_graph(self, batches):
+        tf = self.tf
+        model = self.model
+        optimizer = model.optimizer
+        variables = model.trainable_variables
+        loss_sum = tf.constant(0.0)
+        correct = tf.constant(0.0)
+        for index in tf.range(tf.shape(batches)[0]):
+            batch = batches[index]
+            images = tf.gather(self.x, batch)
+            labels = tf.gather(self.y, batch)
+            with tf.GradientTape() as tape:
+                probabilities = model(images, training=True)
+                losses = _cross_entropy(tf, labels, probabilities)
+                loss = tf.reduce_mean(losses)
+                if model.losses:
+                    loss += tf.add_n(model.losses)
+            gradients = tape.gradient(loss, variables)
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
+            loss_sum += tf.reduce_sum(losses)
+            predicted = tf.argmax(probabilities, axis=1, output_type=tf.int32)
+            correct += tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
+        return loss_sum, correct
+
+    def _evaluate_graph(self, images, labels):
+        tf = self.tf
+        probabilities = self.model(images, training=False)
+        loss_sum = tf.reduce_sum(_cross_entropy(tf, labels, probabilities))
+        predicted = tf.argmax(probabilities, axis=1, output_type=tf.int32)
+        return loss_sum, tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
+
+    def validate(self) -> tuple[float, float]:
+        """Validation loss and accuracy (dropout off)."""
+        loss_sum = correct = 0.0
+        count = int(self.x_val.shape[0])
+        for start in range(0, count, VALIDATION_CHUNK):
+            chunk = slice(start, start + VALIDATION_CHUNK)
+            chunk_loss, chunk_correct = self._evaluate(self.x_val[chunk], self.y_val[chunk])
+            loss_sum += float(chunk_loss)
+            correct += float(chunk_correct)
+        return loss_sum / count, correct / count
+
+
+def _cross_entropy(tf, labels, probabilities):
+    """Per-example cross-entropy from softmax outputs, clipped as Keras does against log(0)."""
+    epsilon = 1e-7
+    picked = tf.gather(probabilities, labels, axis=1, batch_dims=1)
+    return -tf.math.log(tf.clip_by_value(picked, epsilon, 1.0 - epsilon))

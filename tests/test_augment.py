@@ -1,0 +1,33 @@
+"""Augmentation: distorted digits stay digits, change, and follow the seed."""
+
+import numpy as np
+import pytest
+
+from mnist_mlp import augment
+
+
+def test_distort_is_seeded_and_keeps_shape(digits):
+    images = digits.x_train[:200]
+    first = augment.distort(images, seed=1)
+    assert first.shape == images.shape and first.dtype == np.uint8
+    np.testing.assert_array_equal(first, augment.distort(images, seed=1))
+    assert not np.array_equal(first, augment.distort(images, seed=2))
+    assert not np.array_equal(first, images)
+
+
+def test_distorted_digits_keep_their_ink_and_stay_close(digits):
+    images = digits.x_train[:200].astype(np.float64)
+    distorted = augment.distort(digits.x_train[:200], seed=3).astype(np.float64)
+    ink_ratio = distorted.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    assert np.all((ink_ratio > 0.6) & (ink_ratio < 1.6))  # scaling by up to 1.12 changes area by 1.25
+    flat_a = images.reshape(200, -1) - images.reshape(200, -1).mean(axis=1, keepdims=True)
+    flat_b = distorted.reshape(200, -1) - distorted.reshape(200, -1).mean(axis=1, keepdims=True)
+    correlation = (flat_a * flat_b).sum(1) / np.sqrt((flat_a**2).sum(1) * (flat_b**2).sum(1))
+    assert np.median(correlation) > 0.5  # the same digit, moved and bent a little
+    assert np.median(correlation) < 0.99  # but really changed
+
+
+def test_blank_stays_blank_and_bad_shape_is_refused():
+    assert augment.distort(np.zeros((3, 28, 28), np.uint8), seed=0).max() == 0
+    with pytest.raises(ValueError, match=r"Received: shape=\(28, 28\)"):
+        augment.distort(np.zeros((28, 28), np.uint8), seed=0)

@@ -1,0 +1,64 @@
+"""Evaluation figures from known predictions, and on a real trained model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mnist_mlp import evaluate
+
+
+def known_evaluation():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    probabilities = np.full((6, 10), 0.01, np.float32)
+    predicted = [0, 1, 1, 1, 0, 2]
+    confidence = [0.91, 0.6, 0.91, 0.91, 0.8, 0.91]
+    for row, (cls, conf) in enumerate(zip(predicted, confidence, strict=True)):
+        probabilities[row] = (1 - conf) / 9
+        probabilities[row, cls] = conf
+    return evaluate.Evaluation(labels=labels, probabilities=probabilities)
+
+
+def test_known_figures():
+    result = known_evaluation()
+    assert result.accuracy == pytest.approx(4 / 6)
+    assert result.confusion[0, 0] == 1 and result.confusion[0, 1] == 1 and result.confusion[2, 0] == 1
+    assert result.confusion.sum() == 6
+    np.testing.assert_allclose(result.per_class_accuracy[:3], [0.5, 1.0, 0.5])
+    np.testing.assert_allclose(result.precision[:3], [0.5, 2 / 3, 1.0])
+    assert np.isnan(result.per_class_accuracy[5])  # no examples of class 5
+    expected_loss = -np.mean(np.log([0.91, 0.4 / 9, 0.91, 0.91, 0.2 / 9, 0.91]))
+    assert result.loss == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_mistakes_filter_and_sort():
+    result = known_evaluation()
+    mistakes = result.mistakes()
+    assert [(m.index, m.true_class, m.predicted_class) for m in mistakes] == [(4, 2, 0), (1, 0, 1)]
+    assert mistakes[0].confidence == pytest.approx(0.8)
+    assert [m.index for m in result.mistakes(most_confident_first=False)] == [1, 4]
+    assert [m.index for m in result.mistakes(true_class=0)] == [1]
+    assert [m.index for m in result.mistakes(predicted_class=0)] == [4]
+    assert result.mistakes(true_class=1) == []
+
+
+def test_to_dict_is_json_with_none_for_absent_classes():
+    figures = json.loads(json.dumps(known_evaluation().to_dict()))
+    assert figures["accuracy"] == pytest.approx(4 / 6, abs=1e-6)
+    assert figures["per_class_accuracy"][5] is None
+    assert figures["mistakes"] == 2 and len(figures["confusion_matrix"]) == 10
+
+
+def test_real_model_on_real_test_digits(trained, digits):
+    result = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
+    assert len(result.labels) == 1000
+    assert result.accuracy > 0.8  # chance is 0.10
+    assert result.confusion.trace() == round(result.accuracy * 1000)
+    assert len(result.mistakes()) == 1000 - result.confusion.trace()
+
+
+def test_bad_labels_are_refused(trained, digits):
+    with pytest.raises(ValueError, match="one label per image"):
+        evaluate.evaluate(trained.model, digits.x_test, digits.y_test[:5])
+    with pytest.raises(ValueError, match=r"labels in 0\.\.9"):
+        evaluate.evaluate(trained.model, digits.x_test[:2], np.array([0, 12]))

@@ -1,0 +1,82 @@
+"""The config, presets and Keras model: checked values, known sizes, known outputs."""
+
+import numpy as np
+import pytest
+
+from mnist_mlp import model
+
+
+def test_presets_have_the_classic_sizes():
+    sizes = {name: config.parameter_count for name, config in model.PRESETS.items()}
+    assert sizes["softmax"] == 784 * 10 + 10
+    assert sizes["784-20-10"] == 784 * 20 + 20 + 20 * 10 + 10
+    assert sizes["784-512-10"] == 407_050
+    assert sizes["784-700-500-10"] == 784 * 700 + 700 + 700 * 500 + 500 + 500 * 10 + 10
+    for name, config in model.PRESETS.items():
+        assert config.architecture == name or name == "softmax"
+    assert model.PRESETS["softmax"].architecture == "784-10"
+    assert model.PRESETS["784-512-10"].flops_per_image == 2 * (784 * 512 + 512 * 10)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("hidden_units", (0,)), ("activation", "swish!"), ("dropout_rate", 1.0), ("optimizer", "lbfgs"),
+     ("learning_rate", -3), ("batch_size", 0), ("epochs", 0), ("l2", -1)],
+)  # fmt: skip
+def test_invalid_config_names_field_and_value(field, value):
+    with pytest.raises(ValueError, match=f"invalid value for {field}.*Received: {field}="):
+        model.MLPConfig(**{field: value})
+
+
+def test_config_round_trips_through_plain_dict():
+    config = model.MLPConfig(hidden_units=[50, 50], activation="tanh", augment=True, seed=7)
+    assert config.hidden_units == (50, 50)
+    assert model.MLPConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="Unknown MLPConfig fields: \\['colour'\\]"):
+        model.MLPConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+def test_unknown_preset_lists_the_names():
+    with pytest.raises(ValueError, match="784-512-10"):
+        model.preset("huge")
+
+
+def test_built_model_matches_config():
+    config = model.preset("784-50-50-10")
+    keras_model = model.build_model(config)
+    assert keras_model.count_params() == config.parameter_count
+    assert tuple(keras_model.input_shape) == (None, 28, 28)
+    assert tuple(keras_model.output_shape) == (None, 10)
+    assert model.first_layer_weights(keras_model).shape == (50, 28, 28)
+
+
+def test_same_seed_same_initial_weights():
+    config = model.MLPConfig(hidden_units=(16,), seed=3)
+    first = model.build_model(config).get_weights()
+    second = model.build_model(config).get_weights()
+    other = model.build_model(config.replace(seed=4)).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_predict_gives_known_softmax_for_known_weights():
+    keras_model = model.build_model(model.preset("softmax"))
+    kernel = np.zeros((784, 10), np.float32)
+    kernel[0, 3] = 1.0  # the top-left pixel votes for class 3
+    bias = np.log(np.arange(1, 11, dtype=np.float32))  # blank image: probabilities proportional to 1..10
+    keras_model.get_layer("probabilities").set_weights([kernel, bias])
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[1, 0, 0] = 255
+    probabilities = model.predict(keras_model, images)
+    expected_blank = np.arange(1, 11) / 55
+    assert probabilities.shape == (2, 10)
+    np.testing.assert_allclose(probabilities[0], expected_blank, rtol=1e-5)
+    logits = np.log(np.arange(1, 11)) + (np.arange(10) == 3)
+    np.testing.assert_allclose(probabilities[1], np.exp(logits) / np.exp(logits).sum(), rtol=1e-5)
+    np.testing.assert_allclose(model.predict(keras_model, images / 255.0), probabilities, rtol=1e-6)
+
+
+def test_predict_refuses_wrong_shape():
+    keras_model = model.build_model(model.preset("softmax"))
+    with pytest.raises(ValueError, match=r"shape \(n, 28, 28\).*Received: shape=\(28, 28\)"):
+        model.predict(keras_model, np.zeros((28, 28)))

@@ -1,0 +1,130 @@
+"""The training loop on real digits: it learns, reports, stops, continues and records snapshots."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from mnist_mlp import model, train
+
+
+def test_learns_real_digits_and_reports_progress(trained):
+    assert [round(r["epoch"]) for r in trained.history] == [1, 2]
+    assert trained.history[-1]["val_accuracy"] > 0.85  # chance is 0.10
+    assert trained.history[-1]["loss"] < trained.history[0]["loss"]
+    assert trained.steps == 2 * int(np.ceil(1000 / 32))
+    assert not trained.stopped
+
+
+def test_progress_events_cover_every_batch_in_order(small_split):
+    config = model.MLPConfig(hidden_units=(32,), epochs=2, batch_size=100, seed=2)
+    events = []
+    result = train.train(config, *small_split, on_progress=events.append)
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert all(e.batch == e.batches == 10 for e in epochs)
+    assert all(e.val_accuracy is not None and 0 <= e.val_accuracy <= 1 for e in epochs)
+    steps = [e.step for e in events]
+    assert steps == sorted(steps) and steps[-1] == result.steps == 20
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert epochs[-1].eta_seconds == pytest.approx(0.0)
+    assert all(e.images_per_second > 0 for e in events)
+
+
+def test_stop_from_another_thread_keeps_what_was_learned(small_split):
+    config = model.MLPConfig(hidden_units=(32,), epochs=50, batch_size=16, seed=3)
+    stop = threading.Event()
+    seen = []
+
+    def on_progress(progress):
+        seen.append(progress)
+        if progress.step >= 3 and not stop.is_set():
+            setter = threading.Thread(target=stop.set)
+            setter.start()
+            setter.join()
+
+    result = train.train(config, *small_split, on_progress=on_progress, stop=stop)
+    assert result.stopped
+    assert result.history[-1]["epoch"] < 0.2  # stopped early in the first epoch of 50
+    assert len([p for p in seen if p.step > seen[-1].step]) == 0
+    assert result.history[-1]["val_accuracy"] > 0.2  # learned something in a few steps
+    before = result.steps
+    more = train.train(config, *small_split, previous=result, epochs=1)
+    assert not more.stopped
+    assert more.steps > before
+    assert [round(r["epoch"], 2) for r in more.history][-1] == 1.0
+
+
+def test_continuing_extends_history_and_optimizer_steps(small_split):
+    config = model.MLPConfig(hidden_units=(32,), epochs=1, batch_size=100, seed=4)
+    first = train.train(config, *small_split)
+    weights = first.model.get_weights()[0].copy()
+    second = train.train(config, *small_split, previous=first, epochs=2)
+    assert [r["epoch"] for r in second.history] == [1.0, 2.0, 3.0]
+    assert second.steps == 30
+    assert not np.array_equal(weights, second.model.get_weights()[0])
+    with pytest.raises(ValueError, match="Cannot continue a 784-32-10 model as 784-64-10"):
+        train.train(config.replace(hidden_units=(64,)), *small_split, previous=second)
+
+
+def test_snapshots_at_chosen_steps_and_epoch_ends(small_split):
+    config = model.MLPConfig(hidden_units=(80,), epochs=2, batch_size=50, seed=5)
+    result = train.train(config, *small_split, snapshot_steps=(0, 10, 100))
+    assert sorted(result.snapshots) == [0, 10, 20, 40]  # 20 batches per epoch
+    first = result.snapshots[0]
+    assert first.shape == (train.SNAPSHOT_UNITS, 28, 28) and first.dtype == np.float16
+    assert not np.array_equal(first, result.snapshots[40])
+    np.testing.assert_allclose(
+        result.snapshots[40], model.first_layer_weights(result.model)[: train.SNAPSHOT_UNITS], atol=1e-3
+    )
+
+
+def test_seeded_runs_are_reproducible(small_split):
+    config = model.MLPConfig(hidden_units=(32,), epochs=1, batch_size=100, seed=6)
+    first = train.train(config, *small_split)
+    second = train.train(config, *small_split)
+    assert first.history[0]["loss"] == pytest.approx(second.history[0]["loss"], rel=1e-5)
+    np.testing.assert_allclose(first.model.get_weights()[0], second.model.get_weights()[0], atol=1e-5)
+
+
+def test_augmented_training_learns(small_split):
+    config = model.MLPConfig(hidden_units=(64,), epochs=3, batch_size=32, augment=True, seed=7)
+    result = train.train(config, *small_split)
+    assert result.history[-1]["val_accuracy"] > 0.75
+
+
+def test_all_optimizers_and_l2_train(small_split):
+    x_train, y_train, x_val, y_val = small_split
+    for optimizer in model.OPTIMIZERS:
+        rate = 0.05 if optimizer in ("sgd", "adagrad") else 1e-3
+        config = model.MLPConfig(
+            hidden_units=(16,), optimizer=optimizer, learning_rate=rate, l2=1e-4, epochs=2, batch_size=32
+        )
+        result = train.train(config, x_train, y_train, x_val, y_val)
+        assert result.history[-1]["val_accuracy"] > 0.5, optimizer
+
+
+def test_bad_arrays_are_refused_with_shapes(small_split):
+    x_train, y_train, x_val, y_val = small_split
+    config = model.MLPConfig(hidden_units=(8,), epochs=1)
+    with pytest.raises(ValueError, match=r"shape \(n, 28, 28\) and dtype uint8.*float64"):
+        train.train(config, x_train.astype(float), y_train, x_val, y_val)
+    with pytest.raises(ValueError, match="one training label per image"):
+        train.train(config, x_train, y_train[:-1], x_val, y_val)
+
+
+@pytest.mark.skipif(
+    not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Debian's dataset-fashion-mnist is not installed (CI installs it)",
+)
+def test_learns_full_fashion_mnist():
+    from mnist_mlp import data, evaluate
+
+    fashion = data.load("fashion_mnist", allow_download=False)
+    assert len(fashion.x_train) == 60_000 and not fashion.is_sample
+    x_train, y_train, x_val, y_val = data.split_validation(fashion.x_train, fashion.y_train, 0.1)
+    config = model.MLPConfig(hidden_units=(100,), epochs=1, batch_size=128, seed=0)
+    result = train.train(config, x_train, y_train, x_val, y_val)
+    test = evaluate.evaluate(result.model, fashion.x_test, fashion.y_test)
+    assert test.accuracy > 0.80  # chance is 0.10; one epoch of 784-100-10 reads ~84%
