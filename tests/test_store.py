@@ -1,0 +1,153 @@
+"""The model store on real files: atomic saves, listing, names, rename, delete."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_mlp import store
+from mnist_mlp.model import MLPConfig, build_model
+
+
+def make_card(name: str, accuracy: float = 0.9) -> store.Card:
+    return store.Card(
+        name=name, config=MLPConfig(hidden_units=(8,)), dataset="mnist", data_source="test",
+        class_names=[str(d) for d in range(10)], test_accuracy=accuracy,
+        history=[{"epoch": 1.0, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.79}],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return build_model(MLPConfig(hidden_units=(8,)))
+
+
+def test_save_list_load_round_trip(model_store, small_model):
+    snapshots = {0: np.zeros((8, 28, 28), np.float16), 10: np.ones((8, 28, 28), np.float16)}
+    path = store.save(small_model, make_card("first"), snapshots=snapshots)
+    assert path == model_store / "first"
+    assert sorted(p.name for p in path.iterdir()) == ["card.json", "model.keras", "snapshots.npz"]
+    [entry] = store.list_models()
+    assert entry.name == "first" and entry.error is None and entry.card.test_accuracy == 0.9
+    loaded = store.load("first")
+    assert loaded.card.config == MLPConfig(hidden_units=(8,))
+    assert sorted(loaded.snapshots) == [0, 10]
+    for before, after in zip(small_model.get_weights(), loaded.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_listing_is_newest_first(model_store, small_model):
+    for index, name in enumerate(["old", "middle", "new"]):
+        path = store.save(small_model, make_card(name))
+        os.utime(path, (1_000_000 + index, 1_000_000 + index))
+    assert [e.name for e in store.list_models()] == ["new", "middle", "old"]
+
+
+@pytest.mark.parametrize(
+    "name", ["../evil", "a/b", "a\\b", "..", ".hidden", "", "x" * 64, "nul", "CON.txt", "tab\there", "end."]
+)
+def test_path_tricks_and_reserved_names_are_refused(model_store, small_model, name):
+    with pytest.raises(store.StoreError, match="Invalid model name"):
+        store.save(small_model, make_card(name))
+    assert not model_store.exists() or list(model_store.iterdir()) == []
+
+
+def test_no_silent_overwrite(model_store, small_model):
+    store.save(small_model, make_card("same", 0.5))
+    with pytest.raises(store.StoreError, match="already exists"):
+        store.save(small_model, make_card("same", 0.7))
+    assert store.load("same").card.test_accuracy == 0.5
+    store.save(small_model, make_card("same", 0.7), overwrite=True)
+    assert store.load("same").card.test_accuracy == 0.7
+
+
+def test_two_saves_under_one_name_one_wins(model_store, small_model):
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def save(accuracy):
+        barrier.wait()
+        try:
+            store.save(small_model, make_card("race", accuracy))
+            outcomes.append(("saved", accuracy))
+        except store.StoreError as err:
+            outcomes.append(("refused", str(err)))
+
+    threads = [threading.Thread(target=save, args=(a,)) for a in (0.1, 0.2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(kind for kind, _ in outcomes) == ["refused", "saved"]
+    winner = next(value for kind, value in outcomes if kind == "saved")
+    assert store.load("race").card.test_accuracy == winner
+    assert [p.name for p in model_store.iterdir()] == ["race"]
+
+
+def test_a_crash_in_the_middle_of_a_save_loses_nothing(model_store, small_model, tmp_path):
+    store.save(small_model, make_card("earlier"))
+    script = tmp_path / "crash.py"
+    script.write_text(
+        "import os, numpy as np\n"
+        "from mnist_mlp import store\n"
+        "from mnist_mlp.model import MLPConfig, build_model\n"
+        "def crash(*args, **kwargs):\n"
+        "    os._exit(9)  # the process dies after the model file, before the card\n"
+        "store._write_json = crash\n"
+        "card = store.Card(name='crashed', config=MLPConfig(hidden_units=(8,)), dataset='mnist',\n"
+        "                  data_source='t', class_names=[str(d) for d in range(10)])\n"
+        "store.save(build_model(MLPConfig(hidden_units=(8,))), card)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    completed = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, timeout=120)
+    assert completed.returncode == 9
+    leftovers = [p.name for p in model_store.iterdir() if p.name.startswith(".saving-")]
+    assert len(leftovers) == 1  # the half-written save, out of sight
+    assert [e.name for e in store.list_models()] == ["earlier"]
+    assert store.load("earlier").card is not None
+
+
+def test_unreadable_entries_are_listed_not_fatal(model_store, small_model):
+    store.save(small_model, make_card("good"))
+    (model_store / "broken-card").mkdir()
+    (model_store / "broken-card" / "card.json").write_text("{not json")
+    (model_store / "no-model").mkdir()
+    (model_store / "no-model" / "card.json").write_text(json.dumps(make_card("no-model").to_dict()))
+    (model_store / "stray.txt").write_text("hello")
+    entries = {e.name: e for e in store.list_models()}
+    assert set(entries) == {"good", "broken-card", "no-model"}
+    assert entries["good"].error is None
+    assert "not valid JSON" in entries["broken-card"].error
+    assert "model.keras is missing" in entries["no-model"].error
+    assert next(iter(entries)) == "good"  # readable ones first
+
+
+def test_rename_and_delete(model_store, small_model):
+    store.save(small_model, make_card("before"))
+    store.save(small_model, make_card("other"))
+    with pytest.raises(store.StoreError, match="already exists"):
+        store.rename("before", "other")
+    store.rename("before", "after")
+    assert store.load("after").card.name == "after"
+    with pytest.raises(store.StoreError, match="No model named 'before'"):
+        store.load("before")
+    store.delete("after")
+    assert [e.name for e in store.list_models()] == ["other"]
+    with pytest.raises(store.StoreError, match="No model named"):
+        store.delete("after")
+    with pytest.raises(store.StoreError, match="Invalid model name"):
+        store.delete("../other")
+
+
+def test_load_by_path_of_a_keras_file(tmp_path, small_model):
+    path = tmp_path / "plain.keras"
+    small_model.save(path)
+    loaded = store.load(str(path))
+    assert loaded.card is None and loaded.model.count_params() == small_model.count_params()
+    with pytest.raises(store.StoreError, match="no such file"):
+        store.load(str(tmp_path / "missing.keras"))
