@@ -178,11 +178,12 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from mnist_mlp import evaluate as evaluation
 
+    user_data = data.load(args.dataset or "mnist", args.data) if args.data else None  # fail fast
     loaded = store.load(args.model, args.store)
     dataset_name = args.dataset or (loaded.card.dataset if loaded.card else "mnist")
     if dataset_name not in data.DATASETS:
         dataset_name = "mnist"
-    dataset = data.load(dataset_name, args.data)
+    dataset = user_data or data.load(dataset_name)
     result = evaluation.evaluate(loaded.model, dataset.x_test, dataset.y_test)
     figures = result.to_dict()
     if args.json:
@@ -209,11 +210,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
     from mnist_mlp import drawing, images
 
+    inputs = [drawing.to_mnist(images.read_image(path)) for path in args.images]  # fail fast
     loaded = store.load(args.model, args.store)
     names = loaded.card.class_names if loaded.card else [str(d) for d in range(10)]
     results = []
-    for path in args.images:
-        prepared = drawing.to_mnist(images.read_image(path))
+    for path, prepared in zip(args.images, inputs, strict=True):
         if prepared is None:
             results.append({"image": path, "error": "no drawing found (blank image)"})
             continue

@@ -216,6 +216,8 @@ def resolve(name_or_path: str | os.PathLike, store: str | os.PathLike | None = N
             raise StoreError(f"{text}: no such file or folder.")
         return candidate
     folder = store_dir(store) / check_name(text)
+    if not folder.is_dir() and text == DEFAULT_MODEL and (SHIPPED_STORE / text).is_dir():
+        folder = SHIPPED_STORE / text  # the shipped default serves every store
     if not folder.is_dir():
         known = ", ".join(m.name for m in list_models(store)) or "none"
         raise StoreError(f"No model named {text!r} in {store_dir(store)}. Saved models: {known}.")

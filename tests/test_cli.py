@@ -1,0 +1,184 @@
+"""The command line, run as users run it: real training, real files, exit codes and messages."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_mlp import cli, data
+
+ROOT = Path(__file__).resolve().parent.parent
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def cli_store(tmp_path_factory):
+    """A store holding one model trained by the CLI on the bundled digits."""
+    folder = tmp_path_factory.mktemp("store")
+    code = cli.main(["train", "--hidden", "64", "--dropout", "0", "--epochs", "2", "--batch-size", "32",
+                     "--out", "tiny", "--store", str(folder), "--json"])  # fmt: skip
+    assert code == 0
+    return folder
+
+
+def test_train_reports_json_and_saves_with_card(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--hidden", "32", "--epochs", "1", "--batch-size", "32",
+                         "--out", "first", "--store", tmp_path, "--json")  # fmt: skip
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["test"]["accuracy"] > 0.7  # chance is 0.10
+    assert "bundled sample" in summary["data_source"]
+    assert Path(summary["saved"]) == tmp_path / "first"
+    card = json.loads((tmp_path / "first" / "card.json").read_text())
+    assert card["config"]["hidden_units"] == [32]
+    assert card["samples"] == {"train": 3600, "validation": 400, "test": 1000}
+    assert card["test_accuracy"] == pytest.approx(summary["test"]["accuracy"])
+    assert len(card["per_class_accuracy"]) == 10 and card["versions"]["keras"]
+    assert len(card["history"]) == 1 and card["training_seconds"] > 0
+
+
+def test_train_talks_to_people_without_json(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--preset", "softmax", "--epochs", "1", "--no-save")
+    assert code == 0
+    assert "data: bundled sample" in err
+    assert "model: 784-10 (7,850 parameters)" in err
+    assert "epoch 1/1: loss" in err and "test accuracy:" in err
+
+
+def test_models_lists_the_store(capsys, cli_store):
+    code, out, _ = run(capsys, "models", "--store", cli_store, "--json")
+    [entry] = json.loads(out)["models"]
+    assert entry["name"] == "tiny" and entry["card"]["config"]["hidden_units"] == [64]
+    code, out, _ = run(capsys, "models", "--store", cli_store)
+    assert code == 0 and "tiny" in out and "784-64-10" in out
+
+
+def test_evaluate_json_on_a_users_npz(capsys, cli_store, tmp_path, digits):
+    path = tmp_path / "mine.npz"
+    np.savez(path, x_train=digits.x_train[:10], y_train=digits.y_train[:10],
+             x_test=digits.x_test[:300], y_test=digits.y_test[:300])  # fmt: skip
+    code, out, _ = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store, "--data", path, "--json")
+    assert code == 0
+    figures = json.loads(out)
+    assert figures["samples"] == 300 and figures["data_source"].startswith(str(path))
+    assert 0.7 < figures["accuracy"] <= 1
+    assert len(figures["per_class_accuracy"]) == 10
+    assert np.sum(figures["confusion_matrix"]) == 300
+
+
+def test_evaluate_prints_a_table(capsys, cli_store):
+    code, out, _ = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store)
+    assert code == 0
+    assert "test accuracy:" in out and "confusion matrix" in out
+    assert len([line for line in out.splitlines() if line.startswith(("0 ", "9 "))]) >= 4
+
+
+def test_continue_training_a_saved_model(capsys, cli_store):
+    code, out, _ = run(capsys, "train", "--continue", "tiny", "--epochs", "1", "--out", "tiny-more",
+                       "--store", cli_store, "--json")  # fmt: skip
+    assert code == 0
+    assert [round(h["epoch"]) for h in json.loads(out)["history"]] == [1, 2, 3]
+
+
+def test_predict_reads_digit_images(capsys, cli_store, tmp_path, digits):
+    paths = []
+    for index in range(20):
+        path = tmp_path / f"digit{index}.png"
+        Image.fromarray(255 - digits.x_test[index]).save(path)  # dark ink on white paper, like a scan
+        paths.append(path)
+    blank = tmp_path / "blank.png"
+    Image.new("L", (50, 50), 255).save(blank)
+    code, out, _ = run(capsys, "predict", *paths, blank, "--model", "tiny", "--store", cli_store, "--json")
+    predictions = json.loads(out)["predictions"]
+    assert code == 1  # one image had no drawing
+    assert predictions[-1]["error"].startswith("no drawing found")
+    right = sum(p["class"] == label for p, label in zip(predictions[:20], digits.y_test[:20], strict=True))
+    assert right >= 15
+    assert all(abs(sum(p["probabilities"]) - 1) < 1e-4 for p in predictions[:20])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--epochs", "0", "--no-save"], "invalid value for epochs"),
+        (["train", "--dropout", "1.5", "--no-save"], "invalid value for dropout_rate"),
+        (["train", "--out", "../escape"], "Invalid model name"),
+        (["evaluate", "--model", "no-such-model"], "No model named 'no-such-model'"),
+        (["evaluate", "--data", "/no/such/file.npz"], "no such file"),
+        (["predict", "/no/such/image.png"], "image.png"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(capsys, model_store, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_truncated_idx_gives_one_line(tmp_path, capsys, digits):
+    for split, images, labels in (
+        ("train", digits.x_train, digits.y_train),
+        ("t10k", digits.x_test, digits.y_test),
+    ):
+        data.write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", images)
+        data.write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", labels)
+    raw = tmp_path / "t10k-images-idx3-ubyte"
+    data.write_idx(raw, digits.x_test)
+    raw.write_bytes(raw.read_bytes()[:5000])
+    (tmp_path / "t10k-images-idx3-ubyte.gz").unlink()
+    code, _, err = run(capsys, "evaluate", "--data", tmp_path)
+    assert code == 2 and "truncated" in err and "t10k-images-idx3-ubyte" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_hostile_model_file_is_refused_from_the_command_line(tmp_path, capsys):
+    import keras
+
+    marker = tmp_path / "written.txt"
+    inputs = keras.Input((28, 28))
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Lambda(eval(f"lambda t: t + 0 * len(open({str(marker)!r}, 'w').name)"))(x)
+    keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x)).save(tmp_path / "evil.keras")
+    marker.unlink()
+    code, _, err = run(capsys, "evaluate", "--model", tmp_path / "evil.keras")
+    assert code == 2 and "Lambda" in err
+    assert not marker.exists()
+
+
+def test_module_entry_point_help_and_usage_errors():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    help_run = subprocess.run([sys.executable, "-m", "mnist_mlp", "train", "--help"], env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert help_run.returncode == 0 and "--preset" in help_run.stdout
+    bad = subprocess.run([sys.executable, "-m", "mnist_mlp", "train", "--hidden", "big"], env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and "expected sizes like 512" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FASHION.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_classic_preset_on_full_fashion_mnist(tmp_path):
+    """The issue's acceptance run: 784-512-10, 4 epochs, full Fashion-MNIST, at least 87%."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "mnist_mlp", "train", "--preset", "784-512-10", "--dataset", "fashion_mnist",
+         "--epochs", "4", "--store", str(tmp_path), "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    summary = json.loads(completed.stdout)
+    assert "fashion-mnist" in summary["data_source"] and "sample" not in summary["data_source"]
+    assert summary["test"]["samples"] == 10_000
+    assert summary["test"]["accuracy"] >= 0.87
