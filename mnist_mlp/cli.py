@@ -27,6 +27,7 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.offline:
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="go on training this saved model (its layers are kept)")  # fmt: skip
     train.add_argument("--out", metavar="NAME", help="save under this name (default: generated)")
     train.add_argument("--no-save", action="store_true", help="train and evaluate only")
+    train.add_argument("--notes", default="", help="a note for the model's card")
     train.add_argument("--json", action="store_true", help="print one JSON object")
 
     evaluate = commands.add_parser("evaluate", help="test accuracy, per class, confusion matrix")
@@ -166,6 +168,7 @@ def run_train(args: argparse.Namespace) -> int:
             per_class_accuracy=test.to_dict()["per_class_accuracy"],
             training_seconds=result.seconds, history=result.history, versions=store.versions(),
             command="python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
+            notes=args.notes,
         )  # fmt: skip
         path = store.save(result.model, card, snapshots=result.snapshots, store=args.store)
         summary["saved"] = str(path)
