@@ -1,0 +1,128 @@
+"""Browser tests: a real Streamlit server and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update",
+]  # fmt: skip
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def e2e_store(tmp_path_factory):
+    """A model store for the browser tests: a copy of the shipped models, so tests may change it."""
+    folder = tmp_path_factory.mktemp("e2e-models")
+    shipped = ROOT / "saved_models"
+    for entry in shipped.iterdir() if shipped.is_dir() else []:
+        if entry.is_dir() and (entry / "model.keras").is_file():
+            shutil.copytree(entry, folder / entry.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_store, tmp_path_factory):
+    """The URL of a real `streamlit run app.py`, started once for all browser tests."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (CI installs it)")
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "MNIST_MLP_MODELS": str(e2e_store), "MNIST_MLP_OFFLINE": "1",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false"]  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, f"the server logged an error:\n{text[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def open_page(page, url: str, path: str = "") -> None:
+    """Open an app page and wait until Streamlit has finished running its script."""
+    page.goto(f"{url}/{path}")
+    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+    wait_for_idle(page)
+
+
+def wait_for_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the app's script is no longer running (Streamlit's status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=timeout_ms
+    )
+
+
+def assert_no_exception(page) -> None:
+    exceptions = page.locator("[data-testid='stException']")
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
