@@ -128,3 +128,35 @@ def test_learns_full_fashion_mnist():
     result = train.train(config, x_train, y_train, x_val, y_val)
     test = evaluate.evaluate(result.model, fashion.x_test, fashion.y_test)
     assert test.accuracy > 0.80  # chance is 0.10; one epoch of 784-100-10 reads ~84%
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_fused_update_matches_keras(optimizer):
+    import tensorflow as tf
+
+    config = model.MLPConfig(hidden_units=(12,), optimizer=optimizer, learning_rate=0.01, seed=9)
+    models = [model.build_model(config) for _ in range(2)]
+    optimizers = [model.make_optimizer(config) for _ in range(2)]
+    rng = np.random.default_rng(0)
+    for keras_model, keras_optimizer in zip(models, optimizers, strict=True):
+        keras_optimizer.build(keras_model.trainable_variables)
+    for _ in range(3):
+        gradients = [tf.constant(rng.normal(size=v.shape), tf.float32) for v in models[0].trainable_variables]
+        assert train._fused_update(tf, optimizers[0], gradients, models[0].trainable_variables)
+        optimizers[1].apply_gradients(zip(gradients, models[1].trainable_variables, strict=True))
+    for fused, reference in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
+        np.testing.assert_allclose(fused, reference, rtol=1e-5, atol=1e-6)
+    assert int(optimizers[0].iterations.numpy()) == int(optimizers[1].iterations.numpy()) == 3
+    for fused, reference in zip(optimizers[0].variables, optimizers[1].variables, strict=True):
+        np.testing.assert_allclose(np.asarray(fused), np.asarray(reference), rtol=1e-5, atol=1e-6)
+
+
+def test_other_optimizers_fall_back_to_keras():
+    import tensorflow as tf
+
+    config = model.MLPConfig(hidden_units=(4,), optimizer="rmsprop")
+    keras_model = model.build_model(config)
+    optimizer = model.make_optimizer(config)
+    optimizer.build(keras_model.trainable_variables)
+    gradients = [tf.zeros(v.shape) for v in keras_model.trainable_variables]
+    assert not train._fused_update(tf, optimizer, gradients, keras_model.trainable_variables)
