@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--dropout", type=float, dest="dropout_rate", metavar="RATE")
     group.add_argument("--optimizer", choices=model.OPTIMIZERS)
     group.add_argument("--learning-rate", type=float, metavar="LR")
+    group.add_argument("--learning-rate-decay", choices=model.LEARNING_RATE_DECAYS,
+                       help="cosine: from LR down to 0 over the epochs of this run")  # fmt: skip
     group.add_argument("--l2", type=float)
     group.add_argument("--batch-size", type=int, metavar="N")
     group.add_argument("--epochs", type=int, metavar="N")
@@ -118,7 +120,8 @@ def _units(text: str) -> tuple[int, ...]:
 
 CONFIG_OPTIONS = {
     "hidden": "hidden_units", "activation": "activation", "dropout_rate": "dropout_rate",
-    "optimizer": "optimizer", "learning_rate": "learning_rate", "l2": "l2",
+    "optimizer": "optimizer", "learning_rate": "learning_rate",
+    "learning_rate_decay": "learning_rate_decay", "l2": "l2",
     "batch_size": "batch_size", "epochs": "epochs", "augment": "augment", "seed": "seed",
 }  # fmt: skip
 

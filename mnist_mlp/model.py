@@ -20,6 +20,7 @@ IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "selu")
 OPTIMIZERS = ("adam", "sgd", "adagrad", "rmsprop")
+LEARNING_RATE_DECAYS = ("none", "cosine")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class MLPConfig:
     dropout_rate: float = 0.2  # after each hidden layer; 0 turns it off
     optimizer: str = "adam"  # one of OPTIMIZERS
     learning_rate: float = 1e-3
+    # "cosine": each run of `epochs` epochs is one cosine cycle from learning_rate down to 0;
+    # continuing a model starts a new cycle of the same length (a warm restart)
+    learning_rate_decay: str = "none"
     l2: float = 0.0  # weight decay on every kernel; 0 turns it off
     batch_size: int = 128
     epochs: int = 4
@@ -49,6 +53,12 @@ class MLPConfig:
         _check(0 <= self.dropout_rate < 1, "dropout_rate", self.dropout_rate, "a number in [0, 1)")
         _check(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
         _check(0 < self.learning_rate <= 10, "learning_rate", self.learning_rate, "in (0, 10]")
+        _check(
+            self.learning_rate_decay in LEARNING_RATE_DECAYS,
+            "learning_rate_decay",
+            self.learning_rate_decay,
+            f"one of {LEARNING_RATE_DECAYS}",
+        )
         _check(0 <= self.l2 <= 1, "l2", self.l2, "a number in [0, 1]")
         _check(1 <= self.batch_size <= 65536, "batch_size", self.batch_size, "in 1..65536")
         _check(1 <= self.epochs <= 10000, "epochs", self.epochs, "in 1..10000")
@@ -149,9 +159,25 @@ def build_model(config: MLPConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name="mlp_" + config.architecture.replace("-", "_"))
 
 
-def make_optimizer(config: MLPConfig) -> keras.optimizers.Optimizer:
-    """The optimizer the config names, at its learning rate."""
+def make_optimizer(config: MLPConfig, total_steps: int | None = None) -> keras.optimizers.Optimizer:
+    """The optimizer the config names, at its learning rate or on its learning-rate schedule.
+
+    Args:
+        total_steps: optimizer steps in one run of `config.epochs` epochs; needed for "cosine",
+            whose cycle spans them (and restarts after them when training continues).
+    """
     import keras
+
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
+    if config.learning_rate_decay == "cosine":
+        if total_steps is None or total_steps < 1:
+            raise ValueError(
+                "A cosine learning-rate decay needs the run's length in optimizer steps. "
+                f"Received: total_steps={total_steps!r}. Pass epochs * batches per epoch."
+            )
+        learning_rate = keras.optimizers.schedules.CosineDecayRestarts(
+            config.learning_rate, first_decay_steps=total_steps, t_mul=1.0, m_mul=1.0, alpha=0.0
+        )
 
     classes = {
         "adam": keras.optimizers.Adam,
@@ -159,7 +185,7 @@ def make_optimizer(config: MLPConfig) -> keras.optimizers.Optimizer:
         "adagrad": keras.optimizers.Adagrad,
         "rmsprop": keras.optimizers.RMSprop,
     }
-    return classes[config.optimizer](learning_rate=config.learning_rate)
+    return classes[config.optimizer](learning_rate=learning_rate)
 
 
 def first_layer_weights(model: keras.Model) -> np.ndarray:

@@ -94,14 +94,15 @@ def train(
     """
     _check_arrays(x_train, y_train, "training")
     _check_arrays(x_val, y_val, "validation")
-    result = previous or _start(config)
+    run_epochs = epochs or config.epochs
+    run_steps = run_epochs * math.ceil(len(x_train) / config.batch_size)  # for a decaying rate
+    result = previous or _start(config, run_steps)
     if previous is not None and previous.config.hidden_units != config.hidden_units:
         raise ValueError(
             f"Cannot continue a {previous.config.architecture} model as {config.architecture}: "
             "the layers must stay the same. Start a new model to change them."
         )
     runner = _Runner(result.model, config, x_train, y_train, x_val, y_val)
-    run_epochs = epochs or config.epochs
     first_epoch = math.floor(result.epochs_done) + 1
     last_epoch = first_epoch + run_epochs - 1
     pending_snapshots = sorted(s for s in set(snapshot_steps) if s >= result.steps)
@@ -174,9 +175,9 @@ def train(
     return result
 
 
-def _start(config: MLPConfig) -> TrainResult:
+def _start(config: MLPConfig, total_steps: int) -> TrainResult:
     model = build_model(config)
-    model.compile(optimizer=make_optimizer(config), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=make_optimizer(config, total_steps), loss="sparse_categorical_crossentropy")
     return TrainResult(model=model, config=config)
 
 
@@ -216,6 +217,8 @@ class _Runner:
         self.x_source = x_train
         self.y = tf.constant(y_train, tf.int32)
         self.x = self._upload(x_train)
+        if config.augment:  # a variable, read by reference: the compiled step sees each epoch's copy
+            self.x = tf.Variable(self.x, trainable=False)
         self.x_val = self._upload(x_val)
         self.y_val = tf.constant(y_val, tf.int32)
         self.rng = np.random.default_rng(config.seed)
@@ -240,7 +243,7 @@ class _Runner:
         """A fresh shuffle, and for augmented training fresh distortions, for every epoch."""
         if self.config.augment:
             seed = self.config.seed * 100_003 + epoch
-            self.x = self._upload(augment.distort(self.x_source, seed=seed))
+            self.x.assign(self._upload(augment.distort(self.x_source, seed=seed)))
         return self.rng.permutation(len(self.x_source)).astype(np.int32)
 
     def run(self, order: np.ndarray, batch: int, count: int) -> tuple[float, float, int]:

@@ -21,7 +21,8 @@ def test_presets_have_the_classic_sizes():
 @pytest.mark.parametrize(
     ("field", "value"),
     [("hidden_units", (0,)), ("activation", "swish!"), ("dropout_rate", 1.0), ("optimizer", "lbfgs"),
-     ("learning_rate", -3), ("batch_size", 0), ("epochs", 0), ("l2", -1)],
+     ("learning_rate", -3), ("learning_rate_decay", "linear"), ("batch_size", 0), ("epochs", 0),
+     ("l2", -1)],
 )  # fmt: skip
 def test_invalid_config_names_field_and_value(field, value):
     with pytest.raises(ValueError, match=f"invalid value for {field}.*Received: {field}="):
@@ -34,6 +35,23 @@ def test_config_round_trips_through_plain_dict():
     assert model.MLPConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="Unknown MLPConfig fields: \\['colour'\\]"):
         model.MLPConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+def test_cosine_decay_falls_to_zero_over_the_run_then_restarts():
+    config = model.MLPConfig(learning_rate=0.01, learning_rate_decay="cosine")
+    schedule = model.make_optimizer(config, total_steps=100).learning_rate  # keras schedules: callables
+    rates = {step: float(model.make_optimizer(config, total_steps=100)._learning_rate(step))
+             for step in (0, 25, 50, 99, 100)}  # fmt: skip
+    assert rates[0] == pytest.approx(0.01)
+    assert rates[25] == pytest.approx(0.01 * (1 + np.cos(np.pi / 4)) / 2)
+    assert rates[50] == pytest.approx(0.005)
+    assert rates[99] == pytest.approx(0.01 * (1 + np.cos(np.pi * 0.99)) / 2, rel=1e-3)  # the last step
+    assert rates[100] == pytest.approx(0.01)  # continuing starts a new cycle
+    assert float(schedule) == pytest.approx(0.01)  # at iteration 0
+    constant = model.make_optimizer(model.MLPConfig(learning_rate=0.01))
+    assert float(constant.learning_rate) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="Received: total_steps=None"):
+        model.make_optimizer(config)
 
 
 def test_unknown_preset_lists_the_names():

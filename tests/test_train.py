@@ -89,9 +89,46 @@ def test_seeded_runs_are_reproducible(small_split):
 
 
 def test_augmented_training_learns(small_split):
-    config = model.MLPConfig(hidden_units=(64,), epochs=3, batch_size=32, augment=True, seed=7)
+    config = model.MLPConfig(hidden_units=(64,), epochs=5, batch_size=32, augment=True, seed=7)
     result = train.train(config, *small_split)
     assert result.history[-1]["val_accuracy"] > 0.75
+
+
+def test_cosine_decay_spans_the_run_and_saves_with_the_model(small_split, tmp_path):
+    from mnist_mlp import store
+
+    config = model.MLPConfig(
+        hidden_units=(32,), epochs=2, batch_size=100, learning_rate=0.01, learning_rate_decay="cosine", seed=8
+    )
+    result = train.train(config, *small_split)
+    optimizer = result.model.optimizer
+    assert result.steps == 20  # 1,000 images in batches of 100, twice
+    last_rate = 0.01 * (1 + np.cos(np.pi * 19 / 20)) / 2  # the run's last step, near 0
+    assert float(optimizer._learning_rate(19)) == pytest.approx(last_rate, rel=1e-4)
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)  # the cycle would restart now
+    assert result.history[-1]["val_accuracy"] > 0.7  # chance is 0.10
+    card = store.Card(name="cosine", config=config, dataset="mnist", data_source="test", class_names=[])
+    loaded = store.load(store.save(result.model, card, store=tmp_path).name, tmp_path)
+    assert loaded.card.config.learning_rate_decay == "cosine"
+    assert int(loaded.model.optimizer.iterations.numpy()) == 20
+    assert float(loaded.model.optimizer._learning_rate(10)) == pytest.approx(0.005)
+
+
+def test_augmented_training_sees_fresh_images_every_epoch(small_split, monkeypatch):
+    # Epoch 1 trains on the digits, epoch 2 on blank images. A near-zero rate keeps softmax
+    # regression's biases at 0, so on blanks every class gets 1/10 and the loss is exactly ln 10.
+    x_train, y_train, x_val, y_val = small_split
+    config = model.MLPConfig(
+        hidden_units=(), optimizer="sgd", learning_rate=1e-9, epochs=2, augment=True, seed=0
+    )
+
+    def distort(images, *, seed):
+        return images if seed == 1 else np.zeros_like(images)
+
+    monkeypatch.setattr(train.augment, "distort", distort)
+    result = train.train(config, x_train, y_train, x_val, y_val)
+    assert result.history[0]["loss"] != pytest.approx(np.log(10), abs=1e-3)
+    assert result.history[1]["loss"] == pytest.approx(np.log(10), abs=1e-5)
 
 
 def test_all_optimizers_and_l2_train(small_split):

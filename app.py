@@ -1,0 +1,30 @@
+"""The app's entry point and router: `streamlit run app.py`.
+
+Every page lives in pages/; the model picker in the sidebar is shared by all of them.
+"""
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="mnist-mlp", page_icon=":material/draw:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+    st.Page(
+        "pages/misclassifications.py",
+        title="Misclassifications",
+        icon=":material/error:",
+        url_path="misclassifications",
+    ),
+    st.Page("pages/weights.py", title="Weights", icon=":material/grid_on:", url_path="weights"),
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:", url_path="data"),
+    st.Page("pages/models.py", title="Models", icon=":material/inventory_2:", url_path="models"),
+]
+
+page = st.navigation(PAGES)
+ui.model_picker()
+ui.sidebar_status()
+page.run()

@@ -1,0 +1,274 @@
+"""Training in a background thread that any other thread can watch and stop, and the model's card.
+
+Plain Python, no Streamlit: the app keeps one `TrainingJob` per browser session and polls it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mnist_mlp import model, store, train
+
+if TYPE_CHECKING:
+    import keras
+
+    from mnist_mlp.data import Dataset
+    from mnist_mlp.evaluate import Evaluation
+
+QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
+ACTIVE = (QUEUED, RUNNING)
+MAX_POINTS = 2000  # progress reports kept for charts; older batch reports are thinned beyond this
+WEIGHTS_EVERY_SECONDS = 0.5  # how often the live first-layer weights are copied out for display
+QUEUE_POLL_SECONDS = 0.1  # how often a queued job checks for a free slot or a stop
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class JobState:
+    """A consistent copy of what a job has done so far, safe to read in any thread."""
+
+    status: str  # one of QUEUED, RUNNING, FINISHED, STOPPED, FAILED
+    progress: train.Progress | None  # the latest report; None until the first call ends
+    points: tuple[train.Progress, ...]  # reports so far, oldest first (batch reports thinned)
+    weights: np.ndarray | None  # (units, 28, 28) float32 latest first-layer weights, or None
+    error: str | None  # what went wrong, when status is FAILED
+    seconds: float  # since the job started (queued time included)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class TrainingJob:
+    """`train.train` in a daemon thread, with a stop switch, live progress and the result.
+
+    Args:
+        config: the model and how to train it.
+        x_train, x_val: (n, 28, 28) uint8 images, ink white on black.
+        y_train, y_val: (n,) integer labels in 0..9.
+        previous: a TrainResult to go on training (it is changed in place, as `train.train` does).
+        epochs: epochs to run (default `config.epochs`).
+        slots: a semaphore shared by all jobs that limits how many train at once; a job waits
+            (status QUEUED) until it gets one.
+        weight_units: first-layer units copied out for live display.
+    """
+
+    def __init__(
+        self,
+        config: model.MLPConfig,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_val: np.ndarray,
+        y_val: np.ndarray,
+        *,
+        previous: train.TrainResult | None = None,
+        epochs: int | None = None,
+        slots: threading.Semaphore | None = None,
+        weight_units: int = train.SNAPSHOT_UNITS,
+        snapshot_steps: Sequence[int] = train.SNAPSHOT_STEPS,
+    ) -> None:
+        self.config = config
+        self.epochs = epochs or config.epochs
+        self._data = (x_train, y_train, x_val, y_val)
+        self._previous = previous
+        self._slots = slots
+        self._weight_units = weight_units
+        self._snapshot_steps = tuple(snapshot_steps)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._status = QUEUED
+        self._points: list[train.Progress] = []
+        self._weights: np.ndarray | None = None
+        self._weights_at = 0.0
+        self._live: train.TrainResult | None = previous
+        self._result: train.TrainResult | None = None
+        self._error: BaseException | None = None
+        self._started = 0.0
+        self._thread = threading.Thread(target=self._run, name="mnist-mlp-training", daemon=True)
+
+    def start(self) -> TrainingJob:
+        """Start the thread; returns self so that `job = TrainingJob(...).start()` reads well."""
+        self._started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to end: a queued job ends at once, a running one after its current call."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends or `timeout` seconds pass; True if it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @property
+    def done(self) -> bool:
+        return self.status not in ACTIVE
+
+    @property
+    def result(self) -> train.TrainResult | None:
+        """The trained model and its record once the job ended (also when stopped); else None."""
+        with self._lock:
+            return self._result
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that ended the job, when status is FAILED."""
+        with self._lock:
+            return self._error
+
+    def state(self) -> JobState:
+        with self._lock:
+            error = None if self._error is None else f"{type(self._error).__name__}: {self._error}"
+            return JobState(
+                status=self._status,
+                progress=self._points[-1] if self._points else None,
+                points=tuple(self._points),
+                weights=self._weights,
+                error=error,
+                seconds=time.monotonic() - self._started if self._started else 0.0,
+            )
+
+    def _run(self) -> None:
+        if not self._acquire_slot():
+            with self._lock:
+                self._status = STOPPED
+            return
+        try:
+            with self._lock:
+                self._status = RUNNING
+            live = self._previous or _new_result(self.config, len(self._data[0]), self.epochs)
+            with self._lock:
+                self._live = live
+            self._copy_weights(force=True)
+            result = train.train(
+                self.config, *self._data, previous=live, epochs=self.epochs,
+                on_progress=self._on_progress, stop=self._stop, snapshot_steps=self._snapshot_steps,
+            )  # fmt: skip
+            self._copy_weights(force=True)
+            with self._lock:
+                self._result = result
+                self._status = STOPPED if result.stopped else FINISHED
+        except Exception as err:  # reported through `state().error`, never lost with the thread
+            _logger.exception("Training job failed")
+            with self._lock:
+                self._error = err
+                self._status = FAILED
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    def _acquire_slot(self) -> bool:
+        """Wait for a free slot; False when a stop came first."""
+        if self._slots is None:
+            return not self._stop.is_set()
+        while not self._slots.acquire(timeout=QUEUE_POLL_SECONDS):
+            if self._stop.is_set():
+                return False
+        if self._stop.is_set():
+            self._slots.release()
+            return False
+        return True
+
+    def _on_progress(self, progress: train.Progress) -> None:
+        with self._lock:
+            self._points.append(progress)
+            if len(self._points) > MAX_POINTS:  # keep every epoch report, every other batch one
+                self._points = [
+                    p for index, p in enumerate(self._points) if p.kind == "epoch" or index % 2 == 0
+                ]
+        self._copy_weights(force=progress.kind == "epoch")
+
+    def _copy_weights(self, force: bool = False) -> None:
+        """Copy the first-layer weights out, in the training thread, between compiled calls."""
+        now = time.monotonic()
+        if self._live is None or (not force and now - self._weights_at < WEIGHTS_EVERY_SECONDS):
+            return
+        weights = model.first_layer_weights(self._live.model)[: self._weight_units].copy()
+        with self._lock:
+            self._weights = weights  # (units, 28, 28) float32
+            self._weights_at = now
+
+
+def _new_result(config: model.MLPConfig, images: int, epochs: int) -> train.TrainResult:
+    """A fresh compiled model made as `train.train` makes one, here so its weights can be watched.
+
+    Uses train's own (private) builder so the two never drift apart; `images` and `epochs` give
+    the run's length in optimizer steps, which a decaying learning rate needs.
+    """
+    steps = epochs * math.ceil(images / config.batch_size)
+    return train._start(config, steps)
+
+
+def make_card(
+    name: str,
+    result: train.TrainResult,
+    dataset: Dataset,
+    samples: dict[str, int],
+    test: Evaluation | None,
+    notes: str = "",
+) -> store.Card:
+    """The card for a model trained in the app.
+
+    Args:
+        samples: image counts, e.g. {"train": 3600, "validation": 400, "test": 1000}.
+        test: the model's results on `dataset`'s test set, or None when not evaluated.
+    """
+    figures = test.to_dict() if test is not None else {}
+    return store.Card(
+        name=name, config=result.config, dataset=dataset.name, data_source=dataset.source,
+        class_names=list(dataset.class_names), samples=dict(samples),
+        test_accuracy=figures.get("accuracy"), test_loss=figures.get("loss"),
+        per_class_accuracy=figures.get("per_class_accuracy", []),
+        training_seconds=result.seconds, history=list(result.history), versions=store.versions(),
+        notes=notes,
+    )  # fmt: skip
+
+
+def config_of(network: keras.Model) -> model.MLPConfig:
+    """The MLPConfig that describes a loaded Keras MLP's layers (training settings are unknown)."""
+    dense = [layer for layer in network.layers if hasattr(layer, "kernel")]
+    hidden = dense[:-1]
+    activation = "relu"
+    if hidden:
+        name = getattr(hidden[0].activation, "__name__", "relu")
+        activation = name if name in model.ACTIVATIONS else "relu"
+    rates = [float(layer.rate) for layer in network.layers if hasattr(layer, "rate")]
+    return model.MLPConfig(
+        hidden_units=tuple(int(layer.units) for layer in hidden),
+        activation=activation,
+        dropout_rate=rates[0] if rates and 0 <= rates[0] < 1 else 0.0,
+    )
+
+
+def upload_card(
+    name: str, network: keras.Model, dataset: Dataset, filename: str, test: Evaluation | None
+) -> store.Card:
+    """The card for a model someone uploaded: its layers, its test results here, where it came from."""
+    figures = test.to_dict() if test is not None else {}
+    return store.Card(
+        name=name, config=config_of(network), dataset=dataset.name,
+        data_source=f"unknown: uploaded as {filename}; evaluated on {dataset.source}",
+        class_names=list(dataset.class_names), samples={"test": len(dataset.y_test)},
+        test_accuracy=figures.get("accuracy"), test_loss=figures.get("loss"),
+        per_class_accuracy=figures.get("per_class_accuracy", []), versions=store.versions(),
+        notes=f"Uploaded from {filename}; how it was trained is unknown.",
+    )  # fmt: skip

@@ -1,0 +1,70 @@
+"""Data: what the models learn from: samples with labels, the class counts, raw pixels, the source."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import ui
+from mnist_mlp import data
+
+st.title("Data")
+entry = ui.current_entry()
+default = data.DATASETS.index(ui.dataset_name(entry.card if entry else None))
+name = st.selectbox(
+    "Dataset", data.DATASETS, index=default, format_func=ui.DATASET_LABELS.get, key="data_name"
+)
+dataset = ui.dataset(name)
+
+kind = "bundled sample" if dataset.is_sample else "full set"
+train_count, test_count, kind_column = st.columns(3)
+train_count.metric("Training images", f"{len(dataset.y_train):,}")
+test_count.metric("Test images", f"{len(dataset.y_test):,}")
+kind_column.metric("In use", kind)
+st.caption(f"Source: {dataset.source}")
+if dataset.is_sample:
+    st.info(ui.full_data_help(name))
+    if st.button("Try to download the full set now", key="data_download"):
+        try:
+            with st.spinner("Downloading…"):
+                full = data.load(name, allow_download=True)
+        except (ValueError, OSError) as err:
+            st.error(f"Download failed: {err}")
+        else:
+            if full.is_sample:
+                st.error(f"Still the sample: {full.source}")
+            else:
+                ui.data_changed()
+                st.rerun()
+
+st.subheader("Samples")
+split = st.radio("From", ["training", "test"], horizontal=True, key="data_split")
+images, labels = (
+    (dataset.x_train, dataset.y_train) if split == "training" else (dataset.x_test, dataset.y_test)
+)
+count = st.slider("How many", 10, 100, 40, 10, key="data_count")
+seed = st.session_state.setdefault("data_seed", 0)
+if st.button("Show others", key="data_shuffle"):
+    seed = st.session_state["data_seed"] = seed + 1
+picked = np.random.default_rng(seed).choice(len(labels), size=min(count, len(labels)), replace=False)
+ui.digit_grid(images[picked], [f"#{i}: {dataset.class_names[labels[i]]}" for i in picked])
+
+st.subheader("Classes")
+counts = pd.DataFrame(
+    {
+        "class": list(dataset.class_names),
+        "training": np.bincount(dataset.y_train, minlength=10),
+        "test": np.bincount(dataset.y_test, minlength=10),
+    }
+)
+st.bar_chart(counts, x="class", y=["training", "test"], sort=False, stack=False, height=260)
+
+st.subheader("One image, pixel by pixel")
+index = st.number_input(
+    f"{split.capitalize()} image number", 0, len(labels) - 1, 0, key=f"data_index_{split}"
+)
+image_column, pixel_column = st.columns([1, 3])
+with image_column:
+    ui.digit(images[index], f"#{index}: {dataset.class_names[labels[index]]}")
+with pixel_column:
+    st.caption("Values 0 (black) to 255 (white ink), rows top to bottom.")
+    st.dataframe(pd.DataFrame(images[index]), height=300)

@@ -1,0 +1,76 @@
+"""Draw: write a digit (or upload a picture) and see what the model reads, with its probabilities."""
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+import ui
+from mnist_mlp import drawing, images
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"]
+CANVAS_SIZE = 280  # pixels; ten canvas pixels per model pixel
+
+st.title("Draw")
+loaded = ui.current_model()
+if loaded is None:
+    st.stop()
+names = ui.class_names(loaded.card)
+
+source = st.radio(
+    "Input", ["Draw", "Upload a picture"], horizontal=True, key="draw_source", label_visibility="collapsed"
+)
+left, right = st.columns([1, 1], gap="large")
+image = None
+with left:
+    if source == "Draw":
+        brush = st.slider("Brush size", 6, 40, 20, key="draw_brush")
+        canvas = st_canvas(
+            stroke_width=brush,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            width=CANVAS_SIZE,
+            height=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            update_streamlit=True,
+            return_image_data=True,
+            key=ui.canvas_key(),
+        )
+        st.button("Clear", on_click=ui.clear_canvas, icon=":material/delete:")
+        image = canvas.image_data
+    else:
+        upload = st.file_uploader(
+            "A picture of one digit or garment",
+            type=IMAGE_TYPES,
+            max_upload_size=images.MAX_IMAGE_BYTES // 2**20,
+            key="draw_upload",
+        )
+        if upload is not None:
+            try:
+                image = images.read_image(upload.getvalue(), label=upload.name)
+            except images.ImageError as err:
+                st.error(str(err))
+
+with right:
+    try:
+        steps = drawing.prepare(image) if image is not None else None
+    except ValueError as err:  # an image drawing.prepare cannot read as one digit
+        st.error(f"Cannot use this picture: {err}")
+        steps = None
+    if steps is None:
+        thing = "a digit" if ui.dataset_name(loaded.card) == "mnist" else "a piece of clothing"
+        hint = f"Draw {thing} on the black square" if source == "Draw" else "Upload a picture"
+        st.info(f"{hint}, and the prediction appears here.")
+    else:
+        probabilities = ui.predict(loaded, steps.centred)
+        best = int(probabilities.argmax())
+        st.metric("Prediction", names[best], help=f"{probabilities[best]:.1%} sure")
+        ui.probability_chart(probabilities, names)
+        ui.digit(steps.centred, "What the model sees: 28x28 pixels")
+
+if steps is not None and st.toggle("Show the steps from drawing to input", key="draw_steps"):
+    columns = st.columns(3)
+    with columns[0]:
+        ui.digit(steps.ink, "1. The ink", size=140)
+    with columns[1]:
+        ui.digit(steps.scaled, "2. Cropped, scaled to 20 px, strokes to MNIST's width", size=140)
+    with columns[2]:
+        ui.digit(steps.centred, "3. Centred by mass in 28x28: the input", size=140)

@@ -1,0 +1,122 @@
+"""Misclassifications: the test images the model gets wrong, filtered by class, and where errors cluster."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import ui
+
+ALL = -1  # filter value: every class
+TRUE_KEY, PREDICTED_KEY, CELL_KEY = "mistakes_true", "mistakes_predicted", "mistakes_cell"
+
+
+def open_cell() -> None:
+    """A callback: picking a confusion-matrix cell sets both class filters to it."""
+    cell = st.session_state[CELL_KEY]
+    if cell is not None:
+        st.session_state[TRUE_KEY], st.session_state[PREDICTED_KEY] = cell
+
+
+def confusion_heatmap(confusion: np.ndarray, names: list[str]) -> None:
+    import altair as alt
+
+    cells = pd.DataFrame(
+        [
+            {
+                "true": names[t],
+                "predicted": names[p],
+                "count": int(confusion[t, p]),
+                "right": t == p,
+                "errors": None if t == p else int(confusion[t, p]),
+            }
+            for t in range(10)
+            for p in range(10)
+        ]
+    )
+    base = alt.Chart(cells).encode(
+        x=alt.X("predicted:N", sort=names, title="predicted"), y=alt.Y("true:N", sort=names, title="true")
+    )
+    colour = alt.condition(
+        "datum.right", alt.value("#2a2a2a"), alt.Color("errors:Q", scale=alt.Scale(scheme="reds"))
+    )
+    heat = base.mark_rect().encode(color=colour, tooltip=["true", "predicted", "count"])
+    text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.value("#888"))
+    st.altair_chart((heat + text).properties(height=360))
+
+
+st.title("Misclassifications")
+entry = ui.current_entry()
+evaluation = ui.evaluation(entry) if entry is not None else None
+if entry is None:
+    ui.no_model()
+if evaluation is None:
+    st.stop()
+names = ui.class_names(entry.card)
+test = ui.dataset(ui.dataset_name(entry.card))
+confusion = evaluation.confusion
+wrong = int(len(evaluation.labels) - np.trace(confusion))
+st.write(
+    f"**{entry.name}** reads {evaluation.accuracy:.2%} of {len(evaluation.labels):,} test images "
+    f"right and gets **{wrong:,}** wrong."
+)
+
+matrix_column, accuracy_column = st.columns([3, 2])
+with matrix_column:
+    st.subheader("Confusion matrix")
+    confusion_heatmap(confusion, names)
+    off_diagonal = [(t, p) for t in range(10) for p in range(10) if t != p and confusion[t, p]]
+    off_diagonal.sort(key=lambda cell: -confusion[cell])
+    st.selectbox(
+        "Show the examples of a cell",
+        [None, *off_diagonal],
+        key=CELL_KEY,
+        on_change=open_cell,
+        format_func=lambda c: (
+            "pick a cell, most errors first"
+            if c is None
+            else f"{names[c[0]]} read as {names[c[1]]}: {confusion[c]}"
+        ),
+    )
+with accuracy_column:
+    st.subheader("Accuracy per class")
+    per_class = pd.DataFrame({"class": names, "accuracy": np.nan_to_num(evaluation.per_class_accuracy)})
+    st.bar_chart(per_class, x="class", y="accuracy", sort=False, horizontal=True, height=360)
+
+st.subheader("The mistakes")
+classes = [ALL, *range(10)]
+label = {ALL: "any", **dict(enumerate(names))}.get
+true_column, predicted_column, order_column, count_column = st.columns(4)
+true_class = true_column.selectbox("True class", classes, format_func=label, key=TRUE_KEY)
+predicted_class = predicted_column.selectbox("Predicted class", classes, format_func=label, key=PREDICTED_KEY)
+order = order_column.radio(
+    "Sort by confidence", ["most confident first", "least confident first"], key="mistakes_order"
+)
+shown = count_column.slider("Show at most", 12, 120, 36, 12, key="mistakes_count")
+mistakes = evaluation.mistakes(
+    None if true_class == ALL else true_class,
+    None if predicted_class == ALL else predicted_class,
+    most_confident_first=order == "most confident first",
+)
+if not mistakes:
+    st.info("No mistakes with these filters.")
+    st.stop()
+st.caption(f"{len(mistakes):,} mistakes; captions read: predicted (true), confidence.")
+page = mistakes[:shown]
+ui.digit_grid(
+    test.x_test[[m.index for m in page]],
+    [f"{names[m.predicted_class]} ({names[m.true_class]}), {m.confidence:.0%}" for m in page],
+)
+picked = st.selectbox(
+    "Look closer at one",
+    page,
+    key="mistakes_pick",
+    format_func=lambda m: (
+        f"test image #{m.index}: {names[m.true_class]} read as "
+        f"{names[m.predicted_class]} ({m.confidence:.0%})"
+    ),
+)
+image_column, chart_column = st.columns([1, 2])
+with image_column:
+    ui.digit(test.x_test[picked.index], f"#{picked.index}, truly {names[picked.true_class]}")
+with chart_column:
+    ui.probability_chart(evaluation.probabilities[picked.index], names)

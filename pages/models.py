@@ -1,0 +1,113 @@
+"""Models: every saved model side by side; rename, delete, download, or upload a .keras file."""
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from mnist_mlp import data, evaluate, job, safety, store
+
+st.title("Models")
+entries = ui.models()
+usable = [entry for entry in entries if entry.card is not None]
+for entry in entries:
+    if entry.card is None:
+        st.warning(f"{entry.name}: {entry.error}")
+if not usable:
+    ui.no_model()
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "name": e.name,
+                    "dataset": e.card.dataset,
+                    "architecture": e.card.config.architecture,
+                    "parameters": e.card.config.parameter_count,
+                    "test accuracy": e.card.test_accuracy,
+                    "epochs": e.card.epochs,
+                    "training seconds": round(e.card.training_seconds, 1),
+                    "created": e.card.created[:16].replace("T", " "),
+                }
+                for e in usable
+            ]
+        ),
+        hide_index=True,
+        column_config={
+            "test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+            "parameters": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+
+    st.subheader("One model")
+    names = [entry.name for entry in usable]
+    current = st.session_state.get(ui.MODEL_KEY)
+    name = st.selectbox(
+        "Model", names, index=names.index(current) if current in names else 0, key="models_pick"
+    )
+    entry = next(e for e in usable if e.name == name)
+    ui.model_card(entry.card)
+    model_file = entry.path / store.MODEL_FILE
+    st.download_button(
+        "Download .keras",
+        data=model_file.read_bytes,
+        file_name=f"{name}.keras",
+        mime="application/octet-stream",
+        icon=":material/download:",
+        key="models_download",
+    )
+    if entry.path.parent.resolve() != store.store_dir().resolve():
+        st.caption("This is the shipped default model: it can be used and downloaded, not changed here.")
+    else:
+        rename_column, delete_column = st.columns(2)
+        with rename_column:
+            new_name = st.text_input("New name", name, key=f"models_new_name_{name}")
+            if st.button("Rename", key="models_rename", disabled=new_name.strip() in ("", name)):
+                try:
+                    store.rename(name, new_name.strip())
+                except (ValueError, OSError) as err:
+                    st.error(str(err))
+                else:
+                    ui.store_changed()
+                    if current == name:
+                        ui.select_model(new_name.strip())
+                    st.rerun()
+        with delete_column:
+            sure = st.checkbox(f"Yes, delete {name} for good", key=f"models_sure_{name}")
+            if st.button("Delete", key="models_delete", disabled=not sure, icon=":material/delete:"):
+                try:
+                    store.delete(name)
+                except (ValueError, OSError) as err:
+                    st.error(str(err))
+                else:
+                    ui.store_changed()
+                    st.rerun()
+
+st.subheader("Upload a model")
+st.caption(
+    f"A .keras file of an MLP that maps 28x28 images to 10 probabilities, up to "
+    f"{safety.MAX_FILE_BYTES // 2**20} MB. It is checked before loading and loaded in safe mode."
+)
+upload = st.file_uploader(
+    "A .keras file", type=["keras"], max_upload_size=safety.MAX_FILE_BYTES // 2**20, key="models_upload"
+)
+upload_name = st.text_input("Save it as", placeholder="the file's name", key="models_upload_name")
+upload_data = st.selectbox(
+    "It reads", data.DATASETS, format_func=ui.DATASET_LABELS.get, key="models_upload_data"
+)
+if st.button("Add to the store", key="models_add", disabled=upload is None, icon=":material/upload:"):
+    try:
+        ui.tensorflow()
+        network = safety.load_keras_bytes(upload.getvalue(), label=upload.name)
+        test = ui.dataset(upload_data)
+        results = evaluate.evaluate(network, test.x_test, test.y_test)
+        name = upload_name.strip() or upload.name.removesuffix(".keras")
+        store.save(network, job.upload_card(name, network, test, upload.name, results))
+    except (ValueError, OSError) as err:
+        st.error(f"Refused: {err}")
+    else:
+        ui.store_changed()
+        ui.select_model(name)
+        st.success(
+            f"Added {name!r} ({results.accuracy:.2%} on the {len(test.y_test):,} test images); "
+            "it is the picked model from your next click on."
+        )

@@ -1,0 +1,157 @@
+"""Train: choose data, a model and how to train it; watch it learn live; then save, test or go on."""
+
+import streamlit as st
+
+import ui
+from mnist_mlp import data, job, model
+
+CUSTOM = "custom"
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
+
+
+def settings() -> tuple[str, model.MLPConfig | None]:
+    """The settings widgets; the config is None (with an error shown) when they do not fit together."""
+    data_column, model_column, training_column = st.columns(3)
+    presets = [*model.PRESETS, CUSTOM]
+    with data_column:
+        name = st.selectbox("Dataset", data.DATASETS, format_func=ui.DATASET_LABELS.get, key="train_dataset")
+        preset = st.selectbox(
+            "Architecture", presets, presets.index(model.DEFAULT_PRESET), key="train_preset"
+        )
+    base = model.PRESETS.get(preset, model.preset(model.DEFAULT_PRESET))
+    changes = {}
+    with model_column:
+        if preset == CUSTOM:
+            layers = st.number_input("Hidden layers", 0, 4, 1, key="train_layers")
+            changes["hidden_units"] = tuple(
+                st.number_input(f"Units in hidden layer {i + 1}", 1, 4096, 128, 16, key=f"train_units_{i}")
+                for i in range(int(layers))
+            )
+            changes["activation"] = st.selectbox("Activation", model.ACTIVATIONS, key="train_activation")
+            changes["dropout_rate"] = st.slider("Dropout rate", 0.0, 0.8, 0.2, 0.05, key="train_dropout")
+        else:
+            st.markdown(f"**{base.architecture}**, {base.activation}, dropout {base.dropout_rate:g}")
+    with training_column:
+        optimizers, decays = model.OPTIMIZERS, model.LEARNING_RATE_DECAYS
+        rate = base.learning_rate if base.learning_rate in LEARNING_RATES else 1e-3
+        changes |= {
+            "optimizer": st.selectbox(
+                "Optimizer", optimizers, optimizers.index(base.optimizer), key=f"train_opt_{preset}"
+            ),
+            "learning_rate": st.select_slider(
+                "Learning rate", LEARNING_RATES, rate, key=f"train_lr_{preset}"
+            ),
+            "learning_rate_decay": st.selectbox(
+                "Learning-rate decay",
+                decays,
+                decays.index(base.learning_rate_decay),
+                key=f"train_decay_{preset}",
+            ),
+            "batch_size": st.select_slider(
+                "Batch size", BATCH_SIZES, base.batch_size, key=f"train_batch_{preset}"
+            ),
+            "epochs": int(st.number_input("Epochs", 1, 500, base.epochs, key=f"train_epochs_{preset}")),
+            "augment": st.toggle(
+                "Augment: shifts, rotations, elastic bends", base.augment, key=f"train_aug_{preset}"
+            ),
+            "seed": int(st.number_input("Seed", 0, 2**31 - 1, base.seed, key="train_seed")),
+        }
+    try:
+        return name, base.replace(**changes)
+    except ValueError as err:
+        st.error(str(err))
+        return name, None
+
+
+@st.fragment(run_every=ui.POLL_SECONDS)
+def live(session: ui.Training) -> None:
+    """Redrawn every poll while the job runs, without rerunning the rest of the page."""
+    state = session.job.state()
+    if not state.active:
+        st.rerun()  # the whole page, to show the results and what to do next
+    progress = state.progress
+    if state.status == job.QUEUED:
+        others = f"{ui.MAX_TRAININGS} trainings are running for other people"
+        st.info(f"Queued: {others}; yours starts as soon as one ends.")
+    elif progress is None:
+        st.progress(0.0, text="Building the model…")
+    else:
+        st.progress(
+            min(progress.fraction, 1.0),
+            text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
+            f"{progress.images_per_second:,.0f} images/s · {progress.eta_seconds:,.0f} s left",
+        )
+        ui.history_charts(session.history + ui.progress_rows(state.points))
+    stopping = session.job.stop_requested
+    label = "Stopping…" if stopping else "Stop"
+    st.button(label, on_click=ui.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:")
+
+
+@st.fragment(run_every=ui.WEIGHTS_POLL_SECONDS)
+def live_weights(session: ui.Training) -> None:
+    weights = session.job.state().weights
+    if weights is not None and not session.job.done:
+        st.markdown("**First-layer weights, forming**")
+        ui.weight_grid(weights, scale=2)
+
+
+def results(session: ui.Training) -> None:
+    """The finished (or stopped) run, and what to do with the model."""
+    state, result = session.job.state(), session.job.result
+    if state.status == job.FAILED:
+        st.error(f"Training failed: {state.error}")
+        return
+    if result is None:
+        st.warning("Stopped before training began.")
+        return
+    if result.stopped:
+        st.warning(f"Stopped at epoch {result.epochs_done:.2f}; the model keeps what it learned so far.")
+    else:
+        st.success(f"Trained to epoch {result.epochs_done:g} in {result.seconds:,.1f} s of training.")
+    ui.history_charts(result.history)
+    with st.expander("First-layer weights"):
+        ui.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
+    save_column, test_column, more_column = st.columns(3)
+    with save_column:
+        name = st.text_input("Name", session.suggested_name, key=f"train_name_{session.suggested_name}")
+        if st.button("Save", key="train_save", icon=":material/save:", type="primary"):
+            try:
+                ui.save_training(session, name.strip())
+            except (ValueError, OSError) as err:
+                st.error(f"Not saved: {err}")
+            else:
+                st.rerun()
+    with test_column:
+        if st.button("Evaluate on the test set", key="train_evaluate"):
+            ui.evaluate_training(session)
+        if session.test is not None:
+            st.metric("Test accuracy", f"{session.test.accuracy:.2%}")
+            st.caption(f"Loss {session.test.loss:.4f} on {len(session.test.labels):,} test images.")
+    with more_column:
+        more = st.number_input("More epochs", 1, 500, 1, key="train_more")
+        if st.button("Continue training", key="train_continue", icon=":material/play_arrow:"):
+            ui.start_training(result.config, session.dataset, previous=session, epochs=int(more))
+            st.rerun()
+    if session.saved_as:
+        st.success(f"Saved as {session.saved_as!r}: it is now the model every page uses.")
+        entry = ui.current_entry()
+        if entry is not None and entry.name == session.saved_as:
+            ui.model_card(entry.card)
+
+
+st.title("Train a model")
+session = ui.training()
+busy = session is not None and not session.job.done
+with st.expander("Settings", expanded=session is None):
+    dataset_name, config = settings()
+    if config is not None:
+        st.caption(f"{config.architecture}: {config.parameter_count:,} parameters.")
+if st.button("Start training", type="primary", disabled=busy or config is None, key="train_start"):
+    ui.start_training(config, dataset_name)
+    st.rerun()
+if session is not None and busy:
+    live(session)
+    live_weights(session)
+elif session is not None:
+    results(session)

@@ -1,0 +1,61 @@
+"""The Models page: compare, rename, delete with confirmation, download, and upload .keras files safely."""
+
+from tests.app.conftest import open_page, texts
+
+
+def test_lists_every_model_side_by_side(app):
+    open_page(app, "models")
+    table = app.dataframe[0].value
+    assert list(table["name"]) == ["tiny", "digits-mlp"]
+    assert list(table["parameters"]) == [50_890, 50_890]
+    assert {"test accuracy", "training seconds", "architecture"} <= set(table.columns)
+
+
+def test_a_bad_upload_is_refused_with_a_clear_error(app, models_folder):
+    open_page(app, "models")
+    before = sorted(path.name for path in models_folder.iterdir())
+    app.file_uploader(key="models_upload").upload("evil.keras", b"PK\x03\x04 not really a zip")
+    app.run()
+    app.button(key="models_add").click().run()
+    assert not app.exception
+    assert any(error.startswith("Refused: evil.keras: not a .keras file") for error in texts(app.error))
+    assert sorted(path.name for path in models_folder.iterdir()) == before
+
+
+def test_a_good_upload_is_checked_saved_and_picked(app, models_folder):
+    from mnist_mlp import store
+
+    data = (models_folder / "tiny" / store.MODEL_FILE).read_bytes()
+    open_page(app, "models")
+    app.file_uploader(key="models_upload").upload("friend.keras", data)
+    app.run()
+    app.button(key="models_add").click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    card = store.read_card(models_folder / "friend")
+    assert card.config.hidden_units == (64,) and "Uploaded from friend.keras" in card.notes
+    assert card.test_accuracy is not None and card.data_source.startswith("unknown: uploaded")
+    app.run()
+    assert app.sidebar.selectbox(key="model_name").value == "friend"
+
+
+def test_rename_then_delete_only_after_confirming(app, models_folder):
+    open_page(app, "models")
+    app.selectbox(key="models_pick").select("tiny").run()
+    app.text_input(key="models_new_name_tiny").set_value("renamed").run()
+    app.button(key="models_rename").click().run()
+    assert not app.error, texts(app.error)
+    assert (models_folder / "renamed").is_dir() and not (models_folder / "tiny").exists()
+
+    app.selectbox(key="models_pick").select("renamed").run()
+    assert app.button(key="models_delete").disabled
+    app.checkbox(key="models_sure_renamed").check().run()
+    app.button(key="models_delete").click().run()
+    assert not app.error, texts(app.error)
+    assert not (models_folder / "renamed").exists()
+    assert app.sidebar.selectbox(key="model_name").options == ["digits-mlp"]
+
+
+def test_download_offers_the_keras_file(app, models_folder):
+    open_page(app, "models")
+    button = app.get("download_button")[0]
+    assert button.proto.label == "Download .keras"

@@ -1,0 +1,97 @@
+"""The Train page: a tiny model trained for one epoch in the background, saved, tested; a run stopped."""
+
+import time
+
+from tests.app.conftest import open_page, texts
+
+
+def choose_tiny_model(at, epochs: int) -> None:
+    at.selectbox(key="train_preset").select("custom").run()
+    at.number_input(key="train_units_0").set_value(16)
+    at.number_input(key="train_epochs_custom").set_value(epochs)
+    at.run()
+
+
+def test_trains_one_epoch_then_saves_the_model_with_its_card(app, models_folder):
+    from mnist_mlp import store
+
+    open_page(app, "train")
+    choose_tiny_model(app, epochs=1)
+    assert "784-16-10: 12,730 parameters." in texts(app.caption)
+    app.button(key="train_start").click().run()
+    training = app.session_state["training"]
+    assert training.job.wait(60) and training.job.status == "finished"
+    app.run()
+    assert any(message.startswith("Trained to epoch 1") for message in texts(app.success))
+    app.button(key="train_evaluate").click().run()
+    assert "Test accuracy" in [metric.label for metric in app.metric]
+
+    name_box = next(box for box in app.text_input if box.key.startswith("train_name_"))
+    name_box.set_value("my first model")
+    app.button(key="train_save").click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert any("Saved as 'my first model'" in message for message in texts(app.success))
+    assert app.sidebar.selectbox(key="model_name").value == "my first model"
+    assert "my first model" in texts(app.subheader)  # its card
+    card = store.read_card(models_folder / "my first model")
+    assert card.config.hidden_units == (16,) and card.epochs == 1
+    assert card.test_accuracy == training.test.accuracy
+    assert card.samples == {"train": 3600, "validation": 400, "test": 1000}
+    assert (models_folder / "my first model" / store.SNAPSHOT_FILE).is_file()
+
+
+def test_stop_ends_a_run_and_keeps_the_model(app):
+    open_page(app, "train")
+    choose_tiny_model(app, epochs=500)
+    app.button(key="train_start").click().run()
+    training = app.session_state["training"]
+    deadline = time.monotonic() + 60
+    while training.job.state().progress is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    app.run()
+    assert app.button(key="train_stop").label == "Stop"
+    app.button(key="train_stop").click().run()
+    assert training.job.wait(2), "stopped within about a second"
+    app.run()
+    assert training.job.status == "stopped" and training.job.result.stopped
+    assert any(message.startswith("Stopped at epoch") for message in texts(app.warning))
+
+    epochs = training.job.result.epochs_done
+    app.number_input(key="train_more").set_value(1)
+    app.button(key="train_continue").click().run()
+    more = app.session_state["training"]
+    assert more.job.wait(60) and more.job.status == "finished"
+    assert more.job.result.epochs_done == int(epochs) + 1  # ends the part-done epoch's count
+
+
+def test_a_run_waits_while_other_sessions_hold_every_slot(app):
+    import ui
+
+    slots = ui.training_slots()
+    taken = [slots.acquire(timeout=5) for _ in range(ui.MAX_TRAININGS)]
+    try:
+        open_page(app, "train")
+        choose_tiny_model(app, epochs=1)
+        app.button(key="train_start").click().run()
+        assert any(info.startswith("Queued:") for info in texts(app.info))
+        app.button(key="train_stop").click().run()
+        assert app.session_state["training"].job.wait(2)
+        app.run()
+        assert "Stopped before training began." in texts(app.warning)
+    finally:
+        for _ in filter(None, taken):
+            slots.release()
+
+
+def test_switching_pages_leaves_a_run_alone(app):
+    open_page(app, "train")
+    choose_tiny_model(app, epochs=2)
+    app.button(key="train_start").click().run()
+    training = app.session_state["training"]
+    for name in ("draw", "weights", "home"):
+        open_page(app, name)
+        assert not app.exception
+    assert training.job.wait(60) and training.job.status == "finished"
+    open_page(app, "train")
+    assert any(message.startswith("Trained to epoch 2") for message in texts(app.success))

@@ -1,0 +1,136 @@
+"""The background training job on real digits: it reports live, stops fast, queues, and reports errors."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mnist_mlp import job, model, store, train
+
+TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_size=32, seed=5)
+
+
+@pytest.fixture(scope="module")
+def tiny_split(small_split):
+    x_train, y_train, x_val, y_val = small_split
+    return x_train[:320], y_train[:320], x_val[:100], y_val[:100]
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def test_runs_to_the_end_in_its_own_thread_and_reports_progress(tiny_split):
+    training = job.TrainingJob(TINY.replace(epochs=2), *tiny_split).start()
+    assert training.wait(60)
+    state = training.state()
+    assert state.status == job.FINISHED and not state.active and state.error is None
+    result = training.result
+    assert [round(r["epoch"]) for r in result.history] == [1, 2]
+    assert result.steps == 2 * 10  # 320 images in batches of 32
+    epochs = [p for p in state.points if p.kind == "epoch"]
+    assert [p.epoch for p in epochs] == [1, 2]
+    assert [p.step for p in state.points] == sorted(p.step for p in state.points)
+    assert state.progress == state.points[-1] and state.progress.fraction == pytest.approx(1.0)
+    # the live weights are the model's own, copied at the end
+    np.testing.assert_allclose(state.weights, model.first_layer_weights(result.model))
+    assert state.weights.shape == (16, 28, 28)
+
+
+def test_stop_ends_a_long_run_within_a_second_and_keeps_the_model(tiny_split):
+    training = job.TrainingJob(TINY.replace(epochs=1000), *tiny_split).start()
+    wait_for(lambda: training.state().progress is not None)
+    stopped_at = time.monotonic()
+    training.stop()
+    assert training.wait(5)
+    assert time.monotonic() - stopped_at < 1.5
+    assert training.status == job.STOPPED
+    result = training.result
+    assert result.stopped and result.epochs_done < 1000
+    probabilities = model.predict(result.model, tiny_split[2][:3])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_continues_a_previous_result(tiny_split):
+    first = job.TrainingJob(TINY, *tiny_split).start()
+    assert first.wait(60)
+    steps = first.result.steps
+    second = job.TrainingJob(TINY, *tiny_split, previous=first.result, epochs=1).start()
+    assert second.wait(60)
+    assert second.status == job.FINISHED
+    assert second.result is first.result  # trained further in place, as train.train does
+    assert second.result.steps == steps + 10
+    assert [round(r["epoch"]) for r in second.result.history] == [1, 2]
+
+
+def test_waits_for_a_free_slot_and_can_be_stopped_while_queued(tiny_split):
+    slots = threading.Semaphore(1)
+    slots.acquire()  # another session holds the only slot
+    waiting = job.TrainingJob(TINY, *tiny_split, slots=slots).start()
+    cancelled = job.TrainingJob(TINY, *tiny_split, slots=slots).start()
+    time.sleep(0.3)
+    assert waiting.status == cancelled.status == job.QUEUED
+    cancelled.stop()
+    assert cancelled.wait(2)
+    assert cancelled.status == job.STOPPED and cancelled.result is None
+    slots.release()
+    assert waiting.wait(60)
+    assert waiting.status == job.FINISHED
+    assert slots.acquire(blocking=False), "the job gave its slot back"
+
+
+def test_an_error_in_the_thread_is_reported_not_swallowed(tiny_split):
+    x_train, y_train, x_val, y_val = tiny_split
+    slots = threading.Semaphore(1)
+    broken = job.TrainingJob(TINY, x_train.astype(np.float32), y_train, x_val, y_val, slots=slots)
+    assert broken.start().wait(60)
+    state = broken.state()
+    assert state.status == job.FAILED
+    assert isinstance(broken.error, ValueError)
+    assert "ValueError" in state.error and "uint8" in state.error
+    assert broken.result is None
+    assert slots.acquire(blocking=False), "a failed job gives its slot back too"
+
+
+def test_points_are_thinned_but_keep_every_epoch(tiny_split, monkeypatch):
+    monkeypatch.setattr(job, "MAX_POINTS", 8)
+    training = job.TrainingJob(TINY.replace(epochs=6, batch_size=8), *tiny_split).start()
+    assert training.wait(120)
+    points = training.state().points
+    assert len(points) <= 2 * 8
+    assert [p.epoch for p in points if p.kind == "epoch"] == [1, 2, 3, 4, 5, 6]
+
+
+def test_cards_describe_trained_and_uploaded_models(trained, digits):
+    from mnist_mlp import evaluate
+
+    test = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
+    card = job.make_card("tiny", trained, digits, {"train": 1000, "validation": 400}, test)
+    assert card.config == trained.config and card.dataset == "mnist"
+    assert card.test_accuracy == pytest.approx(test.accuracy)
+    assert len(card.per_class_accuracy) == 10 and card.history == trained.history
+    assert store.Card.from_dict(card.to_dict()).to_dict() == card.to_dict()
+
+    uploaded = job.upload_card("up", trained.model, digits, "mine.keras", None)
+    assert uploaded.config.hidden_units == (64,) and uploaded.config.dropout_rate == 0.0
+    assert uploaded.test_accuracy is None and "mine.keras" in uploaded.notes
+
+
+def test_config_of_reads_layers_activation_and_dropout():
+    config = model.MLPConfig(hidden_units=(12, 8), activation="tanh", dropout_rate=0.3)
+    assert job.config_of(model.build_model(config)) == model.MLPConfig(
+        hidden_units=(12, 8), activation="tanh", dropout_rate=0.3
+    )
+    assert job.config_of(model.build_model(model.preset("softmax"))).hidden_units == ()
+
+
+@pytest.mark.parametrize("decay", model.LEARNING_RATE_DECAYS)
+def test_a_job_trains_exactly_as_train_does(tiny_split, decay):
+    config = TINY.replace(epochs=2, learning_rate_decay=decay)
+    training = job.TrainingJob(config, *tiny_split).start()
+    assert training.wait(60) and training.status == job.FINISHED
+    assert training.result.history == train.train(config, *tiny_split).history
