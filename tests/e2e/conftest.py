@@ -52,6 +52,10 @@ def e2e_store(tmp_path_factory):
     for entry in shipped.iterdir() if shipped.is_dir() else []:
         if entry.is_dir() and (entry / "model.keras").is_file():
             shutil.copytree(entry, folder / entry.name)
+    if not (folder / "digits-mlp").is_dir():  # no shipped model in this checkout: make a small one
+        command = [sys.executable, "-m", "mnist_mlp", "--offline", "train", "--hidden", "128",
+                   "--epochs", "8", "--augment", "--out", "digits-mlp", "--store", str(folder)]  # fmt: skip
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=600)
     return folder
 
 
@@ -109,10 +113,12 @@ def open_page(page, url: str, path: str = "") -> None:
 
 
 def wait_for_idle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the app's script is no longer running (Streamlit's status widget is gone)."""
-    page.wait_for_timeout(300)
+    """Wait until the app is connected, its script has finished, and no element is still a skeleton."""
+    page.wait_for_timeout(200)  # let a rerun that was just triggered start
+    for state in ("[data-test-connection-state='CONNECTED']", "[data-test-script-state='notRunning']"):
+        page.locator(f"[data-testid='stApp']{state}").wait_for(state="attached", timeout=timeout_ms)
     page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=timeout_ms
+        "() => document.querySelectorAll(\"[data-testid='stSkeleton']\").length === 0", timeout=timeout_ms
     )
 
 

@@ -1,0 +1,69 @@
+"""The app in a real browser: every page opens cleanly, and digits drawn with the mouse are read."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception, open_page, screenshot, wait_for_idle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PAGES = ["", "train", "draw", "misclassifications", "weights", "data", "models"]
+
+# Strokes on the 280x280 canvas, as (x, y) points a hand would pass through.
+STROKES = {
+    "1": [[(150, 45), (146, 100), (142, 160), (140, 235)]],
+    "0": [[(140 + 55 * math.sin(a / 24 * 2 * math.pi), 140 - 85 * math.cos(a / 24 * 2 * math.pi))
+           for a in range(26)]],
+    "7": [[(75, 60), (205, 60), (170, 120), (135, 180), (115, 235)]],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_opens_without_exception(page, app_url, path):
+    open_page(page, app_url, path)
+    assert_no_exception(page)
+    assert page.locator("[data-testid='stSidebarNav'], [data-testid='stSidebar']").count() > 0
+    screenshot(page, path or "home")
+
+
+def canvas_box(page):
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=60_000)
+    canvas.scroll_into_view_if_needed()
+    return canvas.bounding_box()
+
+
+def draw(page, strokes) -> float:
+    """Draw strokes with the mouse; returns the time the last stroke ended."""
+    box = canvas_box(page)
+    scale_x, scale_y = box["width"] / 280, box["height"] / 280
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x * scale_x, box["y"] + y * scale_y)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * scale_x, box["y"] + y * scale_y, steps=8)
+        page.mouse.up()
+    return time.perf_counter()
+
+
+def prediction(page) -> str:
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
+    metric.wait_for(timeout=30_000)
+    return metric.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+@pytest.mark.parametrize("digit", sorted(STROKES))
+def test_a_digit_drawn_with_the_mouse_is_read(page, app_url, digit):
+    open_page(page, app_url, "draw")
+    assert page.locator("[data-testid='stMetric']").filter(has_text="Prediction").count() == 0
+    draw(page, STROKES[digit])
+    page.locator("[data-testid='stMetric']").filter(has_text="Prediction").wait_for(timeout=30_000)
+    wait_for_idle(page)
+    assert_no_exception(page)
+    assert prediction(page) == digit
+    screenshot(page, f"draw-{digit}")
