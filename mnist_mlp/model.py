@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -219,6 +220,7 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     function = _compiled_predict.get(model)
     if function is None:
+        _quiet_retracing_warning(tf)
         function = tf.function(
             lambda x: model(x, training=False),
             input_signature=[tf.TensorSpec((None, *IMAGE_SHAPE), tf.float32)],
@@ -229,3 +231,19 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
         for start in range(0, len(images), PREDICT_CHUNK)
     ]
     return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)
+
+
+def _quiet_retracing_warning(tf) -> None:
+    """Silence TensorFlow's "triggered tf.function retracing" warning for our predict functions.
+
+    Each model gets its own compiled function, traced once; TensorFlow counts the traces of all of
+    them together and warns after five models, which is expected here and not a problem.
+    """
+    logger = tf.get_logger()
+    if not any(isinstance(f, _RetracingFilter) for f in logger.filters):
+        logger.addFilter(_RetracingFilter())
+
+
+class _RetracingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
