@@ -128,7 +128,7 @@ CONFIG_OPTIONS = {
 
 def run_train(args: argparse.Namespace) -> int:
     from mnist_mlp import evaluate as evaluation
-    from mnist_mlp import train
+    from mnist_mlp import job, train
 
     previous = store.load(args.resume, args.store) if args.resume else None
     base = previous.card.config if previous and previous.card else model.preset(args.preset)
@@ -163,16 +163,9 @@ def run_train(args: argparse.Namespace) -> int:
         "saved": None,
     }  # fmt: skip
     if not args.no_save:
-        card = store.Card(
-            name=name, config=config, dataset=dataset.name, data_source=dataset.source,
-            class_names=list(dataset.class_names),
-            samples={"train": len(x_train), "validation": len(x_val), "test": len(dataset.y_test)},
-            test_accuracy=test.accuracy, test_loss=test.loss,
-            per_class_accuracy=test.to_dict()["per_class_accuracy"],
-            training_seconds=result.seconds, history=result.history, versions=store.versions(),
-            command="python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
-            notes=args.notes,
-        )  # fmt: skip
+        samples = {"train": len(x_train), "validation": len(x_val), "test": len(dataset.y_test)}
+        command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+        card = job.make_card(name, result, dataset, samples, test, notes=args.notes, command=command)
         path = store.save(result.model, card, snapshots=result.snapshots, store=args.store)
         summary["saved"] = str(path)
         say(f"saved: {name} ({path})")

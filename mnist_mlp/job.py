@@ -211,11 +211,9 @@ class TrainingJob:
 def _new_result(config: model.MLPConfig, images: int, epochs: int) -> train.TrainResult:
     """A fresh compiled model made as `train.train` makes one, here so its weights can be watched.
 
-    Uses train's own (private) builder so the two never drift apart; `images` and `epochs` give
-    the run's length in optimizer steps, which a decaying learning rate needs.
+    `images` and `epochs` give the run's length in optimizer steps, which a decaying rate needs.
     """
-    steps = epochs * math.ceil(images / config.batch_size)
-    return train._start(config, steps)
+    return train.new_result(config, epochs * math.ceil(images / config.batch_size))
 
 
 def make_card(
@@ -225,12 +223,14 @@ def make_card(
     samples: dict[str, int],
     test: Evaluation | None,
     notes: str = "",
+    command: str = "",
 ) -> store.Card:
-    """The card for a model trained in the app.
+    """The card for a model trained in the app or from the command line.
 
     Args:
         samples: image counts, e.g. {"train": 3600, "validation": 400, "test": 1000}.
         test: the model's results on `dataset`'s test set, or None when not evaluated.
+        command: the command line that reproduces the model, when it came from one.
     """
     figures = test.to_dict() if test is not None else {}
     return store.Card(
@@ -239,7 +239,7 @@ def make_card(
         test_accuracy=figures.get("accuracy"), test_loss=figures.get("loss"),
         per_class_accuracy=figures.get("per_class_accuracy", []),
         training_seconds=result.seconds, history=list(result.history), versions=store.versions(),
-        notes=notes,
+        notes=notes, command=command,
     )  # fmt: skip
 
 

@@ -96,7 +96,7 @@ def train(
     _check_arrays(x_val, y_val, "validation")
     run_epochs = epochs or config.epochs
     run_steps = run_epochs * math.ceil(len(x_train) / config.batch_size)  # for a decaying rate
-    result = previous or _start(config, run_steps)
+    result = previous or new_result(config, run_steps)
     if previous is not None and previous.config.hidden_units != config.hidden_units:
         raise ValueError(
             f"Cannot continue a {previous.config.architecture} model as {config.architecture}: "
@@ -175,7 +175,12 @@ def train(
     return result
 
 
-def _start(config: MLPConfig, total_steps: int) -> TrainResult:
+def new_result(config: MLPConfig, total_steps: int) -> TrainResult:
+    """A fresh, compiled model with an empty record, as `train` starts from when given none.
+
+    Args:
+        total_steps: optimizer steps of the coming run, which a decaying learning rate spans.
+    """
     model = build_model(config)
     model.compile(optimizer=make_optimizer(config, total_steps), loss="sparse_categorical_crossentropy")
     return TrainResult(model=model, config=config)
