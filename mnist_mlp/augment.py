@@ -59,3 +59,18 @@ def distort(images: np.ndarray, *, seed: int) -> np.ndarray:
         images.astype(np.float32), coordinates, order=1, mode="constant", cval=0.0
     )
     return np.clip(np.rint(warped), 0, 255).astype(np.uint8)
+
+
+def mirror(images: np.ndarray, *, seed: int) -> np.ndarray:
+    """A copy with a random half of the images flipped left-right: (n, H, W) in, same out.
+
+    A mirrored shirt is still a shirt, so for clothing this doubles the variety for free; a mirrored
+    digit is not a digit, so digits never use it.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"Expected images of shape (n, H, W). Received: shape={images.shape}.")
+    flipped = np.random.default_rng(seed).random(len(images)) < 0.5
+    result = images.copy()
+    result[flipped] = images[flipped, :, ::-1]
+    return result

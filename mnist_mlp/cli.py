@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--l2", type=float)
     group.add_argument("--batch-size", type=int, metavar="N")
     group.add_argument("--epochs", type=int, metavar="N")
+    group.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                       help="mirror half the images left-right each epoch (clothing)")  # fmt: skip
     group.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="random shifts, rotations, scaling and elastic distortion")  # fmt: skip
     group.add_argument("--seed", type=int)
@@ -122,7 +124,8 @@ CONFIG_OPTIONS = {
     "hidden": "hidden_units", "activation": "activation", "dropout_rate": "dropout_rate",
     "optimizer": "optimizer", "learning_rate": "learning_rate",
     "learning_rate_decay": "learning_rate_decay", "l2": "l2",
-    "batch_size": "batch_size", "epochs": "epochs", "augment": "augment", "seed": "seed",
+    "batch_size": "batch_size", "epochs": "epochs", "augment": "augment", "mirror": "mirror",
+    "seed": "seed",
 }  # fmt: skip
 
 

@@ -40,6 +40,7 @@ class MLPConfig:
     batch_size: int = 128
     epochs: int = 4
     augment: bool = False  # random shifts, rotations, scaling and elastic distortion each epoch
+    mirror: bool = False  # mirror a random half of the images left-right each epoch: clothing, not digits
     seed: int = 0  # weights, dropout, shuffling and augmentation all follow it
 
     def __post_init__(self) -> None:

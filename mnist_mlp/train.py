@@ -222,7 +222,7 @@ class _Runner:
         self.x_source = x_train
         self.y = tf.constant(y_train, tf.int32)
         self.x = self._upload(x_train)
-        if config.augment:  # a variable, read by reference: the compiled step sees each epoch's copy
+        if config.augment or config.mirror:  # a variable, read by reference: each epoch's copy is seen
             self.x = tf.Variable(self.x, trainable=False)
         self.x_val = self._upload(x_val)
         self.y_val = tf.constant(y_val, tf.int32)
@@ -246,9 +246,14 @@ class _Runner:
 
     def epoch_order(self, epoch: int) -> np.ndarray:
         """A fresh shuffle, and for augmented training fresh distortions, for every epoch."""
+        seed = self.config.seed * 100_003 + epoch
+        images = self.x_source
         if self.config.augment:
-            seed = self.config.seed * 100_003 + epoch
-            self.x.assign(self._upload(augment.distort(self.x_source, seed=seed)))
+            images = augment.distort(images, seed=seed)
+        if self.config.mirror:
+            images = augment.mirror(images, seed=seed + 1)
+        if images is not self.x_source:
+            self.x.assign(self._upload(images))
         return self.rng.permutation(len(self.x_source)).astype(np.int32)
 
     def run(self, order: np.ndarray, batch: int, count: int) -> tuple[float, float, int]:

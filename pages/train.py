@@ -55,6 +55,12 @@ def settings() -> tuple[str, model.MLPConfig | None]:
             "augment": st.toggle(
                 "Augment: shifts, rotations, elastic bends", base.augment, key=f"train_aug_{preset}"
             ),
+            "mirror": st.toggle(
+                "Mirror left-right (clothing)",
+                base.mirror,
+                key=f"train_mirror_{preset}",
+                help="Flips a random half of the images each epoch: right for clothes, wrong for digits.",
+            ),
             "seed": int(st.number_input("Seed", 0, 2**31 - 1, base.seed, key="train_seed")),
         }
     try:

@@ -31,3 +31,19 @@ def test_blank_stays_blank_and_bad_shape_is_refused():
     assert augment.distort(np.zeros((3, 28, 28), np.uint8), seed=0).max() == 0
     with pytest.raises(ValueError, match=r"Received: shape=\(28, 28\)"):
         augment.distort(np.zeros((28, 28), np.uint8), seed=0)
+
+
+def test_mirror_flips_a_seeded_half_left_right(digits):
+    images = digits.x_train[:400]
+    mirrored = augment.mirror(images, seed=5)
+    flipped = np.array(
+        [
+            np.array_equal(m, i[:, ::-1]) and not np.array_equal(m, i)
+            for m, i in zip(mirrored, images, strict=True)
+        ]
+    )
+    kept = np.array([np.array_equal(m, i) for m, i in zip(mirrored, images, strict=True)])
+    assert np.all(flipped | kept)
+    assert 150 < flipped.sum() < 250  # about half
+    np.testing.assert_array_equal(mirrored, augment.mirror(images, seed=5))
+    assert not np.array_equal(mirrored, augment.mirror(images, seed=6))

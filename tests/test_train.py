@@ -197,3 +197,14 @@ def test_other_optimizers_fall_back_to_keras():
     optimizer.build(keras_model.trainable_variables)
     gradients = [tf.zeros(v.shape) for v in keras_model.trainable_variables]
     assert not train._fused_update(tf, optimizer, gradients, keras_model.trainable_variables)
+
+
+def test_each_epoch_sees_fresh_augmented_images(small_split):
+    config = model.MLPConfig(hidden_units=(8,), epochs=1, augment=True, mirror=True, seed=11)
+    runner = train._Runner(train.new_result(config, 10).model, config, *small_split)
+    runner.epoch_order(1)
+    first = runner.x.numpy().copy()
+    runner.epoch_order(2)
+    assert first.shape == (1000, 28, 28)
+    assert not np.array_equal(first, runner.x.numpy())  # the compiled step reads the new copy
+    assert not np.array_equal(first, small_split[0] / 255.0)
