@@ -282,6 +282,7 @@ def _write_json(path: Path, values: dict[str, Any]) -> None:
         json.dump(values, handle, indent=2)
         handle.flush()
         os.fsync(handle.fileno())
+    os.chmod(handle.name, 0o644)  # a temporary file is private (0600); a card is for every reader
     os.replace(handle.name, path)
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SNAPSHOT_STEPS = (0, 10, 100, 1000, 10000)  # plus every epoch end: early steps change most
 SNAPSHOT_UNITS = 64  # first-layer units kept per snapshot: enough for a grid, small in memory
+MAX_SNAPSHOTS = 40  # a long run keeps its early snapshots and an even spread of the later ones
 CALL_SECONDS = 0.1  # aim of one compiled call: short enough to stop promptly and report live
 MAX_STEPS_PER_CALL = 256
 VALIDATION_CHUNK = 8192
@@ -169,6 +170,7 @@ def train(
         if stop is not None and stop.is_set():
             result.stopped = True
             break
+    result.snapshots = thin_snapshots(result.snapshots)
     result.seconds += time.perf_counter() - started
     result.images_seen += images_this_run
     result.config = config
@@ -184,6 +186,22 @@ def new_result(config: MLPConfig, total_steps: int) -> TrainResult:
     model = build_model(config)
     model.compile(optimizer=make_optimizer(config, total_steps), loss="sparse_categorical_crossentropy")
     return TrainResult(model=model, config=config)
+
+
+def thin_snapshots(snapshots: dict[int, np.ndarray], keep: int = MAX_SNAPSHOTS) -> dict[int, np.ndarray]:
+    """At most `keep` snapshots: all those at SNAPSHOT_STEPS, the last, and an even spread between.
+
+    Weights change fastest at the start, so the early steps are worth keeping; a 200-epoch run
+    would otherwise carry 200 near-identical late snapshots (about 20 MB).
+    """
+    steps = sorted(snapshots)
+    if len(steps) <= keep:
+        return snapshots
+    fixed = {s for s in steps if s in SNAPSHOT_STEPS} | {steps[-1]}
+    rest = [s for s in steps if s not in fixed]
+    room = max(0, keep - len(fixed))
+    chosen = {rest[round(i * (len(rest) - 1) / max(room - 1, 1))] for i in range(room)} if room else set()
+    return {s: snapshots[s] for s in steps if s in fixed | chosen}
 
 
 def _next_steps_per_call(count: int, seconds: float) -> int:

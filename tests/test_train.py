@@ -208,3 +208,16 @@ def test_each_epoch_sees_fresh_augmented_images(small_split):
     assert first.shape == (1000, 28, 28)
     assert not np.array_equal(first, runner.x.numpy())  # the compiled step reads the new copy
     assert not np.array_equal(first, small_split[0] / 255.0)
+
+
+def test_long_runs_keep_a_bounded_spread_of_snapshots():
+    snapshots = {
+        step: np.full((2, 28, 28), step, np.float16) for step in [0, 10, 100, *range(150, 20000, 150)]
+    }
+    thinned = train.thin_snapshots(snapshots, keep=20)
+    steps = sorted(thinned)
+    assert len(steps) == 20
+    assert steps[:3] == [0, 10, 100] and steps[-1] == max(snapshots)
+    gaps = np.diff(steps[3:-1])
+    assert gaps.max() < 3 * gaps.min() + 150  # evenly spread, not bunched at one end
+    assert train.thin_snapshots({1: snapshots[0]}, keep=20) == {1: snapshots[0]}
