@@ -56,8 +56,23 @@ def _leave_legacy_pages_mode() -> bool:
     return legacy
 
 
+def _rerun_after_import() -> None:
+    """Queue a rerun of this session that starts at its next element, not here.
+
+    st.rerun() would raise inside `import ui`, and CPython gives a module whose import failed,
+    half run, to every thread that was waiting on the same import: sessions opening a fresh
+    server at the same moment would get a `ui` without its functions (AttributeError).
+    """
+    from streamlit.runtime.scriptrunner import RerunData, get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is not None and context.script_requests is not None:
+        rerun = RerunData(query_string=context.query_string, page_script_hash=context.page_script_hash)
+        context.script_requests.request_rerun(rerun)
+
+
 if _leave_legacy_pages_mode() and st.runtime.exists():
-    st.rerun()  # a page imported us without app.py: run again, through app.py this time
+    _rerun_after_import()  # a page imported us without app.py: run again, through app.py this time
 
 
 # ---- Heavy resources, loaded once per process and shared by all sessions ----------------------
