@@ -165,7 +165,10 @@ def serve(
     }
     if pause_saves:
         env |= {PAUSE_SAVES_ENV: pause_saves, PAUSE_MARKER_ENV: str(marker)}
-        command = [sys.executable, "-m", "tests.e2e.browser_tools", *streamlit_arguments(port)]
+        # No file watcher: an edit to any source file makes Streamlit drop the app's modules from
+        # sys.modules, and the re-imported store would save without stopping.
+        watcher = ["--server.fileWatcherType", "none"]
+        command = [sys.executable, "-m", "tests.e2e.browser_tools", *streamlit_arguments(port), *watcher]
     else:
         command = [sys.executable, "-m", "streamlit", *streamlit_arguments(port)]
     started = time.monotonic()
@@ -353,20 +356,19 @@ async def options(page, label: str, *, sidebar: bool = False, timeout_ms: int = 
     return texts
 
 
-async def set_number(page, label: str, value: int, timeout_ms: int = 30_000) -> None:
-    """Type `value` into the number input labelled `label` and commit it."""
-    field = page.locator("[data-testid='stNumberInput']").filter(has_text=label).first.locator("input")
-    await field.fill(str(value), timeout=timeout_ms)
+async def start_training(page, preset: str, epochs: int, timeout_ms: int = 60_000) -> None:
+    """On the Train page, in a session that has not trained yet: a preset, its epochs, then Start."""
+    await choose(page, "Architecture", preset, timeout_ms=timeout_ms)
+    # Each preset has its own epochs widget (key train_epochs_<preset>): typing before the page has
+    # rerun for the new preset would go into the old one, which a loaded server can be slow to swap.
+    field = page.locator(f".st-key-train_epochs_{preset} input")
+    await field.fill(str(epochs), timeout=timeout_ms)
     await field.press("Enter", timeout=timeout_ms)
     await wait_for_idle(page, timeout_ms)
-
-
-async def start_training(page, preset: str, epochs: int, timeout_ms: int = 60_000) -> None:
-    """On the Train page: a preset, its epochs, then Start training."""
-    await choose(page, "Architecture", preset, timeout_ms=timeout_ms)
-    await set_number(page, "Epochs", epochs, timeout_ms)
-    await page.locator("[data-testid='stButton'] button").filter(has_text="Start training").click()
-    await page.locator("[data-testid='stButton'] button").filter(has_text="Stop").wait_for(timeout=timeout_ms)
+    buttons = page.locator("[data-testid='stButton'] button")
+    await buttons.filter(has_text="Start training").click(timeout=timeout_ms)
+    running_or_done = buttons.filter(has_text="Stop").or_(page.locator(SUCCESS).filter(has_text="Trained to"))
+    await running_or_done.first.wait_for(timeout=timeout_ms)  # a short run may end before it shows
 
 
 async def save_as(page, name: str, timeout_ms: int = 60_000) -> None:
