@@ -44,14 +44,19 @@ def model_store(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def server(model_store, tmp_path_factory):
-    """One server for the load test and the training faults; its log must hold no traceback."""
-    log = tmp_path_factory.mktemp("load-server") / "streamlit.log"
-    with tools.serve(model_store, log) as running:
+def serve_without_errors(store_folder: Path, log_folder: Path):
+    """A running server for a fixture to yield; afterwards its log must hold no traceback."""
+    log = log_folder / "streamlit.log"
+    with tools.serve(store_folder, log) as running:
         yield running
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, f"the server logged an error:\n{text[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def server(model_store, tmp_path_factory):
+    """One server for the load test and the training faults; its log must hold no traceback."""
+    yield from serve_without_errors(model_store, tmp_path_factory.mktemp("load-server"))
 
 
 def test_ten_sessions_at_once_draw_browse_and_train(server, model_store):
@@ -258,11 +263,7 @@ def crashed_store(model_store, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def restarted(crashed_store, tmp_path_factory):
-    log = tmp_path_factory.mktemp("restarted") / "streamlit.log"
-    with tools.serve(crashed_store, log) as running:
-        yield running
-    text = log.read_text(errors="replace")
-    assert "Traceback" not in text, f"the server logged an error:\n{text[-3000:]}"
+    yield from serve_without_errors(crashed_store, tmp_path_factory.mktemp("restarted"))
 
 
 def test_a_server_killed_mid_save_leaves_the_earlier_models_usable(restarted, crashed_store):
