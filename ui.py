@@ -6,6 +6,7 @@ Pages import this module and `mnist_mlp`; TensorFlow is imported only by the wra
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 import weakref
@@ -125,7 +126,7 @@ def _evaluation(path: str, modified_ns: int, dataset_name: str, source: str) -> 
 
 
 @st.cache_data(show_spinner=False)
-def _listing(folder: str, modified_ns: int, shipped_ns: int) -> list[store.StoredModel]:
+def _listing(folder: str, fingerprint: tuple, shipped_ns: int) -> list[store.StoredModel]:
     entries = store.list_models(folder)
     names = {entry.name for entry in entries}
     if shipped_ns and store.DEFAULT_MODEL not in names:  # the shipped default serves every store
@@ -152,7 +153,24 @@ def models() -> list[store.StoredModel]:
     """Every model in the store (and the shipped default), newest first, unreadable ones last."""
     folder = store.store_dir()
     shipped = _modified_ns(store.SHIPPED_STORE / store.DEFAULT_MODEL)
-    return _listing(str(folder), _modified_ns(folder), shipped)
+    return _listing(str(folder), _fingerprint(folder), shipped)
+
+
+def _fingerprint(folder: Path) -> tuple:
+    """What the listing depends on: the folder and each entry's model file and card, by time of change.
+
+    A model file replaced in place does not touch the folder's own time, so the entries are looked at
+    too (a few stat calls per rerun).
+    """
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return ()
+    files = (store.MODEL_FILE, store.CARD_FILE)
+    return (
+        _modified_ns(folder),
+        *((e.name, *(_modified_ns(Path(e.path) / f) for f in files)) for e in entries if e.is_dir()),
+    )
 
 
 def data_changed() -> None:

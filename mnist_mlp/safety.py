@@ -47,16 +47,31 @@ def load_keras_file(path: str | os.PathLike) -> keras.Model:
     (n, 28, 28) images to (n, 10) probabilities.
     """
     path = Path(path)
+    return load_keras_bytes(_read_bounded(path), label=path.name)
+
+
+def check_keras_file(path: str | os.PathLike) -> None:
+    """The checks `load_keras_file` makes before Keras sees the file, without loading it.
+
+    Cheap (no TensorFlow), so a store listing can mark a broken model file before anyone picks it.
+    """
+    path = Path(path)
+    if not path.name.lower().endswith(".keras"):
+        raise ModelFileError(f"{path.name}: only .keras files are accepted (not .h5, SavedModel, ...).")
+    inspect_archive(_read_bounded(path), label=path.name)
+
+
+def _read_bounded(path: Path) -> bytes:
     label = path.name
     try:
         size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(
+                f"{label}: {size / 2**20:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit."
+            )
+        return path.read_bytes()
     except OSError as err:
         raise ModelFileError(f"{label}: cannot read the file: {err.strerror or err}") from err
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(
-            f"{label}: {size / 2**20:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit."
-        )
-    return load_keras_bytes(path.read_bytes(), label=label)
 
 
 def load_keras_bytes(data: bytes, *, label: str = "upload") -> keras.Model:

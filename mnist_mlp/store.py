@@ -187,6 +187,7 @@ def list_models(store: str | os.PathLike | None = None) -> list[StoredModel]:
             card = read_card(path)
             if not (path / MODEL_FILE).is_file():
                 raise StoreError(f"{MODEL_FILE} is missing")
+            safety.check_keras_file(path / MODEL_FILE)
             entries.append(StoredModel(path.name, path, card, None, modified))
         except (OSError, ValueError, KeyError, TypeError) as err:
             entries.append(StoredModel(path.name, path, None, f"unreadable: {err}", modified))

@@ -119,11 +119,19 @@ def test_unreadable_entries_are_listed_not_fatal(model_store, small_model):
     (model_store / "no-model").mkdir()
     (model_store / "no-model" / "card.json").write_text(json.dumps(make_card("no-model").to_dict()))
     (model_store / "stray.txt").write_text("hello")
+    store.save(small_model, make_card("truncated"))
+    model_file = model_store / "truncated" / "model.keras"
+    model_file.write_bytes(model_file.read_bytes()[:1000])  # a valid card over a broken model file
+    store.save(small_model, make_card("foreign"))
+    (model_store / "foreign" / "model.keras").write_bytes(b"not a zip at all")
     entries = {e.name: e for e in store.list_models()}
-    assert set(entries) == {"good", "broken-card", "no-model"}
+    assert set(entries) == {"good", "broken-card", "no-model", "truncated", "foreign"}
     assert entries["good"].error is None
     assert "not valid JSON" in entries["broken-card"].error
     assert "model.keras is missing" in entries["no-model"].error
+    assert "not a .keras file" in entries["truncated"].error
+    assert "not a .keras file" in entries["foreign"].error
+    assert entries["truncated"].card is None  # so no picker offers it as usable
     assert next(iter(entries)) == "good"  # readable ones first
 
 

@@ -75,10 +75,25 @@ def test_weights_page_replays_the_training_snapshots(app, trained):
     assert not app.exception
 
 
-def test_an_unreadable_model_file_gives_a_message_not_a_traceback(app, models_folder):
+def test_a_broken_model_file_is_listed_as_unreadable_and_not_offered(app, models_folder):
     from mnist_mlp import store
 
     (models_folder / "digits-mlp" / store.MODEL_FILE).write_bytes(b"PK\x05\x06 truncated")
+    open_page(app, "models")
+    assert not app.exception
+    assert app.sidebar.selectbox(key="model_name").options == ["tiny"]
+    assert any(
+        w.startswith("digits-mlp: unreadable") and "not a .keras file" in w for w in texts(app.warning)
+    )
+
+
+def test_a_model_keras_refuses_after_loading_gives_a_message_not_a_traceback(app, models_folder):
+    import keras
+
+    from mnist_mlp import store
+
+    wrong_shape = keras.Sequential([keras.Input((32, 32)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    wrong_shape.save(models_folder / "digits-mlp" / store.MODEL_FILE)  # passes the archive checks
     for name in ("draw", "misclassifications", "weights"):
         open_page(app, name)
         assert not app.exception, name
