@@ -170,24 +170,38 @@ def make_optimizer(config: MLPConfig, total_steps: int | None = None) -> keras.o
     """
     import keras
 
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
-    if config.learning_rate_decay == "cosine":
-        if total_steps is None or total_steps < 1:
-            raise ValueError(
-                "A cosine learning-rate decay needs the run's length in optimizer steps. "
-                f"Received: total_steps={total_steps!r}. Pass epochs * batches per epoch."
-            )
-        learning_rate = keras.optimizers.schedules.CosineDecayRestarts(
-            config.learning_rate, first_decay_steps=total_steps, t_mul=1.0, m_mul=1.0, alpha=0.0
-        )
-
     classes = {
         "adam": keras.optimizers.Adam,
         "sgd": keras.optimizers.SGD,
         "adagrad": keras.optimizers.Adagrad,
         "rmsprop": keras.optimizers.RMSprop,
     }
-    return classes[config.optimizer](learning_rate=learning_rate)
+    return classes[config.optimizer](learning_rate=learning_rate(config, total_steps))
+
+
+def learning_rate(
+    config: MLPConfig, total_steps: int | None = None, *, as_schedule: bool = False
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The config's learning rate: a number, or a schedule for "cosine" (see `make_optimizer`).
+
+    Args:
+        as_schedule: give a constant rate as a schedule too, for an optimizer built with one,
+            whose rate Keras lets us replace only by another schedule.
+    """
+    import keras
+
+    if config.learning_rate_decay == "cosine":
+        if total_steps is None or total_steps < 1:
+            raise ValueError(
+                "A cosine learning-rate decay needs the run's length in optimizer steps. "
+                f"Received: total_steps={total_steps!r}. Pass epochs * batches per epoch."
+            )
+        return keras.optimizers.schedules.CosineDecayRestarts(
+            config.learning_rate, first_decay_steps=total_steps, t_mul=1.0, m_mul=1.0, alpha=0.0
+        )
+    if as_schedule:  # a decay rate of 1 keeps the rate constant, and it saves like any schedule
+        return keras.optimizers.schedules.ExponentialDecay(config.learning_rate, 1, decay_rate=1.0)
+    return config.learning_rate
 
 
 def first_layer_weights(model: keras.Model) -> np.ndarray:

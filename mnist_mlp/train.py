@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mnist_mlp import augment
-from mnist_mlp.model import IMAGE_SHAPE, MLPConfig, build_model, first_layer_weights, make_optimizer
+from mnist_mlp.model import (
+    IMAGE_SHAPE,
+    MLPConfig,
+    build_model,
+    first_layer_weights,
+    learning_rate,
+    make_optimizer,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -103,6 +110,8 @@ def train(
             f"Cannot continue a {previous.config.architecture} model as {config.architecture}: "
             "the layers must stay the same. Start a new model to change them."
         )
+    if previous is not None:
+        _follow_optimizer_settings(result.model, config, run_steps)
     runner = _Runner(result.model, config, x_train, y_train, x_val, y_val)
     first_epoch = math.floor(result.epochs_done) + 1
     last_epoch = first_epoch + run_epochs - 1
@@ -175,6 +184,25 @@ def train(
     result.images_seen += images_this_run
     result.config = config
     return result
+
+
+def _follow_optimizer_settings(model: keras.Model, config: MLPConfig, total_steps: int) -> None:
+    """Make a continued model train with this run's optimizer and learning rate, not the saved ones.
+
+    The same kind of optimizer keeps its moments and only takes the new rate; another kind starts
+    fresh moments. The step count carries on either way, as history and snapshots are keyed by it.
+    """
+    import keras
+
+    optimizer = model.optimizer
+    if optimizer is not None and type(optimizer).__name__.lower() == config.optimizer:
+        has_schedule = isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+        optimizer.learning_rate = learning_rate(config, total_steps, as_schedule=has_schedule)
+        return
+    steps = int(optimizer.iterations.numpy()) if optimizer is not None else 0
+    model.compile(optimizer=make_optimizer(config, total_steps), loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(steps)
 
 
 def new_result(config: MLPConfig, total_steps: int) -> TrainResult:

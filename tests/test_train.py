@@ -68,6 +68,36 @@ def test_continuing_extends_history_and_optimizer_steps(small_split):
         train.train(config.replace(hidden_units=(64,)), *small_split, previous=second)
 
 
+def test_continuing_applies_the_new_learning_rate_and_optimizer(small_split, tmp_path):
+    import keras
+
+    config = model.MLPConfig(hidden_units=(32,), epochs=1, batch_size=100, seed=4)
+    first = train.train(config, *small_split)
+    first.model.save(tmp_path / "first.keras")  # continue a saved model, as the app and the CLI do
+    reloaded = train.TrainResult(model=keras.saving.load_model(tmp_path / "first.keras"), config=config)
+    weights = reloaded.model.get_weights()[0].copy()
+    frozen = train.train(config.replace(learning_rate=1e-9), *small_split, previous=reloaded, epochs=1)
+    assert np.abs(frozen.model.get_weights()[0] - weights).max() < 1e-5  # the saved 1e-3 would move them
+    assert float(frozen.model.optimizer.learning_rate) == pytest.approx(1e-9)
+
+    cosine = config.replace(learning_rate=2e-3, learning_rate_decay="cosine")
+    decayed = train.train(cosine, *small_split, previous=frozen, epochs=1)
+    schedule = decayed.model.optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "CosineDecayRestarts"
+    assert schedule["config"]["initial_learning_rate"] == 2e-3
+    assert schedule["config"]["first_decay_steps"] == 10  # one cycle per run of this length
+    constant = train.train(config.replace(learning_rate=1e-3), *small_split, previous=decayed, epochs=1)
+    assert float(constant.model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+    before_switch = constant.model.get_weights()[0].copy()
+    switched = train.train(
+        config.replace(optimizer="sgd", learning_rate=0.1), *small_split, previous=constant
+    )
+    assert isinstance(switched.model.optimizer, keras.optimizers.SGD)
+    assert switched.steps == 50  # the step count carries on across the switch
+    assert not np.array_equal(before_switch, switched.model.get_weights()[0])
+
+
 def test_snapshots_at_chosen_steps_and_epoch_ends(small_split):
     config = model.MLPConfig(hidden_units=(80,), epochs=2, batch_size=50, seed=5)
     result = train.train(config, *small_split, snapshot_steps=(0, 10, 100))
