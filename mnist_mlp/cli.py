@@ -1,4 +1,4 @@
-"""The command line: `python -m mnist_mlp train | evaluate | predict | models`.
+"""The command line: `python -m mnist_mlp train | evaluate | predict | models | export`.
 
 Bad arguments or files end with one line on stderr and exit code 2, never a traceback.
 """
@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="go on training this saved model (its layers are kept)")  # fmt: skip
     train.add_argument("--out", metavar="NAME", help="save under this name (default: generated)")
     train.add_argument("--no-save", action="store_true", help="train and evaluate only")
+    train.add_argument("--mix-drawings", type=_times, default=0, metavar="TIMES",
+                       help="add my saved drawings (Draw page) to the training images, each "
+                            "TIMES times, e.g. to fine-tune with --continue")  # fmt: skip
     train.add_argument("--notes", default="", help="a note for the model's card")
     train.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -85,7 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=run_evaluate)
     evaluate.add_argument("--model", default=store.DEFAULT_MODEL, metavar="NAME_OR_PATH")
     _add_data_arguments(evaluate)
+    evaluate.add_argument("--drawings", action="store_true",
+                          help="evaluate on my saved drawings of the model's dataset")  # fmt: skip
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    for sub in (train, evaluate):
+        sub.add_argument("--drawings-folder", metavar="DIR",
+                         help="where my drawings are (default: $MNIST_MLP_DRAWINGS, else "
+                              "~/.local/share/mnist-mlp/drawings)")  # fmt: skip
 
     predict = commands.add_parser("predict", help="read digits from PNG/JPEG files")
     predict.set_defaults(handler=run_predict)
@@ -96,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the saved models")
     models.set_defaults(handler=run_models)
     models.add_argument("--json", action="store_true", help="print one JSON object")
+
+    export = commands.add_parser("export", help="a SavedModel and a TensorFlow Lite file to take away")
+    export.set_defaults(handler=run_export)
+    export.add_argument("model", metavar="MODEL", help="a saved model's name or a .keras file")
+    export.add_argument("--out", required=True, metavar="DIR", help="the export folder to write")
+    export.add_argument("--format", choices=("savedmodel", "tflite", "both"), default="both",
+                        help="%(default)s")  # fmt: skip
+    export.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
+    export.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
     for sub in (train, evaluate, predict, models):
         sub.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
     return parser
@@ -106,6 +124,16 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="default: the model's dataset, else mnist")  # fmt: skip
     parser.add_argument("--data", metavar="PATH",
                         help="a Keras-style .npz or a folder of the four IDX files")  # fmt: skip
+
+
+def _times(text: str) -> int:
+    try:
+        times = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a whole number of times; got {text!r}") from err
+    if not 0 <= times <= 1000:
+        raise argparse.ArgumentTypeError(f"expected 0..1000 times; got {text!r}")
+    return times
 
 
 def _units(text: str) -> tuple[int, ...]:
@@ -147,6 +175,14 @@ def run_train(args: argparse.Namespace) -> int:
     )
     say = _quiet if args.json else _say
     say(f"data: {dataset.source}")
+    mixed = 0
+    if args.mix_drawings:
+        from mnist_mlp import drawings
+
+        mine = drawings.as_dataset(dataset.name, args.drawings_folder)
+        x_train, y_train = drawings.mix(x_train, y_train, mine.x_train, mine.y_train, args.mix_drawings)
+        mixed = len(mine.y_train)
+        say(f"mixed in: {mine.source}, each {args.mix_drawings} times")
     say(f"model: {config.architecture} ({config.parameter_count:,} parameters), {config.epochs} "
         f"epochs, {len(x_train):,} training and {len(x_val):,} validation images")  # fmt: skip
     prior = _as_train_result(previous, config) if previous else None
@@ -167,8 +203,13 @@ def run_train(args: argparse.Namespace) -> int:
     }  # fmt: skip
     if not args.no_save:
         samples = {"train": len(x_train), "validation": len(x_val), "test": len(dataset.y_test)}
+        notes = args.notes
+        if mixed:
+            samples["drawings"] = mixed
+            mix_note = f"Training mixed in {mixed} of my drawings, each {args.mix_drawings} times."
+            notes = f"{notes} {mix_note}".strip()
         command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-        card = job.make_card(name, result, dataset, samples, test, notes=args.notes, command=command)
+        card = job.make_card(name, result, dataset, samples, test, notes=notes, command=command)
         path = store.save(result.model, card, snapshots=result.snapshots, store=args.store)
         summary["saved"] = str(path)
         say(f"saved: {name} ({path})")
@@ -180,11 +221,17 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from mnist_mlp import evaluate as evaluation
 
+    if args.drawings and args.data:
+        raise CliError("use --drawings or --data, not both")
     user_data = data.load(args.dataset or "mnist", args.data) if args.data else None  # fail fast
     loaded = store.load(args.model, args.store)
     dataset_name = args.dataset or (loaded.card.dataset if loaded.card else "mnist")
     if dataset_name not in data.DATASETS:
         dataset_name = "mnist"
+    if args.drawings:
+        from mnist_mlp import drawings
+
+        user_data = drawings.as_dataset(dataset_name, args.drawings_folder)
     dataset = user_data or data.load(dataset_name)
     result = evaluation.evaluate(loaded.model, dataset.x_test, dataset.y_test)
     figures = result.to_dict()
@@ -254,6 +301,22 @@ def run_models(args: argparse.Namespace) -> int:
             continue
         print(f"{entry.name:<28} {card.dataset:<14} {card.config.architecture:<18} "
               f"{_percent(card.test_accuracy):>8} {card.epochs:>6g}  {card.created[:16]}")  # fmt: skip
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from mnist_mlp import export
+
+    folder = export.check_folder(args.out, args.overwrite)  # fail fast, before TensorFlow starts
+    loaded = store.load(args.model, args.store)
+    done = export.export(loaded, folder, formats=args.format, overwrite=args.overwrite)
+    print(f"exported {args.model} to {done.folder}")
+    if done.saved_model:
+        print(f"  SavedModel: {done.saved_model} (signature {export.SIGNATURE!r})")
+    if done.tflite:
+        print(f"  TensorFlow Lite: {done.tflite} ({done.tflite.stat().st_size / 1024:,.0f} KB)")
+    print("  input 'images': uint8 (batch, 28, 28), 0..255, ink white on black; outputs 'classes' "
+          f"and 'probabilities'; see {export.README_FILE} and {export.INFO_FILE}")  # fmt: skip
     return 0
 
 

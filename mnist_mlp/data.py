@@ -102,8 +102,9 @@ def load(
 
     Args:
         dataset: "mnist" or "fashion_mnist".
-        path: a Keras-style .npz (x_train, y_train, x_test, y_test) or a folder with the four
-            IDX files. When given, only this path is tried.
+        path: a Keras-style .npz (x_train, y_train, x_test, y_test), a folder with the four
+            IDX files, or a folder of saved drawings (see `drawings`: every drawing of `dataset`
+            is in both halves). When given, only this path is tried.
         allow_download: try keras.datasets when nothing is found locally (never when the
             environment variable MNIST_MLP_OFFLINE=1).
     Returns:
@@ -114,6 +115,10 @@ def load(
     names = class_names(dataset)
     if path is not None:
         where = Path(path).expanduser()
+        if where.is_dir() and _is_drawings(where):
+            from mnist_mlp import drawings  # it imports this module
+
+            return drawings.as_dataset(dataset, where)
         return _dataset(dataset, f"{where} (the path you named)", _read_path(where), names)
     notes: list[str] = []  # why each better source was passed over, reported in `source`
     for where, description in _local_sources(dataset):
@@ -362,6 +367,13 @@ def _read_path(path: Path) -> Arrays:
         f"{path}: missing: no such file or folder; expected a Keras-style .npz or a folder "
         "with the four IDX files."
     )
+
+
+def _is_drawings(folder: Path) -> bool:
+    """A folder of saved drawings (mnist_mlp.drawings), recognised by its marker file."""
+    from mnist_mlp import drawings
+
+    return drawings.is_collection(folder)
 
 
 def _read_idx_folder(folder: Path) -> Arrays:

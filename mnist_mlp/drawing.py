@@ -98,11 +98,20 @@ def prepare(
 
     Args:
         image: as for `to_mnist`.
-        crop: crop to the ink's box; off, the whole image is the box.
-        scale: scale the box's longer side to 20 px; off, keep the drawing's size relative
-            to the image (the whole image would span 28 px).
-        centre: move the centre of mass to (14, 14); off, centre the box instead.
-        stroke: bring the stroke width into MNIST's typical range.
+        crop: crop to the ink's box. Off, the whole image is the box: the empty canvas around
+            the drawing is scaled and placed with it, so with `scale` on the whole image's
+            longer side becomes 20 px and the drawing shrinks by as much.
+        scale: scale the box's longer side to 20 px. Off, scale by 28 / the image's longer
+            side (the whole image would span the 28-px field), so the drawing keeps its size
+            relative to the image: a small drawing stays small, a large one may not fit.
+        centre: move the ink's centre of mass to (14, 14). Off, put the box's middle at the
+            field's middle (a 20-px box covers pixels 4 to 23), wherever the ink's mass lies;
+            with `crop` off too, the box is the whole image, so the drawing keeps its place.
+        stroke: bring the stroke width into MNIST's typical range; off, strokes keep the
+            width that scaling gives them.
+
+    With every step on this is `to_mnist`; with every step off the whole image is simply
+    resized so that its longer side spans the 28x28 field.
 
     Returns:
         DrawingSteps, or None for a blank or near-blank image.

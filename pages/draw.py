@@ -4,7 +4,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 import ui
-from mnist_mlp import drawing, images
+from mnist_mlp import drawing, images, probe
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"]
 CANVAS_SIZE = 280  # pixels; ten canvas pixels per model pixel
@@ -63,8 +63,15 @@ with right:
         probabilities = ui.predict(loaded, steps.centred)
         best = int(probabilities.argmax())
         st.metric("Prediction", names[best], help=f"{probabilities[best]:.1%} sure")
+        explained = ui.explanation(loaded, steps.centred)  # for the unsure warning, Why and neighbours
+        if explained is not None:
+            ui.unsure_warning(loaded, explained)
         ui.probability_chart(probabilities, names)
         ui.digit(steps.centred, "What the model sees: 28x28 pixels")
+
+if steps is not None:  # My drawings: keep this one, with its true label, as data of your own
+    with right:
+        ui.save_drawing_form(steps.centred, best, names, ui.dataset_name(loaded.card))
 
 if steps is not None and st.toggle("Show the steps from drawing to input", key="draw_steps"):
     columns = st.columns(3)
@@ -74,3 +81,18 @@ if steps is not None and st.toggle("Show the steps from drawing to input", key="
         ui.digit(steps.scaled, "2. Cropped, scaled to 20 px, strokes to MNIST's width", size=140)
     with columns[2]:
         ui.digit(steps.centred, "3. Centred by mass in 28x28: the input", size=140)
+
+probe_help = "Shift, turn, resize or thicken what the model sees, or skip a preparation step."
+if steps is not None and st.toggle("Probe the drawing", key="probe_open", help=probe_help):
+    settings = ui.probe_controls()
+    prepared = drawing.prepare(image, **settings.steps)  # the same image prepare() just read
+    if prepared is None:
+        st.warning("Without these steps nothing of the drawing is left in the 28x28 field.")
+    else:
+        ui.probe_comparison(loaded, names, steps.centred, probe.apply(prepared.centred, settings.transform))
+
+if steps is not None and explained is not None:  # Why this prediction, and what it is compared with
+    st.subheader(f"Why {names[explained.target]}?")
+    ui.why(loaded, steps.centred, explained, names)
+    st.subheader("Nearest neighbours")
+    ui.neighbours(loaded, steps.centred, explained, names)

@@ -46,17 +46,23 @@ def confusion_heatmap(confusion: np.ndarray, names: list[str]) -> None:
 
 st.title("Misclassifications")
 entry = ui.current_entry()
-evaluation = ui.evaluation(entry) if entry is not None else None
+data_choice = st.radio(
+    "Evaluate on", ["the test set", "my drawings"], horizontal=True, key="mistakes_data",
+    help="My drawings: those saved on the Draw page (see the My drawings page).",
+)  # fmt: skip
+on_drawings = data_choice == "my drawings"
+evaluation = ui.evaluation(entry, on_drawings) if entry is not None else None
 if entry is None:
     ui.no_model()
 if evaluation is None:
     st.stop()
 names = ui.class_names(entry.card)
-test = ui.dataset(ui.dataset_name(entry.card))
+test = ui.test_data(entry.card, on_drawings)
 confusion = evaluation.confusion
 wrong = int(len(evaluation.labels) - np.trace(confusion))
 st.write(
-    f"**{entry.name}** reads {evaluation.accuracy:.2%} of {len(evaluation.labels):,} test images "
+    f"**{entry.name}** reads {evaluation.accuracy:.2%} of {len(evaluation.labels):,} "
+    f"{'of my drawings' if on_drawings else 'test images'} "
     f"right and gets **{wrong:,}** wrong."
 )
 
@@ -86,6 +92,8 @@ st.subheader("The mistakes")
 classes = [ALL, *range(10)]
 label = {ALL: "any", **dict(enumerate(names))}.get
 true_column, predicted_column, order_column, count_column = st.columns(4)
+ui.url_bound("true", TRUE_KEY, classes, ALL)
+ui.url_bound("predicted", PREDICTED_KEY, classes, ALL)
 true_class = true_column.selectbox("True class", classes, format_func=label, key=TRUE_KEY)
 predicted_class = predicted_column.selectbox("Predicted class", classes, format_func=label, key=PREDICTED_KEY)
 order = order_column.radio(
@@ -120,3 +128,23 @@ with image_column:
     ui.digit(test.x_test[picked.index], f"#{picked.index}, truly {names[picked.true_class]}")
 with chart_column:
     ui.probability_chart(evaluation.probabilities[picked.index], names)
+
+loaded = ui.load_entry(entry)  # Why: the Draw page's view, for the model's answer or the true class
+if loaded is not None:
+    explain_for = st.radio(
+        "Explain the score for",
+        ["predicted", "true"],
+        format_func=lambda which: (
+            f"{names[picked.predicted_class]}, the answer" if which == "predicted" else
+            f"{names[picked.true_class]}, the true class"
+        ),
+        horizontal=True,
+        key="mistakes_explain",
+    )  # fmt: skip
+    target = picked.predicted_class if explain_for == "predicted" else picked.true_class
+    explained = ui.explanation(loaded, test.x_test[picked.index], target)
+    if explained is not None:
+        st.subheader(f"Why {names[explained.target]}?")
+        ui.why(loaded, test.x_test[picked.index], explained, names)
+        if st.toggle("Show its nearest training images", key="mistakes_neighbours"):
+            ui.neighbours(loaded, test.x_test[picked.index], explained, names)

@@ -1,4 +1,4 @@
-"""Models: every saved model side by side; rename, delete, download, or upload a .keras file."""
+"""Models: every saved model side by side; rename, delete, download, export, or upload a .keras file."""
 
 import pandas as pd
 import streamlit as st
@@ -55,6 +55,27 @@ else:
         icon=":material/download:",
         key="models_download",
     )
+    exported = st.session_state.setdefault("models_exported", set())  # names exported this session
+    if st.button("Export for TensorFlow and TF Lite", key="models_export", icon=":material/deployed_code:"):
+        exported.add(name)
+    if name in exported:
+        with st.spinner("Exporting: a SavedModel and a TF Lite file, each checked against the model…"):
+            try:
+                payload = ui.export_zip(entry)
+            except (ValueError, OSError) as err:
+                exported.discard(name)
+                st.error(f"Cannot export {name!r}: {err}")
+                payload = None
+        if payload is not None:
+            st.download_button(
+                "Download export (.zip)", data=payload, file_name=f"{name}-export.zip",
+                mime="application/zip", icon=":material/download:", key="models_export_download",
+            )  # fmt: skip
+            st.caption(
+                f"{len(payload) / 2**20:.1f} MB: a SavedModel and a .tflite file that take uint8 images "
+                "(batch, 28, 28), ink white on black, as they are, and return classes and probabilities; "
+                "README.txt and export.json inside say how."
+            )
     if entry.path.parent.resolve() != store.store_dir().resolve():
         st.caption("This is the shipped default model: it can be used and downloaded, not changed here.")
     else:

@@ -15,7 +15,9 @@ def settings() -> tuple[str, model.MLPConfig | None]:
     data_column, model_column, training_column = st.columns(3)
     presets = [*model.PRESETS, CUSTOM]
     with data_column:
+        ui.url_bound("dataset", "train_dataset", data.DATASETS, data.DATASETS[0])
         name = st.selectbox("Dataset", data.DATASETS, format_func=ui.DATASET_LABELS.get, key="train_dataset")
+        ui.url_bound("preset", "train_preset", presets, model.DEFAULT_PRESET)
         preset = st.selectbox(
             "Architecture", presets, presets.index(model.DEFAULT_PRESET), key="train_preset"
         )
@@ -35,6 +37,9 @@ def settings() -> tuple[str, model.MLPConfig | None]:
     with training_column:
         optimizers, decays = model.OPTIMIZERS, model.LEARNING_RATE_DECAYS
         rate = base.learning_rate if base.learning_rate in LEARNING_RATES else 1e-3
+        ui.url_bound("learning_rate", f"train_lr_{preset}", LEARNING_RATES, rate)
+        ui.url_bound("epochs", f"train_epochs_{preset}", ui.int_in(1, 500), base.epochs)
+        ui.url_bound("augment", f"train_aug_{preset}", (False, True), base.augment)
         changes |= {
             "optimizer": st.selectbox(
                 "Optimizer", optimizers, optimizers.index(base.optimizer), key=f"train_opt_{preset}"
@@ -136,9 +141,16 @@ def results(session: ui.Training) -> None:
             st.caption(f"Loss {session.test.loss:.4f} on {len(session.test.labels):,} test images.")
     with more_column:
         more = st.number_input("More epochs", 1, 500, 1, key="train_more")
+        mix = st.number_input("Mix in my drawings, times each", 0, 100, 0, key="train_mix_drawings",
+                              help="Fine-tune on the drawings saved on the Draw page.")  # fmt: skip
         if st.button("Continue training", key="train_continue", icon=":material/play_arrow:"):
-            ui.start_training(result.config, session.dataset, previous=session, epochs=int(more))
-            st.rerun()
+            try:
+                ui.start_training(result.config, session.dataset, previous=session, epochs=int(more),
+                                  mix_drawings=int(mix))  # fmt: skip
+            except ValueError as err:  # no drawings to mix in
+                st.error(f"Not started: {err}")
+            else:
+                st.rerun()
     if session.saved_as:
         st.success(f"Saved as {session.saved_as!r}: it is now the model every page uses.")
         entry = ui.current_entry()
@@ -153,6 +165,7 @@ with st.expander("Settings", expanded=session is None):
     dataset_name, config = settings()
     if config is not None:
         st.caption(f"{config.architecture}: {config.parameter_count:,} parameters.")
+    ui.class_link()
 if st.button("Start training", type="primary", disabled=busy or config is None, key="train_start"):
     ui.start_training(config, dataset_name)
     st.rerun()

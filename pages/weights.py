@@ -28,6 +28,8 @@ else:
 weights = model.first_layer_weights(keras_model)  # (units, 28, 28)
 units = len(weights)
 controls = st.columns(3)
+ui.url_bound("scale", "weights_scale", ["per unit", "shared"], "per unit")
+ui.url_bound("columns", "weights_columns", ui.int_in(4, 16), 8)
 scale = controls[0].radio(
     "Colour scale",
     ["per unit", "shared"],

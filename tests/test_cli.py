@@ -182,3 +182,81 @@ def test_classic_preset_on_full_fashion_mnist(tmp_path):
     assert "fashion-mnist" in summary["data_source"] and "sample" not in summary["data_source"]
     assert summary["test"]["samples"] == 10_000
     assert summary["test"]["accuracy"] >= 0.87
+
+
+def test_evaluate_on_my_drawings_matches_the_library(capsys, cli_store, tmp_path, digits):
+    from mnist_mlp import drawings, evaluate, store
+
+    for index in range(40):
+        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path / "mine")
+    code, out, err = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store, "--drawings",
+                         "--drawings-folder", tmp_path / "mine", "--json")  # fmt: skip
+    assert code == 0, err
+    figures = json.loads(out)
+    expected = evaluate.evaluate(store.load("tiny", cli_store).model, digits.x_test[:40], digits.y_test[:40])
+    assert figures["samples"] == 40 and figures["accuracy"] == pytest.approx(expected.accuracy)
+    assert figures["data_source"].startswith("my drawings: 40 in")
+    code, out, err = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store,
+                         "--data", tmp_path / "mine", "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["accuracy"] == figures["accuracy"]  # --data takes the folder too
+
+
+def test_evaluate_on_no_drawings_or_both_sources_gives_one_line(capsys, cli_store, tmp_path):
+    code, _, err = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store, "--drawings",
+                       "--drawings-folder", tmp_path / "none")  # fmt: skip
+    assert code == 2 and "No digits drawings in" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "evaluate", "--drawings", "--data", tmp_path)
+    assert code == 2 and "--drawings or --data, not both" in err
+
+
+def test_fine_tuning_mixes_in_my_drawings(capsys, cli_store, tmp_path, digits):
+    from mnist_mlp import drawings
+
+    for index in range(10):
+        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
+    code, out, err = run(capsys, "train", "--continue", "tiny", "--epochs", "1", "--mix-drawings", "3",
+                         "--drawings-folder", tmp_path, "--out", "tiny-mine",
+                         "--store", cli_store)  # fmt: skip
+    assert code == 0, err
+    assert "mixed in: my drawings: 10 in" in err and "3,630 training" in err
+    card = json.loads((cli_store / "tiny-mine" / "card.json").read_text())
+    assert card["samples"] == {"train": 3630, "validation": 400, "test": 1000, "drawings": 10}
+    assert "mixed in 10 of my drawings, each 3 times" in card["notes"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--mix-drawings", "-1"])
+    assert exit_info.value.code == 2 and "expected 0..1000 times" in capsys.readouterr().err
+
+
+def test_export_writes_a_saved_model_and_tflite_that_read_like_the_model(capsys, cli_store, tmp_path, digits):
+    from mnist_mlp import export, model, store
+
+    code, out, err = run(capsys, "export", "tiny", "--out", tmp_path / "tiny-export", "--store", cli_store)
+    assert code == 0, err
+    assert f"exported tiny to {tmp_path / 'tiny-export'}" in out and "model.tflite" in out
+    expected = model.predict(store.load("tiny", cli_store).model, digits.x_test)  # (1000, 10)
+    result = export.run_tflite(tmp_path / "tiny-export" / "model.tflite", digits.x_test)
+    assert np.mean(result["classes"] == expected.argmax(axis=1)) >= 0.999
+    np.testing.assert_allclose(result["probabilities"], expected, atol=1e-4)
+    assert (tmp_path / "tiny-export" / "saved_model" / "saved_model.pb").is_file()
+    assert json.loads((tmp_path / "tiny-export" / "export.json").read_text())["model"] == "tiny"
+
+
+def test_export_refuses_bad_input_with_one_line(capsys, cli_store, tmp_path):
+    (tmp_path / "file.txt").write_text("keep")
+    code, out, _ = run(capsys, "export", "tiny", "--out", tmp_path / "one", "--format", "tflite",
+                       "--store", cli_store)  # fmt: skip
+    assert code == 0 and "SavedModel" not in out and "TensorFlow Lite" in out
+    for argv, message in [
+        (["tiny", "--out", tmp_path / "one"], "already holds an export"),
+        (["tiny", "--out", tmp_path / "file.txt"], "is a file; an export is a folder"),
+        (["no-such-model", "--out", tmp_path / "two"], "No model named 'no-such-model'"),
+    ]:
+        code, _, err = run(capsys, "export", *argv, "--store", cli_store)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "one"]
+    code, out, _ = run(capsys, "export", "tiny", "--out", tmp_path / "one", "--overwrite",
+                       "--store", cli_store)  # fmt: skip
+    assert code == 0 and "SavedModel" in out and (tmp_path / "one" / "saved_model").is_dir()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["export", "tiny", "--out", str(tmp_path / "three"), "--format", "onnx"])
+    assert exit_info.value.code == 2 and "invalid choice: 'onnx'" in capsys.readouterr().err

@@ -512,3 +512,16 @@ def test_make_sample_regenerates_fashion_sample():
     bundled = data.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["fashion_mnist"])
     for array, expected in zip(make_sample.fashion_sample(DEBIAN_FASHION), bundled, strict=True):
         np.testing.assert_array_equal(array, expected)
+
+
+def test_a_drawings_folder_loads_as_a_dataset_and_an_empty_one_says_so(tmp_path, digits):
+    from mnist_mlp import drawings
+
+    for index in range(5):
+        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
+    mine = data.load("mnist", tmp_path)
+    np.testing.assert_array_equal(mine.x_test, digits.x_test[:5])
+    assert mine.y_test.tolist() == digits.y_test[:5].tolist() == mine.y_train.tolist()
+    assert mine.name == "mnist" and not mine.is_sample and mine.source.startswith("my drawings: 5 in")
+    with pytest.raises(data.DataError, match="No clothes drawings in"):
+        data.load("fashion_mnist", tmp_path)

@@ -145,6 +145,54 @@ def test_without_scaling_a_small_drawing_stays_small() -> None:
     np.testing.assert_allclose(ndimage.center_of_mass(steps.centred), (14, 14), atol=1e-4)
 
 
+def test_without_cropping_the_whole_canvas_shrinks_to_20_px() -> None:
+    # The 280-px canvas becomes 20 px, so the 100-px square becomes 100 * 20 / 280 px a side.
+    steps = drawing.prepare(rectangle_canvas(50, 80, 150, 180), crop=False, stroke=False)
+    assert steps.box == (0, 0, CANVAS_SIZE, CANVAS_SIZE)
+    assert steps.scaled.shape == (20, 20)
+    np.testing.assert_allclose(steps.centred.sum(), (100 * 20 / CANVAS_SIZE) ** 2, rtol=1e-5)
+    np.testing.assert_allclose(ndimage.center_of_mass(steps.centred), (14, 14), atol=1e-4)
+
+
+def el_canvas() -> np.ndarray:
+    """An L, 200 px tall and wide: most of its ink is low and to the left of its box's middle."""
+    canvas = rectangle_canvas(40, 40, 240, 80)  # the upright
+    canvas[200:240, 40:240] = 255  # the foot
+    return canvas
+
+
+def test_without_centring_the_box_is_centred_not_the_mass() -> None:
+    canvas = el_canvas()
+    steps = drawing.prepare(canvas, centre=False, stroke=False)
+    top, left, bottom, right = drawing._faint_box(steps.centred)
+    assert top + bottom == 28 and left + right == 28  # the box sits in the middle
+    # The box's corner lands on pixel (4, 4) and each canvas pixel is a tenth of a pixel, so
+    # the ink's centre of mass keeps its offset from the box's middle, scaled by 1/10.
+    ink_mass_centre = np.array(ndimage.center_of_mass(canvas[..., 3] > 0)) - 40  # in the box
+    expected = 4 + (ink_mass_centre + 0.5) / 10 - 0.5
+    np.testing.assert_allclose(ndimage.center_of_mass(steps.centred), expected, atol=1e-4)
+    assert expected[0] > 16 and expected[1] < 11  # far from (14, 14): low and to the left
+    centred = drawing.prepare(canvas, stroke=False).centred  # filtering moves it by ~0.03 px
+    np.testing.assert_allclose(ndimage.center_of_mass(centred), (14, 14), atol=0.05)
+
+
+@pytest.mark.parametrize(("scale", "moved"), [(False, 7), (True, 5)])
+@pytest.mark.parametrize("stroke", [False, True])
+def test_without_cropping_or_centring_the_drawing_keeps_its_place(scale, moved, stroke) -> None:
+    # 70 canvas px are 7 field px at 28/280 (no scaling), or 5 at 20/280 (the canvas fit to 20).
+    options = {"crop": False, "centre": False, "scale": scale, "stroke": stroke}
+    here = drawing.prepare(rectangle_canvas(30, 40, 130, 60), **options).centred
+    there = drawing.prepare(rectangle_canvas(100, 110, 200, 130), **options).centred
+    assert here[-moved:].sum() == here[:, -moved:].sum() == 0  # nothing falls off when moved
+    np.testing.assert_allclose(there, np.roll(here, (moved, moved), axis=(0, 1)), atol=1e-5)
+    # With centring on, where it was drawn makes no difference at all.
+    first, second = (
+        drawing.prepare(rectangle_canvas(*box), crop=False, scale=scale, stroke=stroke).centred
+        for box in ((30, 40, 130, 60), (100, 110, 200, 130))
+    )
+    np.testing.assert_allclose(first, second, atol=1e-5)
+
+
 def test_thick_brush_is_thinned_and_thin_pen_is_thickened() -> None:
     low, high = drawing.STROKE_WIDTH_RANGE
     thick = drawing.prepare(ring_canvas(radius=30, brush=20))  # ~5 px at the 20-px scale

@@ -15,6 +15,8 @@ PAGES = {
     "draw": "pages/draw.py",
     "misclassifications": "pages/misclassifications.py",
     "weights": "pages/weights.py",
+    "compare": "pages/compare.py",
+    "drawings": "pages/drawings.py",
     "data": "pages/data.py",
     "models": "pages/models.py",
 }
@@ -42,6 +44,7 @@ def models_folder(tiny_store, tmp_path, monkeypatch) -> Path:
     shutil.copytree(tiny_store, folder)
     monkeypatch.setenv(store.STORE_ENV, str(folder))
     monkeypatch.setattr(store, "SHIPPED_STORE", tmp_path / "no-shipped-models")
+    monkeypatch.setenv("MNIST_MLP_DRAWINGS", str(tmp_path / "drawings"))  # never the user's own
     return folder
 
 

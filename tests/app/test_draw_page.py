@@ -55,3 +55,105 @@ def test_a_blank_picture_gets_the_hint(app):
     app.file_uploader(key="draw_upload").upload("blank.png", blank, "image/png")
     app.run()
     assert any(info.startswith("Upload a picture") for info in texts(app.info))
+
+
+def test_probing_the_drawing_moves_the_probabilities_and_reset_undoes_it(app, trained, digits):
+    from mnist_mlp import drawing, images, model, probe
+
+    scan = png(np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8)))  # dark on light, 112x112
+    picture = images.read_image(scan)
+    original = model.predict(trained.model, drawing.to_mnist(picture)[None])[0]
+    best = int(original.argmax())
+
+    def expected(setting: probe.Probe, **steps: bool) -> tuple[str, float]:
+        """What the probed metric must show: the probed class, and the change for `best`."""
+        probed_input = probe.apply(drawing.prepare(picture, **steps).centred, setting)
+        probed = model.predict(trained.model, probed_input[None])[0]
+        return str(int(probed.argmax())), float(probed[best] - original[best])
+
+    def shown() -> tuple[str, float]:
+        metric = next(metric for metric in app.metric if metric.label == "Probed prediction")
+        change, label = metric.delta.split(" for ")
+        assert label == str(best)
+        return metric.value, float(change.rstrip("%")) / 100
+
+    open_page(app, "draw")
+    app.radio(key="draw_source").set_value("Upload a picture").run()
+    app.file_uploader(key="draw_upload").upload("digit.png", scan, "image/png")
+    app.run()
+    app.toggle(key="probe_open").set_value(True).run()
+    assert not app.exception and not app.error
+    assert shown() == (str(best), 0.0)  # nothing changed yet: the probed input is the input
+
+    app.slider(key="probe_shift_x").set_value(6.0).run()
+    app.slider(key="probe_rotation").set_value(-30.0).run()
+    value, change = shown()
+    want_value, want_change = expected(probe.Probe(shift_x=6.0, rotation=-30.0))
+    assert value == want_value and abs(change - want_change) < 1e-3  # shown to 0.1%
+    assert change < -0.05  # moved and turned, the drawing loses the model's confidence
+
+    app.toggle(key="probe_centre").set_value(False).run()  # a preparation step off, live
+    value, change = shown()
+    want_value, want_change = expected(probe.Probe(shift_x=6.0, rotation=-30.0), centre=False)
+    assert value == want_value and abs(change - want_change) < 1e-3  # shown to 0.1%
+
+    app.button(key="probe_reset").click().run()
+    assert app.slider(key="probe_shift_x").value == 0.0 and app.toggle(key="probe_centre").value
+    assert shown() == (str(best), 0.0)
+    assert not app.exception
+
+
+def test_draw_saves_the_drawing_with_the_predicted_or_corrected_label(app, digits, trained):
+    from mnist_mlp import drawing, drawings, images, model
+
+    picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))  # a scanned 7
+    prepared = drawing.to_mnist(images.read_image(png(picture)))
+    predicted = int(model.predict(trained.model, prepared[None])[0].argmax())
+    open_page(app, "draw")
+    app.radio(key="draw_source").set_value("Upload a picture").run()
+    app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
+    app.run()
+    label_box = next(box for box in app.selectbox if box.key.startswith("draw_save_label_"))
+    assert label_box.value == predicted  # preselected to the prediction
+    app.button(key="draw_save").click().run()
+    assert not app.exception and not app.error
+    assert any(toast.value.startswith("Saved as") for toast in app.toast)
+    label_box = next(box for box in app.selectbox if box.key.startswith("draw_save_label_"))
+    label_box.select(3).run()  # corrected
+    app.button(key="draw_save").click().run()
+    saved = drawings.list_drawings()  # in $MNIST_MLP_DRAWINGS, a temporary folder
+    assert [d.label for d in saved] == [predicted, 3]
+    np.testing.assert_array_equal(drawings.read(saved[1]), (prepared * 255).round().astype(np.uint8))
+
+
+def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, digits):
+    """The Why and Nearest neighbours sections, and the warning, show what mnist_mlp.explain computes."""
+    from mnist_mlp import drawing, explain, images
+
+    picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))
+    seen = drawing.to_mnist(images.read_image(png(picture)))
+    expected = explain.explain(trained.model, seen)
+    feature_index = explain.build_index(explain.features(trained.model, digits.x_train), digits.y_train)
+    calibration = explain.calibrate(feature_index, explain.features(trained.model, digits.x_test))
+    distance = explain.nearest(feature_index, expected.features, 1).distances[0]
+    verdict = explain.verdict(expected.probabilities, distance, calibration)
+    pixel_index = explain.build_index(explain.pixel_vectors(digits.x_train), digits.y_train)
+    by_pixels = explain.nearest(pixel_index, explain.pixel_vectors(seen[None])[0], 8)
+    top = explain.top_units(expected, 8)
+
+    open_page(app, "draw")
+    app.radio(key="draw_source").set_value("Upload a picture").run()
+    app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
+    app.run()
+    assert not app.exception and not app.error
+    assert texts(app.subheader)[-2:] == [f"Why {expected.target}?", "Nearest neighbours"]
+    rise = expected.logits[expected.target] - expected.baseline_logit
+    assert any(f"score's rise from a blank image, {rise:+.2f}" in caption for caption in texts(app.caption))
+    captions = [image.captions for image in app.image]
+    shares = zip(top.indices, top.activations, top.contributions, strict=True)
+    units = [f"unit {unit}: fired {a:.2f}, {c:+.2f}" for unit, a, c in shares]
+    assert units in captions
+    neighbours = [f"{label}, {d:.2f}" for label, d in zip(by_pixels.labels, by_pixels.distances, strict=True)]
+    assert neighbours in captions
+    warnings = [text for text in texts(app.warning) if text.startswith("**Unsure.**")]
+    assert warnings == ([f"**Unsure.** {verdict.reason}"] if verdict.unsure else [])

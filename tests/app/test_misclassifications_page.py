@@ -51,3 +51,23 @@ def test_a_filter_with_no_mistakes_says_so(app, trained, digits):
     app.selectbox(key="mistakes_predicted").select(empty[1])
     app.run()
     assert "No mistakes with these filters." in [info.value for info in app.info]
+
+
+def test_a_mistake_is_explained_for_the_answer_or_the_true_class(app, trained, digits):
+    from mnist_mlp import evaluate, explain
+
+    first = evaluate.evaluate(trained.model, digits.x_test, digits.y_test).mistakes()[0]
+    image = digits.x_test[first.index]
+    open_page(app, "misclassifications")
+    assert not app.exception and not app.error
+    assert app.subheader[-1].value == f"Why {first.predicted_class}?"
+    for which, target in (("true", first.true_class), ("predicted", first.predicted_class)):
+        app.radio(key="mistakes_explain").set_value(which).run()
+        expected = explain.explain(trained.model, image, target=target)
+        assert app.subheader[-1].value == f"Why {target}?"
+        rise = expected.logits[target] - expected.baseline_logit
+        assert any(f"blank image, {rise:+.2f}" in caption.value for caption in app.caption)
+    app.toggle(key="mistakes_neighbours").set_value(True).run()
+    assert not app.exception
+    assert any(m.value.startswith("**By pixels**") for m in app.markdown)
+    assert any(m.value.startswith("**As the model sees them**") for m in app.markdown)

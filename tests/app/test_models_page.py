@@ -59,3 +59,32 @@ def test_download_offers_the_keras_file(app, models_folder):
     open_page(app, "models")
     button = app.get("download_button")[0]
     assert button.proto.label == "Download .keras"
+
+
+def download_buttons(at) -> dict[str, object]:
+    return {button.proto.label: button.proto for button in at.get("download_button")}
+
+
+def test_export_builds_a_zip_to_download_and_keeps_it_across_reruns(app, models_folder):
+    open_page(app, "models")
+    app.selectbox(key="models_pick").select("tiny").run()
+    assert "Download export (.zip)" not in download_buttons(app)
+    app.button(key="models_export").click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    offered = download_buttons(app)["Download export (.zip)"]
+    assert offered.url.endswith(".zip")
+    size_caption = next(c for c in texts(app.caption) if "a SavedModel and a .tflite file" in c)
+    assert float(size_caption.split(" MB")[0]) > 0.1  # the tiny model's 50,890 float32 weights, twice
+    app.run()  # another click elsewhere: the export stays offered, made once
+    assert download_buttons(app)["Download export (.zip)"].url == offered.url
+    assert sorted(path.name for path in models_folder.iterdir()) == ["digits-mlp", "tiny"]
+
+
+def test_an_export_that_fails_says_why(app, models_folder):
+    open_page(app, "models")
+    app.selectbox(key="models_pick").select("tiny").run()
+    (models_folder / "tiny" / "model.keras").write_bytes(b"not a model")
+    app.button(key="models_export").click().run()
+    assert not app.exception
+    assert any(e.startswith("Cannot export 'tiny': model.keras: not a .keras file") for e in texts(app.error))
+    assert "Download export (.zip)" not in download_buttons(app)

@@ -1,0 +1,377 @@
+"""Why a model reads an image as it does: saliency, the hidden units behind the answer, the nearest
+training images, and an "unsure" verdict when the answer should not be trusted.
+
+TensorFlow is imported inside the functions that need it; each model's function is traced once.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES
+
+if TYPE_CHECKING:
+    import keras
+
+IG_STEPS = 64  # integrated-gradients path steps: completeness within ~1% for the shipped models
+UNSURE_PROBABILITY = 0.6  # below this top probability the answer is called a guess
+UNSURE_PERCENTILE = 99.0  # farther from the training set than this share of test images: unfamiliar
+CALIBRATION_IMAGES = 1000  # test images used to learn what "typical" distance means
+NEIGHBOUR_CANDIDATES = 4  # re-rank count x this many candidates with exact distances
+QUERY_CHUNK = 256  # query rows per matmul when many images are searched at once
+FEATURE_CHUNK = 8192
+
+
+class ExplainError(ValueError):
+    """An image or model this module cannot explain; says what was received and what is needed."""
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """Why the model gave `target` for one image. Logits are the output layer's pre-softmax values."""
+
+    target: int  # the explained class: the predicted one unless another was asked for
+    probabilities: np.ndarray  # (10,) float32 softmax
+    logits: np.ndarray  # (10,) float32
+    baseline_logit: float  # the target's logit for a black image (no ink), where attribution is 0
+    attribution: np.ndarray  # (28, 28) integrated gradients; sums to logits[target] - baseline_logit
+    gradient_x_input: np.ndarray  # (28, 28) the one-step version: d logit / d pixel * pixel
+    unit_activations: np.ndarray  # (units,) first hidden layer; (0,) for a model without one
+    unit_contributions: np.ndarray  # (units,) activation * d logit / d activation
+    features: np.ndarray  # (d,) what the output layer reads: last hidden layer, or the pixels
+
+    @property
+    def completeness_gap(self) -> float:
+        """Sum of attributions minus the logit change it should add up to; ~0 for enough steps."""
+        return float(self.attribution.sum() - (self.logits[self.target] - self.baseline_logit))
+
+
+@dataclass(frozen=True, eq=False)
+class Units:
+    """Hidden units ranked by contribution to one class's logit, largest first."""
+
+    indices: np.ndarray  # (k,) int unit numbers in the first hidden layer
+    activations: np.ndarray  # (k,) float32
+    contributions: np.ndarray  # (k,) float32, in logit units
+
+
+def top_units(explanation: Explanation, count: int = 8) -> Units:
+    """The `count` first-layer units that raised the target's logit most (fewer if there are fewer)."""
+    order = np.argsort(-explanation.unit_contributions, kind="stable")[: max(count, 0)]
+    return Units(order, explanation.unit_activations[order], explanation.unit_contributions[order])
+
+
+def explain(
+    model: keras.Model, image: np.ndarray, target: int | None = None, steps: int = IG_STEPS
+) -> Explanation:
+    """Explain one image: (28, 28) uint8 0..255 or float in [0, 1], ink white on black.
+
+    Attribution is integrated gradients of the target's logit from a black image (trapezoid rule
+    over `steps` steps). A unit's contribution is its activation times the gradient of the
+    target's logit with respect to it: exact (the logit is their sum plus the output bias) for
+    one hidden layer, a first-order share for deeper models.
+    """
+    import tensorflow as tf
+
+    pixels = _image(image)
+    if target is not None and not (isinstance(target, int | np.integer) and 0 <= target < NUM_CLASSES):
+        raise ExplainError(
+            f"Expected target to be a class number in 0..9 or None. Received: target={target!r}"
+        )
+    if not (isinstance(steps, int) and 1 <= steps <= 1024):
+        raise ExplainError(f"Expected steps to be an integer in 1..1024. Received: steps={steps!r}")
+    function = _compiled(model, ("explain", steps), lambda: _explain_function(model, steps))
+    values = function(tf.constant(pixels), tf.constant(-1 if target is None else int(target), tf.int32))
+    values = {key: value.numpy() for key, value in values.items()}
+    values["target"], values["baseline_logit"] = int(values["target"]), float(values["baseline_logit"])
+    return Explanation(**values)
+
+
+def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """What the output layer reads, (n, d) float32, for images (n, 28, 28) uint8 or float in [0, 1]."""
+    import tensorflow as tf
+
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise ExplainError(f"Expected images of shape (n, 28, 28). Received: shape={images.shape}.")
+    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+    function = _compiled(model, ("features",), lambda: _features_function(model))
+    chunks = [
+        function(tf.constant(images[start : start + FEATURE_CHUNK], tf.float32) * scale).numpy()
+        for start in range(0, len(images), FEATURE_CHUNK)
+    ]
+    return np.concatenate(chunks) if chunks else np.zeros((0, _chain(model).feature_size), np.float32)
+
+
+# ---- Nearest neighbours ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class NeighbourIndex:
+    """Vectors to search by Euclidean distance, with their squared norms computed once."""
+
+    vectors: np.ndarray = field(repr=False)  # (n, d) float32
+    squared_norms: np.ndarray = field(repr=False)  # (n,) float32
+    labels: np.ndarray = field(repr=False)  # (n,) class of each vector
+
+
+@dataclass(frozen=True, eq=False)
+class Neighbours:
+    indices: np.ndarray  # (k,) rows of the index, nearest first
+    distances: np.ndarray  # (k,) float32 Euclidean distances
+    labels: np.ndarray  # (k,)
+
+
+def pixel_vectors(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) uint8 or float in [0, 1] as (n, 784) float32 in [0, 1]."""
+    images = np.asarray(images)
+    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+    return (images.reshape(len(images), -1).astype(np.float32) * np.float32(scale)).astype(np.float32)
+
+
+def build_index(vectors: np.ndarray, labels: np.ndarray) -> NeighbourIndex:
+    """An index over (n, d) vectors (say `pixel_vectors(x_train)` or `features(model, x_train)`)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    labels = np.asarray(labels)
+    if vectors.ndim != 2 or len(vectors) == 0 or labels.shape != (len(vectors),):
+        raise ExplainError(
+            "Expected (n, d) vectors with n > 0 and (n,) labels. "
+            f"Received: vectors {vectors.shape}, labels {labels.shape}."
+        )
+    for array in (vectors, labels):
+        array.setflags(write=False)  # shared by every session when cached
+    squared = np.einsum("ij,ij->i", vectors, vectors)
+    squared.setflags(write=False)
+    return NeighbourIndex(vectors, squared, labels)
+
+
+def nearest(index: NeighbourIndex, query: np.ndarray, count: int = 8) -> Neighbours:
+    """The `count` indexed vectors nearest to one (d,) query, nearest first.
+
+    Candidates come from |a|^2 - 2 a.b + |b|^2 in one matrix-vector product; the best few are
+    re-measured directly, so an indexed copy of the query is at distance 0 exactly.
+    """
+    query = _query(index, query)[0]
+    count = min(max(int(count), 1), len(index.vectors))
+    squared = index.squared_norms - 2 * (index.vectors @ query)  # (n,) plus |query|^2, a constant
+    pool = min(len(squared), count * NEIGHBOUR_CANDIDATES)
+    candidates = np.argpartition(squared, pool - 1)[:pool]
+    exact = np.sqrt(((index.vectors[candidates] - query) ** 2).sum(axis=1))
+    order = np.argsort(exact, kind="stable")[:count]
+    chosen = candidates[order]
+    return Neighbours(chosen, exact[order].astype(np.float32), index.labels[chosen])
+
+
+def nearest_distances(index: NeighbourIndex, queries: np.ndarray) -> np.ndarray:
+    """(m,) distance from each of (m, d) queries to its nearest indexed vector."""
+    queries = _query(index, queries)
+    result = np.empty(len(queries), np.float32)
+    for start in range(0, len(queries), QUERY_CHUNK):
+        chunk = queries[start : start + QUERY_CHUNK]
+        squared = index.squared_norms[None] - 2 * (chunk @ index.vectors.T)  # (chunk, n)
+        result[start : start + len(chunk)] = squared.min(axis=1) + np.einsum("ij,ij->i", chunk, chunk)
+    return np.sqrt(np.maximum(result, 0))
+
+
+def _query(index: NeighbourIndex, query: np.ndarray) -> np.ndarray:
+    query = np.asarray(query, np.float32)
+    query = query[None] if query.ndim == 1 else query
+    if query.ndim != 2 or query.shape[1] != index.vectors.shape[1] or not np.isfinite(query).all():
+        raise ExplainError(
+            f"Expected finite queries of length {index.vectors.shape[1]}, the index's. "
+            f"Received: shape={np.shape(query)}. Search pixels in a pixel index, features in a feature one."
+        )
+    return query
+
+
+# ---- Unsure ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How far test images lie from their nearest training image, in one index's space."""
+
+    typical: float  # the median distance
+    limit: float  # the UNSURE_PERCENTILE-th percentile: beyond it an image looks unfamiliar
+    percentile: float
+    count: int  # test images measured
+
+
+@dataclass(frozen=True)
+class Verdict:
+    unsure: bool
+    reason: str  # why, for a person; "" when sure
+    top_probability: float
+    distance: float  # to the nearest training image
+    calibration: Calibration
+
+
+def calibrate(
+    index: NeighbourIndex, test_vectors: np.ndarray, percentile: float = UNSURE_PERCENTILE, seed: int = 0
+) -> Calibration:
+    """Typical nearest-training distances of (up to CALIBRATION_IMAGES of) the test vectors (m, d)."""
+    test_vectors = np.asarray(test_vectors, np.float32)
+    if len(test_vectors) == 0 or not 0 < percentile <= 100:
+        raise ExplainError(
+            f"Expected test vectors and a percentile in (0, 100]. Received: {len(test_vectors)} vectors, "
+            f"percentile={percentile!r}."
+        )
+    if len(test_vectors) > CALIBRATION_IMAGES:
+        chosen = np.random.default_rng(seed).choice(len(test_vectors), CALIBRATION_IMAGES, replace=False)
+        test_vectors = test_vectors[chosen]
+    distances = nearest_distances(index, test_vectors)
+    return Calibration(
+        float(np.median(distances)), float(np.percentile(distances, percentile)), percentile, len(distances)
+    )
+
+
+def verdict(
+    probabilities: np.ndarray,
+    distance: float,
+    calibration: Calibration,
+    min_probability: float = UNSURE_PROBABILITY,
+) -> Verdict:
+    """Unsure when the top probability is below `min_probability` or the image lies farther from
+    every training image than `calibration.limit` (farther than nearly all test images do)."""
+    top = float(np.max(probabilities))
+    reasons = []
+    if top < min_probability:
+        reasons.append(f"the model is only {top:.0%} sure (below {min_probability:.0%}): treat it as a guess")
+    if distance > calibration.limit:
+        reasons.append(
+            f"it looks unlike the training images: its nearest one is {distance:.2f} away, "
+            f"{distance / max(calibration.typical, 1e-12):.1f}x the typical {calibration.typical:.2f} "
+            f"and farther than for {calibration.percentile:g}% of test images"
+        )
+    reason = ("; ".join(reasons)[:1].upper() + "; ".join(reasons)[1:] + ".") if reasons else ""
+    return Verdict(bool(reasons), reason, top, float(distance), calibration)
+
+
+# ---- The compiled functions --------------------------------------------------------------------
+
+_compiled_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _compiled(model: keras.Model, key: tuple, make):
+    """One traced function per model and key, made on first use and kept while the model lives."""
+    with _lock:
+        functions = _compiled_functions.setdefault(model, {})
+        if key not in functions:
+            functions[key] = make()
+        return functions[key]
+
+
+@dataclass(frozen=True)
+class _Chain:
+    layers: tuple  # the model's layers in order, without its input layer
+    output: int  # position of the output Dense layer, whose pre-activation values are the logits
+    first_hidden_end: int | None  # position of the second Dense layer; None without hidden layers
+    feature_size: int
+
+
+def _chain(model: keras.Model) -> _Chain:
+    """The model as a chain of layers ending in Dense (+ softmax), as every MLP here is."""
+    from keras import layers as kl
+
+    chain = tuple(layer for layer in model.layers if not isinstance(layer, kl.InputLayer))
+    dense = [i for i, layer in enumerate(chain) if isinstance(layer, kl.Dense)]
+    output = dense[-1] if dense else -1
+    after = chain[output + 1 :]
+    softmax_after = all(isinstance(layer, kl.Activation) for layer in after) and len(after) <= 1
+    activation = getattr(chain[output], "activation", None) if dense else None
+    name = getattr(activation, "__name__", "")
+    if not dense or not softmax_after or name not in (("linear",) if after else ("softmax",)):
+        raise ExplainError(
+            f"Expected an MLP ending in a Dense layer with softmax. Received: the layers "
+            f"{[type(layer).__name__ for layer in chain]}. Explanations need the logits before the softmax."
+        )
+    return _Chain(chain, output, dense[1] if len(dense) > 1 else None, int(chain[output].kernel.shape[0]))
+
+
+def _forward(chain: _Chain, images, watch=None):
+    """Logits (n, 10), first-hidden activations (n, units) or None, features (n, d)."""
+    import tensorflow as tf
+
+    x, hidden = images, None
+    for position, layer in enumerate(chain.layers[: chain.output]):
+        if position == chain.first_hidden_end:
+            hidden = x
+            if watch is not None:
+                watch.watch(hidden)
+        x = layer(x, training=False)
+    if chain.output == chain.first_hidden_end:
+        hidden = x
+        if watch is not None:
+            watch.watch(hidden)
+    flat = tf.reshape(x, (tf.shape(x)[0], -1))
+    dense = chain.layers[chain.output]
+    logits = tf.matmul(flat, dense.kernel)
+    if dense.use_bias:
+        logits = logits + dense.bias
+    return logits, hidden, flat
+
+
+def _explain_function(model: keras.Model, steps: int):
+    import tensorflow as tf
+
+    chain = _chain(model)
+    alphas = tf.reshape(tf.linspace(0.0, 1.0, steps + 1), (-1, 1, 1))  # (steps + 1, 1, 1)
+    weights = (
+        tf.concat([[0.5], tf.ones(steps - 1), [0.5]], 0) / steps if steps > 1 else tf.constant([0.5, 0.5])
+    )
+
+    def run(image, target):
+        logits, hidden, flat = _forward(chain, image[None])
+        target = tf.where(target < 0, tf.argmax(logits[0], output_type=tf.int32), target)
+        path = alphas * image[None]  # (steps + 1, 28, 28) from black to the image
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(path)
+            path_logits, path_hidden, _ = _forward(chain, path, watch=tape)
+            chosen = path_logits[:, target]
+        gradients = tape.gradient(chosen, path)  # (steps + 1, 28, 28)
+        result = {
+            "target": target,
+            "probabilities": tf.nn.softmax(logits[0]),
+            "logits": logits[0],
+            "baseline_logit": path_logits[0, target],
+            "attribution": image * tf.tensordot(weights, gradients, 1),
+            "gradient_x_input": image * gradients[-1],
+            "features": flat[0],
+        }
+        if path_hidden is None:
+            result["unit_activations"] = result["unit_contributions"] = tf.zeros((0,), tf.float32)
+        else:
+            unit_gradients = tape.gradient(chosen, path_hidden)[-1]
+            result["unit_activations"] = tf.reshape(path_hidden[-1], (-1,))
+            result["unit_contributions"] = tf.reshape(path_hidden[-1] * unit_gradients, (-1,))
+        del tape
+        return result
+
+    signature = [tf.TensorSpec(IMAGE_SHAPE, tf.float32), tf.TensorSpec((), tf.int32)]
+    return tf.function(run, input_signature=signature, reduce_retracing=True)
+
+
+def _features_function(model: keras.Model):
+    import tensorflow as tf
+
+    chain = _chain(model)
+    signature = [tf.TensorSpec((None, *IMAGE_SHAPE), tf.float32)]
+    return tf.function(lambda images: _forward(chain, images)[2], input_signature=signature)
+
+
+def _image(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.shape != IMAGE_SHAPE:
+        raise ExplainError(
+            f"Expected one (28, 28) image. Received: shape={image.shape}. Pass images[i], not a batch."
+        )
+    pixels = image.astype(np.float32) / 255 if image.dtype == np.uint8 else image.astype(np.float32)
+    if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 1:
+        raise ExplainError("Expected pixels in [0, 1] (or uint8 0..255). Received values outside, or NaN.")
+    return pixels

@@ -1,0 +1,120 @@
+"""My drawings: the drawings saved on the Draw page, by label; delete, download, choose the folder."""
+
+import time
+
+import streamlit as st
+
+import ui
+from mnist_mlp import data, drawings
+
+FOLDER_INPUT_KEY = "drawings_folder_input"
+COLUMNS = 8  # drawings per row
+PER_LABEL = 32  # newest drawings shown per label; the rest stay on disk and in the exports
+
+
+def use_folder() -> None:
+    """A callback: the folder typed in becomes this session's drawings folder on every page."""
+    st.session_state[ui.DRAWINGS_FOLDER_KEY] = st.session_state[FOLDER_INPUT_KEY].strip()
+
+
+def delete(drawing: drawings.Drawing) -> None:
+    """A callback: delete one drawing; any error is shown once, on the next run."""
+    try:
+        drawings.delete(drawing)
+    except (ValueError, OSError) as err:
+        st.session_state["drawings_error"] = str(err)
+
+
+st.title("My drawings")
+st.caption(
+    "Drawings saved on the Draw page with their true labels: a dataset of your own, for the "
+    "Misclassifications page, `python -m mnist_mlp evaluate --drawings` and fine-tuning on the Train page."
+)
+folder = ui.drawings_folder()
+st.text_input(
+    "Folder",
+    value=st.session_state.get(ui.DRAWINGS_FOLDER_KEY, ""),
+    placeholder=str(drawings.drawings_dir()),
+    key=FOLDER_INPUT_KEY,
+    on_change=use_folder,
+    help=f"Empty: ${drawings.DRAWINGS_ENV} when set, else your data folder. Created at the first save.",
+)
+if folder.exists() and not folder.is_dir():
+    st.error(f"{folder} is a file, not a folder: choose another folder.")
+    st.stop()
+entry = ui.current_entry()
+kinds = list(data.DATASETS)
+name = st.selectbox(
+    "Kind",
+    kinds,
+    index=kinds.index(ui.dataset_name(entry.card if entry else None)),
+    format_func=ui.DATASET_LABELS.get,
+    key="drawings_dataset",
+)
+names = list(data.class_names(name))
+if "drawings_error" in st.session_state:
+    st.error(st.session_state.pop("drawings_error"))
+try:
+    listed = drawings.list_drawings(name, folder)
+except OSError as err:
+    st.error(f"Cannot read {folder / name}: {err.strerror or err}. Choose another folder.")
+    st.stop()
+st.caption(f"Kept in `{folder / name}`.")
+if not listed:
+    st.info("No drawings here yet: draw on the Draw page, check the label and press “Save this drawing”.")
+    st.page_link("pages/draw.py", label="Draw", icon=":material/draw:")
+    st.stop()
+
+counts = [sum(d.label == label for d in listed) for label in range(10)]
+st.write(
+    f"**{len(listed):,}** drawings: "
+    + ", ".join(f"{names[label]} {count}" for label, count in enumerate(counts) if count)
+)
+npz_column, idx_column, _ = st.columns([1, 1, 2])
+stem = f"my-drawings-{name}"
+npz_column.download_button(
+    "Download .npz",
+    data=lambda: drawings.npz_bytes(name, folder),
+    file_name=f"{stem}.npz",
+    mime="application/octet-stream",
+    icon=":material/download:",
+    key="drawings_npz",
+    help="Keras layout: x_train, y_train, x_test, y_test; both halves hold every drawing.",
+)
+idx_column.download_button(
+    "Download IDX (zip)",
+    data=lambda: drawings.idx_zip_bytes(name, folder),
+    file_name=f"{stem}-idx.zip",
+    mime="application/zip",
+    icon=":material/download:",
+    key="drawings_idx",
+    help="The four gzipped IDX files of MNIST's own format; unzipped, `--data FOLDER` reads them.",
+)
+
+labels = [label for label in range(10) if counts[label]]
+shown = st.segmented_control(
+    "Labels",
+    labels,
+    selection_mode="multi",
+    default=labels,
+    format_func=names.__getitem__,
+    key="drawings_labels",
+)
+for label in sorted(shown or []):
+    group = [d for d in reversed(listed) if d.label == label][:PER_LABEL]  # newest first
+    st.subheader(f"{names[label]} ({counts[label]})")
+    for start in range(0, len(group), COLUMNS):
+        for column, drawing in zip(st.columns(COLUMNS), group[start : start + COLUMNS], strict=False):
+            with column:
+                try:
+                    ui.digit(
+                        drawings.read(drawing),
+                        time.strftime("%d %b %H:%M", time.localtime(drawing.created)),
+                        84,
+                    )
+                except drawings.DrawingsError as err:
+                    st.warning(str(err))
+                st.button("", key=f"drawings_delete_{drawing.id}", on_click=delete, args=(drawing,),
+                          icon=":material/delete:", help="Delete this drawing")  # fmt: skip
+    if counts[label] > PER_LABEL:
+        st.caption(f"The newest {PER_LABEL} of {counts[label]}; the downloads hold them all.")
