@@ -648,14 +648,17 @@ def class_link() -> None:
 
 # ---- My drawings: the collection saved from the Draw page ------------------------------------------
 
-DRAWINGS_FOLDER_KEY = "drawings_folder"  # session_state: a folder set on the My drawings page
+DRAWINGS_COLLECTION_KEY = "drawings_collection"  # session_state: a collection named on My drawings
 
 
 def drawings_folder() -> Path:
-    """This session's drawings folder: the one set on the My drawings page, else the default."""
+    """This session's drawings folder: the collection named on the My drawings page, else the default."""
     from mnist_mlp import drawings
 
-    return drawings.drawings_dir(st.session_state.get(DRAWINGS_FOLDER_KEY) or None)
+    try:
+        return drawings.collection_dir(st.session_state.get(DRAWINGS_COLLECTION_KEY, ""))
+    except ValueError:  # a bad name is refused where it is typed; until then the default serves
+        return drawings.drawings_dir()
 
 
 def _drawings_signature(name: str, folder: Path) -> str:

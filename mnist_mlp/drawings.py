@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import data
+from mnist_mlp import data, store
 
 DRAWINGS_ENV = "MNIST_MLP_DRAWINGS"  # like MNIST_MLP_MODELS for the model store
 MARKER_FILE = "mnist-mlp-drawings.txt"  # its presence makes a folder a drawings collection
@@ -60,6 +60,21 @@ def drawings_dir(folder: str | os.PathLike | None = None) -> Path:
         return Path(os.environ[DRAWINGS_ENV]).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "mnist-mlp" / "drawings"
+
+
+def collection_dir(name: str = "") -> Path:
+    """A named collection inside the drawings folder; "" is the folder itself.
+
+    The app lets a person choose a collection by name, never by path, so nobody in a classroom
+    can make the server write or list files anywhere else. Raises DrawingsError for a bad name.
+    """
+    root = drawings_dir()
+    if not name.strip():
+        return root
+    try:
+        return root / store.check_name(name.strip(), what="collection")
+    except store.StoreError as err:
+        raise DrawingsError(str(err)) from err
 
 
 def is_collection(folder: str | os.PathLike) -> bool:

@@ -100,15 +100,19 @@ def store_dir(store: str | os.PathLike | None = None) -> Path:
     return Path(store or os.environ.get(STORE_ENV) or SHIPPED_STORE)
 
 
-def check_name(name: str) -> str:
-    """The name if it is safe as a folder name everywhere; StoreError saying why otherwise."""
+def check_name(name: str, what: str = "model") -> str:
+    """The name if it is safe as a folder name everywhere; StoreError saying why otherwise.
+
+    Args:
+        what: what the name is for, as the message should call it ("model", "collection").
+    """
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise StoreError(
-            f"Invalid model name {name!r}: use 1-63 letters, digits, spaces, '.', '_' or '-', "
+            f"Invalid {what} name {name!r}: use 1-63 letters, digits, spaces, '.', '_' or '-', "
             "starting with a letter or digit (no slashes, no '..', no control characters)."
         )
     if ".." in name or name.endswith((".", " ")) or name.split(".")[0].lower() in RESERVED_NAMES:
-        raise StoreError(f"Invalid model name {name!r}: it is reserved or ends badly; pick another.")
+        raise StoreError(f"Invalid {what} name {name!r}: it is reserved or ends badly; pick another.")
     return name
 
 

@@ -1,4 +1,4 @@
-"""My drawings: the drawings saved on the Draw page, by label; delete, download, choose the folder."""
+"""My drawings: the drawings saved on the Draw page, by label; delete, download, choose the collection."""
 
 import time
 
@@ -7,14 +7,20 @@ import streamlit as st
 import ui
 from mnist_mlp import data, drawings
 
-FOLDER_INPUT_KEY = "drawings_folder_input"
+COLLECTION_INPUT_KEY = "drawings_collection_input"
 COLUMNS = 8  # drawings per row
 PER_LABEL = 32  # newest drawings shown per label; the rest stay on disk and in the exports
 
 
-def use_folder() -> None:
-    """A callback: the folder typed in becomes this session's drawings folder on every page."""
-    st.session_state[ui.DRAWINGS_FOLDER_KEY] = st.session_state[FOLDER_INPUT_KEY].strip()
+def use_collection() -> None:
+    """A callback: a valid collection name typed in is used by this session on every page."""
+    name = st.session_state[COLLECTION_INPUT_KEY].strip()
+    try:
+        drawings.collection_dir(name)
+    except ValueError as err:
+        st.session_state["drawings_error"] = str(err)
+        return
+    st.session_state[ui.DRAWINGS_COLLECTION_KEY] = name
 
 
 def delete(drawing: drawings.Drawing) -> None:
@@ -30,17 +36,18 @@ st.caption(
     "Drawings saved on the Draw page with their true labels: a dataset of your own, for the "
     "Misclassifications page, `python -m mnist_mlp evaluate --drawings` and fine-tuning on the Train page."
 )
-folder = ui.drawings_folder()
 st.text_input(
-    "Folder",
-    value=st.session_state.get(ui.DRAWINGS_FOLDER_KEY, ""),
-    placeholder=str(drawings.drawings_dir()),
-    key=FOLDER_INPUT_KEY,
-    on_change=use_folder,
-    help=f"Empty: ${drawings.DRAWINGS_ENV} when set, else your data folder. Created at the first save.",
+    "Collection",
+    value=st.session_state.get(ui.DRAWINGS_COLLECTION_KEY, ""),
+    placeholder="the main collection",
+    key=COLLECTION_INPUT_KEY,
+    on_change=use_collection,
+    help=f"A name keeps a class's or a lesson's drawings apart, in a folder of that name inside "
+    f"{drawings.drawings_dir()} (set ${drawings.DRAWINGS_ENV} to move them all). Empty: the main one.",
 )
+folder = ui.drawings_folder()
 if folder.exists() and not folder.is_dir():
-    st.error(f"{folder} is a file, not a folder: choose another folder.")
+    st.error(f"{folder} is a file, not a folder: choose another collection.")
     st.stop()
 entry = ui.current_entry()
 kinds = list(data.DATASETS)
@@ -57,7 +64,7 @@ if "drawings_error" in st.session_state:
 try:
     listed = drawings.list_drawings(name, folder)
 except OSError as err:
-    st.error(f"Cannot read {folder / name}: {err.strerror or err}. Choose another folder.")
+    st.error(f"Cannot read {folder / name}: {err.strerror or err}. Choose another collection.")
     st.stop()
 st.caption(f"Kept in `{folder / name}`.")
 if not listed:

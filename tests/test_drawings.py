@@ -202,3 +202,12 @@ def test_mix_repeats_each_drawing_the_given_number_of_times():
     np.testing.assert_array_equal(mixed_x[-1], stroke(9))
     with pytest.raises(drawings.DrawingsError, match="times=0"):
         drawings.mix(x, y, mine, labels, 0)
+
+
+def test_a_collection_lives_inside_the_drawings_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(drawings.DRAWINGS_ENV, str(tmp_path / "root"))
+    assert drawings.collection_dir("") == tmp_path / "root"
+    assert drawings.collection_dir(" lesson 2 ") == tmp_path / "root" / "lesson 2"
+    for name in ("../up", "/etc", "a/b", "nul", ".hidden", "x" * 80):
+        with pytest.raises(drawings.DrawingsError, match="Invalid collection name"):
+            drawings.collection_dir(name)

@@ -52,14 +52,14 @@ def test_drawings_are_listed_by_label_and_one_can_be_deleted(app, digits):
     assert texts(app.subheader) == [f"{last} ({counts[last] - (victim.label == last)})"]
 
 
-def test_the_folder_can_be_set_and_other_pages_use_it(app, digits, trained, tmp_path):
+def test_a_collection_can_be_chosen_and_other_pages_use_it(app, digits, trained):
     from mnist_mlp import evaluate
 
-    elsewhere = tmp_path / "elsewhere"
-    save_digits(digits, 30, elsewhere)
+    save_digits(digits, 30, drawings_folder() / "lesson 2")
     open_page(app, "drawings")
-    app.text_input(key="drawings_folder_input").input(str(elsewhere)).run()
+    app.text_input(key="drawings_collection_input").input("lesson 2").run()
     assert "**30** drawings" in texts(app.markdown)[0]
+    assert f"Kept in `{drawings_folder() / 'lesson 2' / 'mnist'}`." in texts(app.caption)
     expected = evaluate.evaluate(trained.model, digits.x_test[:30], digits.y_test[:30])
     open_page(app, "misclassifications")
     app.radio(key="mistakes_data").set_value("my drawings").run()
@@ -96,3 +96,14 @@ def test_continue_training_mixes_in_my_drawings(app, digits):
     assert training.samples == {"train": 3600 + 5 * 4, "validation": 400, "test": 1000, "drawings": 5}
     assert training.job.wait(60) and training.job.status == "finished"
     assert training.job.result.epochs_done == 2
+
+
+def test_a_collection_is_a_name_never_a_path_on_the_server(app, tmp_path):
+    outside = tmp_path / "outside"
+    open_page(app, "drawings")
+    for typed in (str(outside), "../escape", "a/b", "con", "\x07bell"):
+        app.text_input(key="drawings_collection_input").input(typed).run()
+        assert not app.exception, typed
+        assert any("Invalid collection name" in error for error in texts(app.error)), typed
+        assert f"Kept in `{drawings_folder() / 'mnist'}`." in texts(app.caption), typed  # unchanged
+    assert not outside.exists() and not (drawings_folder().parent / "escape").exists()
