@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", metavar="MODEL", help="a saved model's name or a .keras file")
     export.add_argument("--out", required=True, metavar="DIR", help="the export folder to write")
     export.add_argument("--format", choices=("savedmodel", "tflite", "both"), default="both",
-                        help="%(default)s")  # fmt: skip
+                        help="what to write (default: %(default)s)")  # fmt: skip
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
     export.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
     for sub in (train, evaluate, predict, models):

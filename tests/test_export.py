@@ -98,6 +98,7 @@ def test_one_format_only(trained, tmp_path, formats):
     assert (tmp_path / "one" / "model.tflite").is_file() == (formats == "tflite")
     info = json.loads((tmp_path / "one" / "export.json").read_text())
     assert info["class_names"] == [str(d) for d in range(10)] and info["card"] is None
+    assert list(done.max_difference) == (["saved_model"] if formats == "savedmodel" else ["tflite"])
 
 
 def test_an_export_is_never_overwritten_unless_asked(trained, exported, tmp_path):
@@ -147,6 +148,9 @@ def test_bad_formats_names_and_models_are_refused(trained, tmp_path):
     five = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(inputs)))
     with pytest.raises(export.ExportError, match=r"to \(5,\), expected \(10,\)"):
         export.export(five, tmp_path / "x")
+    flat = keras.Input((784,))
+    with pytest.raises(export.ExportError, match=r"does not take \(n, 28, 28\) images"):
+        export.export(keras.Model(flat, keras.layers.Dense(10)(flat)), tmp_path / "x")
     with pytest.raises(store.StoreError, match="Invalid model name"):
         export.export_zip(trained.model, "../escape")
     assert list(tmp_path.iterdir()) == []

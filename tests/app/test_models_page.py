@@ -1,4 +1,4 @@
-"""The Models page: compare, rename, delete with confirmation, download, and upload .keras files safely."""
+"""The Models page: compare, rename, delete with confirmation, download, export, and upload .keras files."""
 
 import pytest
 
