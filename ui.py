@@ -869,16 +869,21 @@ def explanation(
         return None
 
 
-def unsure_warning(loaded: store.LoadedModel, explained: explain.Explanation) -> None:
-    """A warning beside the prediction when the top probability is low or the image is unfamiliar."""
+def unsure_warning(loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation) -> None:
+    """A warning beside the prediction when the top probability is low or the (28, 28) image looks
+    unlike the training images, by its pixels or as the model's last hidden layer sees it."""
     from mnist_mlp import explain
 
+    name = dataset_name(loaded.card)
+    source = dataset(name).source
+    pixels = explain.nearest(_pixel_index(name, source), explain.pixel_vectors(image[None])[0], 1)
+    calibration = _pixel_calibration(name, source)
+    distances = [explain.Distance("in its pixels", float(pixels.distances[0]), calibration)]
     space = _reading_space(loaded, explained)
-    if space is None:
-        return
-    index, calibration = space
-    distance = float(explain.nearest(index, explained.features, 1).distances[0])
-    verdict = explain.verdict(explained.probabilities, distance, calibration)
+    if explained.unit_activations.size and space is not None:
+        seen = explain.nearest(space[0], explained.features, 1)
+        distances.append(explain.Distance("as the model sees it", float(seen.distances[0]), space[1]))
+    verdict = explain.verdict(explained.probabilities, distances)
     if verdict.unsure:
         st.warning(f"**Unsure.** {verdict.reason}", icon=":material/help:")
 
@@ -887,14 +892,15 @@ def saliency(image: np.ndarray, attribution: np.ndarray, scale: int = 7) -> np.n
     """A (28, 28) image with its (28, 28) attribution laid over it, as (28s, 28s, 3) uint8.
 
     The ink is light grey on white; red marks pixels that raised the score, blue ones that lowered
-    it, stronger for larger shares (scaled to the largest).
+    it, stronger for larger shares (relative to the largest, on a square-root scale).
     """
     ink = np.asarray(image, np.float32) / (255 if np.asarray(image).dtype == np.uint8 else 1)
     share = np.asarray(attribution, np.float32)
     share = np.clip(share / (np.abs(share).max() + 1e-12), -1, 1)[..., None]  # (28, 28, 1) in [-1, 1]
     grey = np.repeat((1 - 0.3 * ink)[..., None], 3, axis=2)
     red, blue = np.array([0.70, 0.09, 0.17]), np.array([0.13, 0.40, 0.67])  # diverging()'s ends
-    rgb = grey * (1 - np.abs(share)) + np.where(share > 0, red, blue) * np.abs(share)
+    strength = np.sqrt(np.abs(share))  # lifts the middling shares, which linear colours hide
+    rgb = grey * (1 - strength) + np.where(share > 0, red, blue) * strength
     return np.kron((rgb * 255).round().astype(np.uint8), np.ones((scale, scale, 1), np.uint8))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -98,7 +99,10 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-        raise ExplainError(f"Expected images of shape (n, 28, 28). Received: shape={images.shape}.")
+        raise ExplainError(
+            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
+            "Pass a batch; for one image use image[None]."
+        )
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     function = _compiled(model, ("features",), lambda: _features_function(model))
     chunks = [
@@ -130,12 +134,23 @@ class Neighbours:
 def pixel_vectors(images: np.ndarray) -> np.ndarray:
     """(n, 28, 28) uint8 or float in [0, 1] as (n, 784) float32 in [0, 1]."""
     images = np.asarray(images)
-    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
-    return (images.reshape(len(images), -1).astype(np.float32) * np.float32(scale)).astype(np.float32)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise ExplainError(
+            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
+            "Pass a batch; for one image use image[None]."
+        )
+    vectors = images.reshape(len(images), -1).astype(np.float32)  # (n, 784), a new array
+    if images.dtype == np.uint8:
+        vectors *= np.float32(1 / 255)
+    return vectors
 
 
 def build_index(vectors: np.ndarray, labels: np.ndarray) -> NeighbourIndex:
-    """An index over (n, d) vectors (say `pixel_vectors(x_train)` or `features(model, x_train)`)."""
+    """An index over (n, d) vectors (say `pixel_vectors(x_train)` or `features(model, x_train)`).
+
+    The index keeps the arrays it is given (float32 ones are not copied) and makes them read-only,
+    because a cached index is shared by every session.
+    """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     labels = np.asarray(labels)
     if vectors.ndim != 2 or len(vectors) == 0 or labels.shape != (len(vectors),):
@@ -203,12 +218,24 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class Distance:
+    """How far one image lies from its nearest training image in one space, against the test set."""
+
+    space: str  # for people, e.g. "in its pixels", "as the model sees it (its last hidden layer)"
+    distance: float
+    calibration: Calibration
+
+    @property
+    def unfamiliar(self) -> bool:
+        return self.distance > self.calibration.limit
+
+
+@dataclass(frozen=True)
 class Verdict:
     unsure: bool
     reason: str  # why, for a person; "" when sure
     top_probability: float
-    distance: float  # to the nearest training image
-    calibration: Calibration
+    distances: tuple[Distance, ...]
 
 
 def calibrate(
@@ -231,25 +258,24 @@ def calibrate(
 
 
 def verdict(
-    probabilities: np.ndarray,
-    distance: float,
-    calibration: Calibration,
-    min_probability: float = UNSURE_PROBABILITY,
+    probabilities: np.ndarray, distances: Sequence[Distance] = (), min_probability: float = UNSURE_PROBABILITY
 ) -> Verdict:
-    """Unsure when the top probability is below `min_probability` or the image lies farther from
-    every training image than `calibration.limit` (farther than nearly all test images do)."""
+    """Unsure when the top of the (10,) probabilities is below `min_probability`, or when the image
+    lies farther from every training image, in any of the spaces measured, than its calibration's
+    limit (farther than nearly all test images do)."""
     top = float(np.max(probabilities))
     reasons = []
     if top < min_probability:
         reasons.append(f"the model is only {top:.0%} sure (below {min_probability:.0%}): treat it as a guess")
-    if distance > calibration.limit:
+    for far in (d for d in distances if d.unfamiliar):
+        typical = far.calibration.typical
         reasons.append(
-            f"it looks unlike the training images: its nearest one is {distance:.2f} away, "
-            f"{distance / max(calibration.typical, 1e-12):.1f}x the typical {calibration.typical:.2f} "
-            f"and farther than for {calibration.percentile:g}% of test images"
+            f"it looks unlike the training images {far.space}: the nearest is {far.distance:.2f} away, "
+            f"{far.distance / max(typical, 1e-12):.1f}x the typical {typical:.2f} and farther than for "
+            f"{far.calibration.percentile:g}% of test images"
         )
-    reason = ("; ".join(reasons)[:1].upper() + "; ".join(reasons)[1:] + ".") if reasons else ""
-    return Verdict(bool(reasons), reason, top, float(distance), calibration)
+    text = "; ".join(reasons)
+    return Verdict(bool(reasons), text[:1].upper() + text[1:] + "." if text else "", top, tuple(distances))
 
 
 # ---- The compiled functions --------------------------------------------------------------------

@@ -65,7 +65,7 @@ with right:
         st.metric("Prediction", names[best], help=f"{probabilities[best]:.1%} sure")
         explained = ui.explanation(loaded, steps.centred)  # for the unsure warning, Why and neighbours
         if explained is not None:
-            ui.unsure_warning(loaded, explained)
+            ui.unsure_warning(loaded, steps.centred, explained)
         ui.probability_chart(probabilities, names)
         ui.digit(steps.centred, "What the model sees: 28x28 pixels")
 

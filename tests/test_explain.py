@@ -155,27 +155,50 @@ def test_neighbours_match_brute_force(pixel_index, digits):
 def test_a_query_of_the_wrong_length_is_refused(pixel_index):
     with pytest.raises(explain.ExplainError, match="queries of length 784"):
         explain.nearest(pixel_index, np.zeros(64))
+    with pytest.raises(explain.ExplainError, match=r"shape \(n, 28, 28\)"):
+        explain.pixel_vectors(np.zeros((28, 28)))
     with pytest.raises(explain.ExplainError, match=r"\(n, d\) vectors"):
         explain.build_index(np.zeros((3, 4)), np.zeros(2))
 
 
-def test_unsure_for_a_low_top_probability_or_an_unfamiliar_image(trained, digits):
+def test_unsure_for_a_low_top_probability_or_an_unfamiliar_image(trained, digits, pixel_index):
     index = explain.build_index(explain.features(trained.model, digits.x_train), digits.y_train)
     calibration = explain.calibrate(index, explain.features(trained.model, digits.x_test))
     assert calibration.count == 1000 and 0 < calibration.typical < calibration.limit
+    pixel_calibration = explain.calibrate(pixel_index, explain.pixel_vectors(digits.x_test))
 
-    familiar = explain.explain(trained.model, digits.x_train[0])
-    found = explain.nearest(index, familiar.features, count=1)
-    assert found.indices[0] == 0 and found.distances[0] == pytest.approx(0, abs=1e-4)
-    sure = explain.verdict(np.eye(10)[3] * 0.9 + 0.01, found.distances[0], calibration)
+    def distances(image):
+        seen = explain.explain(trained.model, image).features
+        return [
+            explain.Distance("in its pixels", _nearest(pixel_index, explain.pixel_vectors(image[None])[0]),
+                             pixel_calibration),
+            explain.Distance("as the model sees it", _nearest(index, seen), calibration),
+        ]  # fmt: skip
+
+    familiar = distances(digits.x_train[0])
+    assert [d.distance for d in familiar] == pytest.approx([0, 0], abs=1e-4)
+    sure = explain.verdict(np.eye(10)[3] * 0.9 + 0.01, familiar)
     assert not sure.unsure and sure.reason == ""
 
-    guess = explain.verdict(np.full(10, 0.1) + np.eye(10)[2] * 0.35, 0.0, calibration)
-    assert guess.unsure and "only 45% sure" in guess.reason
+    guess = explain.verdict(np.full(10, 0.1) + np.eye(10)[2] * 0.35, familiar)
+    assert guess.unsure and guess.reason == "The model is only 45% sure (below 60%): treat it as a guess."
 
-    noise = np.random.default_rng(0).uniform(0, 1, (28, 28)).astype(np.float32)
-    strange = explain.explain(trained.model, noise)
-    distance = explain.nearest(index, strange.features, count=1).distances[0]
-    unfamiliar = explain.verdict(np.eye(10)[0], distance, calibration)
-    assert distance > calibration.limit
-    assert unfamiliar.unsure and "looks unlike the training images" in unfamiliar.reason
+    noise = distances(np.random.default_rng(0).uniform(0, 1, (28, 28)).astype(np.float32))
+    assert noise[0].unfamiliar, "uniform noise is far from every digit's pixels"
+    unfamiliar = explain.verdict(np.eye(10)[0], noise)
+    assert unfamiliar.unsure and "looks unlike the training images in its pixels" in unfamiliar.reason
+    assert unfamiliar.distances == tuple(noise)
+
+
+def test_the_unsure_reason_gives_the_distance_against_the_typical_one():
+    calibration = explain.Calibration(typical=2.0, limit=3.0, percentile=99.0, count=1000)
+    far = explain.Distance("as the model sees it", 5.0, calibration)
+    assert explain.verdict(np.eye(10)[1], [far]).reason == (
+        "It looks unlike the training images as the model sees it: the nearest is 5.00 away, "
+        "2.5x the typical 2.00 and farther than for 99% of test images."
+    )
+    assert not explain.verdict(np.eye(10)[1], [explain.Distance("x", 3.0, calibration)]).unsure
+
+
+def _nearest(index: explain.NeighbourIndex, query: np.ndarray) -> float:
+    return float(explain.nearest(index, query, count=1).distances[0])

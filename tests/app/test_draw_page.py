@@ -134,11 +134,16 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
     seen = drawing.to_mnist(images.read_image(png(picture)))
     expected = explain.explain(trained.model, seen)
     feature_index = explain.build_index(explain.features(trained.model, digits.x_train), digits.y_train)
-    calibration = explain.calibrate(feature_index, explain.features(trained.model, digits.x_test))
-    distance = explain.nearest(feature_index, expected.features, 1).distances[0]
-    verdict = explain.verdict(expected.probabilities, distance, calibration)
     pixel_index = explain.build_index(explain.pixel_vectors(digits.x_train), digits.y_train)
     by_pixels = explain.nearest(pixel_index, explain.pixel_vectors(seen[None])[0], 8)
+    as_seen = explain.nearest(feature_index, expected.features, 8)
+    pixel_calibration = explain.calibrate(pixel_index, explain.pixel_vectors(digits.x_test))
+    calibration = explain.calibrate(feature_index, explain.features(trained.model, digits.x_test))
+    distances = [
+        explain.Distance("in its pixels", float(by_pixels.distances[0]), pixel_calibration),
+        explain.Distance("as the model sees it", float(as_seen.distances[0]), calibration),
+    ]
+    verdict = explain.verdict(expected.probabilities, distances)
     top = explain.top_units(expected, 8)
 
     open_page(app, "draw")
@@ -153,7 +158,28 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
     shares = zip(top.indices, top.activations, top.contributions, strict=True)
     units = [f"unit {unit}: fired {a:.2f}, {c:+.2f}" for unit, a, c in shares]
     assert units in captions
-    neighbours = [f"{label}, {d:.2f}" for label, d in zip(by_pixels.labels, by_pixels.distances, strict=True)]
-    assert neighbours in captions
+    for found in (by_pixels, as_seen):
+        pairs = zip(found.labels, found.distances, strict=True)
+        assert [f"{label}, {distance:.2f}" for label, distance in pairs] in captions
     warnings = [text for text in texts(app.warning) if text.startswith("**Unsure.**")]
     assert warnings == ([f"**Unsure.** {verdict.reason}"] if verdict.unsure else [])
+
+
+def test_a_model_without_hidden_layers_is_explained_by_its_template(app, models_folder, small_split, digits):
+    from mnist_mlp import job, model, store, train
+
+    config = model.PRESETS["softmax"].replace(epochs=1, batch_size=64)
+    result = train.train(config, *small_split)
+    card = job.make_card("flat", result, digits, {"train": 1000}, None)
+    store.save(result.model, card, store=models_folder)
+    app.session_state["next_model_name"] = "flat"
+    open_page(app, "draw")
+    app.radio(key="draw_source").set_value("Upload a picture").run()
+    picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))
+    app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
+    app.run()
+    assert not app.exception and not app.error
+    predicted = next(metric for metric in app.metric if metric.label == "Prediction").value
+    assert [f"{predicted}'s template"] in [image.captions for image in app.image]
+    assert any("no hidden layer" in caption for caption in texts(app.caption))
+    assert not any(text.startswith("**As the model sees them**") for text in texts(app.markdown))
