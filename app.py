@@ -5,7 +5,7 @@ Every page lives in pages/; the model picker in the sidebar is shared by all of 
 
 import streamlit as st
 
-import ui
+from ui import picker, training
 
 st.set_page_config(page_title="mnist-mlp", page_icon=":material/draw:", layout="wide")
 
@@ -27,6 +27,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-ui.model_picker()
-ui.sidebar_status()
+picker.model_picker()
+training.sidebar_status()
 page.run()

@@ -1,5 +1,5 @@
-"""Why a model reads an image as it does: saliency, the hidden units behind the answer, the nearest
-training images, and an "unsure" verdict when the answer should not be trusted.
+"""Why a model reads an image as it does: saliency, the hidden units behind the answer, and an
+"unsure" verdict when the answer should not be trusted (the search itself is in `neighbours`).
 
 TensorFlow is imported inside the functions that need it; each model's function is traced once.
 """
@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mnist_mlp import neighbours
 from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ IG_STEPS = 64  # integrated-gradients path steps: completeness within ~1% for th
 UNSURE_PROBABILITY = 0.6  # below this top probability the answer is called a guess
 UNSURE_PERCENTILE = 99.0  # farther from the training set than this share of test images: unfamiliar
 CALIBRATION_IMAGES = 1000  # test images used to learn what "typical" distance means
-NEIGHBOUR_CANDIDATES = 4  # re-rank count x this many candidates with exact distances
-QUERY_CHUNK = 256  # query rows per matmul when many images are searched at once
 FEATURE_CHUNK = 8192
 
 
@@ -112,98 +111,6 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros((0, _chain(model).feature_size), np.float32)
 
 
-# ---- Nearest neighbours ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class NeighbourIndex:
-    """Vectors to search by Euclidean distance, with their squared norms computed once."""
-
-    vectors: np.ndarray = field(repr=False)  # (n, d) float32
-    squared_norms: np.ndarray = field(repr=False)  # (n,) float32
-    labels: np.ndarray = field(repr=False)  # (n,) class of each vector
-
-
-@dataclass(frozen=True, eq=False)
-class Neighbours:
-    indices: np.ndarray  # (k,) rows of the index, nearest first
-    distances: np.ndarray  # (k,) float32 Euclidean distances
-    labels: np.ndarray  # (k,)
-
-
-def pixel_vectors(images: np.ndarray) -> np.ndarray:
-    """(n, 28, 28) uint8 or float in [0, 1] as (n, 784) float32 in [0, 1]."""
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-        raise ExplainError(
-            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
-            "Pass a batch; for one image use image[None]."
-        )
-    vectors = images.reshape(len(images), -1).astype(np.float32)  # (n, 784), a new array
-    if images.dtype == np.uint8:
-        vectors *= np.float32(1 / 255)
-    return vectors
-
-
-def build_index(vectors: np.ndarray, labels: np.ndarray) -> NeighbourIndex:
-    """An index over (n, d) vectors (say `pixel_vectors(x_train)` or `features(model, x_train)`).
-
-    The index keeps the arrays it is given (float32 ones are not copied) and makes them read-only,
-    because a cached index is shared by every session.
-    """
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    labels = np.asarray(labels)
-    if vectors.ndim != 2 or len(vectors) == 0 or labels.shape != (len(vectors),):
-        raise ExplainError(
-            "Expected (n, d) vectors with n > 0 and (n,) labels. "
-            f"Received: vectors {vectors.shape}, labels {labels.shape}."
-        )
-    for array in (vectors, labels):
-        array.setflags(write=False)  # shared by every session when cached
-    squared = np.einsum("ij,ij->i", vectors, vectors)
-    squared.setflags(write=False)
-    return NeighbourIndex(vectors, squared, labels)
-
-
-def nearest(index: NeighbourIndex, query: np.ndarray, count: int = 8) -> Neighbours:
-    """The `count` indexed vectors nearest to one (d,) query, nearest first.
-
-    Candidates come from |a|^2 - 2 a.b + |b|^2 in one matrix-vector product; the best few are
-    re-measured directly, so an indexed copy of the query is at distance 0 exactly.
-    """
-    query = _query(index, query)[0]
-    count = min(max(int(count), 1), len(index.vectors))
-    squared = index.squared_norms - 2 * (index.vectors @ query)  # (n,) plus |query|^2, a constant
-    pool = min(len(squared), count * NEIGHBOUR_CANDIDATES)
-    candidates = np.argpartition(squared, pool - 1)[:pool]
-    exact = np.sqrt(((index.vectors[candidates] - query) ** 2).sum(axis=1))
-    order = np.argsort(exact, kind="stable")[:count]
-    chosen = candidates[order]
-    return Neighbours(chosen, exact[order].astype(np.float32), index.labels[chosen])
-
-
-def nearest_distances(index: NeighbourIndex, queries: np.ndarray) -> np.ndarray:
-    """(m,) distance from each of (m, d) queries to its nearest indexed vector."""
-    queries = _query(index, queries)
-    result = np.empty(len(queries), np.float32)
-    for start in range(0, len(queries), QUERY_CHUNK):
-        chunk = queries[start : start + QUERY_CHUNK]
-        squared = index.squared_norms[None] - 2 * (chunk @ index.vectors.T)  # (chunk, n)
-        result[start : start + len(chunk)] = squared.min(axis=1) + np.einsum("ij,ij->i", chunk, chunk)
-    return np.sqrt(np.maximum(result, 0))
-
-
-def _query(index: NeighbourIndex, query: np.ndarray) -> np.ndarray:
-    query = np.asarray(query, np.float32)
-    query = query[None] if query.ndim == 1 else query
-    if query.ndim != 2 or query.shape[1] != index.vectors.shape[1] or not np.isfinite(query).all():
-        raise ExplainError(
-            f"Expected finite queries of length {index.vectors.shape[1]}, the index's. "
-            f"Received: shape={np.shape(query)}. Search pixels in a pixel index, features in a feature one."
-        )
-    return query
-
-
 # ---- Unsure ------------------------------------------------------------------------------------
 
 
@@ -239,7 +146,10 @@ class Verdict:
 
 
 def calibrate(
-    index: NeighbourIndex, test_vectors: np.ndarray, percentile: float = UNSURE_PERCENTILE, seed: int = 0
+    index: neighbours.NeighbourIndex,
+    test_vectors: np.ndarray,
+    percentile: float = UNSURE_PERCENTILE,
+    seed: int = 0,
 ) -> Calibration:
     """Typical nearest-training distances of (up to CALIBRATION_IMAGES of) the test vectors (m, d)."""
     test_vectors = np.asarray(test_vectors, np.float32)
@@ -251,7 +161,7 @@ def calibrate(
     if len(test_vectors) > CALIBRATION_IMAGES:
         chosen = np.random.default_rng(seed).choice(len(test_vectors), CALIBRATION_IMAGES, replace=False)
         test_vectors = test_vectors[chosen]
-    distances = nearest_distances(index, test_vectors)
+    distances = neighbours.nearest_distances(index, test_vectors)
     return Calibration(
         float(np.median(distances)), float(np.percentile(distances, percentile)), percentile, len(distances)
     )

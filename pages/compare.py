@@ -5,8 +5,8 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-import ui
 from mnist_mlp import compare, data, evaluate, model
+from ui import charts, links, picker, training, widgets
 
 MODES = {"train": "Train two runs", "saved": "Two saved models"}
 DEFAULT_PRESETS = {"a": "softmax", "b": model.DEFAULT_PRESET}
@@ -25,13 +25,13 @@ class Run(NamedTuple):
 def run_settings(side: str) -> tuple[str, model.MLPConfig]:
     """One run's dataset, model and training; every choice is kept in the page's URL."""
     key, presets = f"compare_{side}_", list(model.PRESETS)
-    ui.url_bound(f"{side}_dataset", key + "dataset", data.DATASETS, data.DATASETS[0])
-    name = st.selectbox("Dataset", data.DATASETS, format_func=ui.DATASET_LABELS.get, key=key + "dataset")
-    ui.url_bound(f"{side}_preset", key + "preset", presets, DEFAULT_PRESETS[side])
+    links.url_bound(f"{side}_dataset", key + "dataset", data.DATASETS, data.DATASETS[0])
+    name = st.selectbox("Dataset", data.DATASETS, format_func=widgets.DATASET_LABELS.get, key=key + "dataset")
+    links.url_bound(f"{side}_preset", key + "preset", presets, DEFAULT_PRESETS[side])
     preset = st.selectbox("Model", presets, presets.index(DEFAULT_PRESETS[side]), key=key + "preset")
-    ui.url_bound(f"{side}_epochs", key + "epochs", ui.int_in(1, MAX_EPOCHS), DEFAULT_EPOCHS)
+    links.url_bound(f"{side}_epochs", key + "epochs", links.int_in(1, MAX_EPOCHS), DEFAULT_EPOCHS)
     epochs = st.number_input("Epochs", 1, MAX_EPOCHS, DEFAULT_EPOCHS, key=key + "epochs")
-    ui.url_bound(f"{side}_augment", key + "augment", (False, True), False)
+    links.url_bound(f"{side}_augment", key + "augment", (False, True), False)
     augment = st.toggle("Augment: shifts, rotations, elastic bends", False, key=key + "augment")
     config = model.preset(preset).replace(epochs=int(epochs), augment=augment)
     st.caption(f"{config.architecture}: {config.parameter_count:,} parameters.")
@@ -40,11 +40,11 @@ def run_settings(side: str) -> tuple[str, model.MLPConfig]:
 
 def label(side: str, config: model.MLPConfig, dataset: str) -> str:
     extra = ", augmented" if config.augment else ""
-    return f"{side.upper()}: {config.architecture} on {ui.DATASET_LABELS.get(dataset, dataset)}{extra}"
+    return f"{side.upper()}: {config.architecture} on {widgets.DATASET_LABELS.get(dataset, dataset)}{extra}"
 
 
-@st.fragment(run_every=ui.POLL_SECONDS)
-def live(runs: list[ui.Training]) -> None:
+@st.fragment(run_every=training.POLL_SECONDS)
+def live(runs: list[training.Training]) -> None:
     """Both runs' progress and overlaid curves, redrawn every poll while either trains."""
     states = [run.job.state() for run in runs]
     if not any(state.active for state in states):
@@ -57,13 +57,13 @@ def live(runs: list[ui.Training]) -> None:
             )
         elif progress is not None:
             column.progress(min(progress.fraction, 1.0), f"Epoch {progress.epoch}/{progress.epochs}")
-    curves = {label(side, run.job.config, run.dataset): ui.progress_rows(state.points)
+    curves = {label(side, run.job.config, run.dataset): charts.progress_rows(state.points)
               for side, run, state in zip("ab", runs, states, strict=True)}  # fmt: skip
-    ui.history_overlay(curves)
-    st.button("Stop both", on_click=ui.stop_training, args=ui.COMPARE_KEYS, key="compare_stop")
+    charts.history_overlay(curves)
+    st.button("Stop both", on_click=training.stop_training, args=training.COMPARE_KEYS, key="compare_stop")
 
 
-def trained_runs(runs: list[ui.Training]) -> list[Run] | None:
+def trained_runs(runs: list[training.Training]) -> list[Run] | None:
     """The two finished runs, tested, each with a way to save it; None (said why) if one has no model."""
     shown = []
     for side, run, column in zip("ab", runs, st.columns(2), strict=True):
@@ -75,7 +75,7 @@ def trained_runs(runs: list[ui.Training]) -> list[Run] | None:
             else:
                 column.warning(f"Run {side.upper()} was stopped before it began.")
             continue
-        test = run.test or ui.evaluate_training(run)
+        test = run.test or training.evaluate_training(run)
         names = list(data.class_names(run.dataset))
         shown.append(Run(label(side, result.config, run.dataset), result.model, test, names, run.dataset,
                          result.history))  # fmt: skip
@@ -85,7 +85,7 @@ def trained_runs(runs: list[ui.Training]) -> list[Run] | None:
             )
             if st.button(f"Save {side.upper()}", key=f"compare_{side}_save", icon=":material/save:"):
                 try:
-                    ui.save_training(run, name.strip())
+                    training.save_training(run, name.strip())
                 except (ValueError, OSError) as err:
                     st.error(f"Not saved: {err}")
                 else:
@@ -97,21 +97,21 @@ def trained_runs(runs: list[ui.Training]) -> list[Run] | None:
 
 def saved_runs() -> list[Run] | None:
     """Two models from the store, picked on the page (and in its URL)."""
-    names = [entry.name for entry in ui.models() if entry.card is not None]
+    names = [entry.name for entry in picker.models() if entry.card is not None]
     if len(names) < 2:
         st.info("Comparing saved models needs two of them: train and save another, or train two runs here.")
         return None
-    entries, shown = {entry.name: entry for entry in ui.models()}, []
+    entries, shown = {entry.name: entry for entry in picker.models()}, []
     for side, column, default in zip("ab", st.columns(2), names[:2], strict=True):
         with column:
-            ui.url_bound(f"{side}_model", f"compare_{side}_model", names, default)
+            links.url_bound(f"{side}_model", f"compare_{side}_model", names, default)
             entry = entries[st.selectbox(f"Model {side.upper()}", names, names.index(default),
                                          key=f"compare_{side}_model")]  # fmt: skip
-        loaded, test = ui.load_entry(entry), ui.evaluation(entry)
+        loaded, test = picker.load_entry(entry), picker.evaluation(entry)
         if loaded is None or test is None:
             return None
-        shown.append(Run(f"{side.upper()}: {entry.name}", loaded.model, test, ui.class_names(entry.card),
-                         ui.dataset_name(entry.card), entry.card.history))  # fmt: skip
+        shown.append(Run(f"{side.upper()}: {entry.name}", loaded.model, test, picker.class_names(entry.card),
+                         picker.dataset_name(entry.card), entry.card.history))  # fmt: skip
     return shown
 
 
@@ -133,7 +133,7 @@ def per_class(first: Run, second: Run) -> None:
 def comparison(first: Run, second: Run) -> None:
     """Curves overlaid, then accuracy, per-class accuracy and a linear model's class templates."""
     st.subheader("Learning curves")
-    ui.history_overlay({first.label: first.history, second.label: second.history})
+    charts.history_overlay({first.label: first.history, second.label: second.history})
     columns = st.columns(2)
     for column, run, other in ((columns[0], first, None), (columns[1], second, first)):
         delta = None if other is None else f"{run.test.accuracy - other.test.accuracy:+.2%} vs A"
@@ -150,31 +150,31 @@ def comparison(first: Run, second: Run) -> None:
         if compare.is_linear(run.network):
             with column:
                 st.subheader(f"Class templates of {run.label[0]}")
-                ui.weight_grid(compare.class_templates(run.network), columns=5)
+                widgets.weight_grid(compare.class_templates(run.network), columns=5)
                 st.caption("Left to right, top to bottom: " + ", ".join(run.names) + ".")
 
 
 st.title("Compare two models")
 st.write("A linear model next to an MLP, augmentation on and off, digits and clothes: side by side.")
-ui.url_bound("mode", "compare_mode", list(MODES), "train")
+links.url_bound("mode", "compare_mode", list(MODES), "train")
 mode = st.radio("Compare", list(MODES), format_func=MODES.get, horizontal=True, key="compare_mode")
 if mode == "saved":
     shown = saved_runs()
-    ui.class_link()
+    links.class_link()
 else:
-    sessions = [ui.training(key) for key in ui.COMPARE_KEYS]
+    sessions = [training.current(key) for key in training.COMPARE_KEYS]
     busy = any(run is not None and not run.job.done for run in sessions)
     setups = []
     for side, column in zip("ab", st.columns(2), strict=True):
         with column:
             st.markdown(f"**Run {side.upper()}**")
             setups.append(run_settings(side))
-    ui.class_link()
+    links.class_link()
     if st.button(
         "Train both", type="primary", disabled=busy, key="compare_start", icon=":material/play_arrow:"
     ):
-        for (dataset_name, config), key in zip(setups, ui.COMPARE_KEYS, strict=True):
-            ui.start_training(config, dataset_name, key=key)
+        for (dataset_name, config), key in zip(setups, training.COMPARE_KEYS, strict=True):
+            training.start_training(config, dataset_name, key=key)
         st.rerun()
     shown = None
     if busy:

@@ -4,16 +4,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import ui
 from mnist_mlp import data
+from ui import picker, resources, widgets
 
 st.title("Data")
-entry = ui.current_entry()
-default = data.DATASETS.index(ui.dataset_name(entry.card if entry else None))
+entry = picker.current_entry()
+default = data.DATASETS.index(picker.dataset_name(entry.card if entry else None))
 name = st.selectbox(
-    "Dataset", data.DATASETS, index=default, format_func=ui.DATASET_LABELS.get, key="data_name"
+    "Dataset", data.DATASETS, index=default, format_func=widgets.DATASET_LABELS.get, key="data_name"
 )
-dataset = ui.dataset(name)
+dataset = resources.dataset(name)
 
 kind = "bundled sample" if dataset.is_sample else "full set"
 train_count, test_count, kind_column = st.columns(3)
@@ -22,7 +22,7 @@ test_count.metric("Test images", f"{len(dataset.y_test):,}")
 kind_column.metric("In use", kind)
 st.caption(f"Source: {dataset.source}")
 if dataset.is_sample:
-    st.info(ui.full_data_help(name))
+    st.info(picker.full_data_help(name))
     if st.button("Try to download the full set now", key="data_download"):
         try:
             with st.spinner("Downloading…"):
@@ -33,7 +33,7 @@ if dataset.is_sample:
             if full.is_sample:
                 st.error(f"Still the sample: {full.source}")
             else:
-                ui.data_changed()
+                resources.data_changed()
                 st.rerun()
 
 st.subheader("Samples")
@@ -46,7 +46,7 @@ seed = st.session_state.setdefault("data_seed", 0)
 if st.button("Show others", key="data_shuffle"):
     seed = st.session_state["data_seed"] = seed + 1
 picked = np.random.default_rng(seed).choice(len(labels), size=min(count, len(labels)), replace=False)
-ui.digit_grid(images[picked], [f"#{i}: {dataset.class_names[labels[i]]}" for i in picked])
+widgets.digit_grid(images[picked], [f"#{i}: {dataset.class_names[labels[i]]}" for i in picked])
 
 st.subheader("Classes")
 counts = pd.DataFrame(
@@ -64,7 +64,7 @@ index = st.number_input(
 )
 image_column, pixel_column = st.columns([1, 3])
 with image_column:
-    ui.digit(images[index], f"#{index}: {dataset.class_names[labels[index]]}")
+    widgets.digit(images[index], f"#{index}: {dataset.class_names[labels[index]]}")
 with pixel_column:
     st.caption("Values 0 (black) to 255 (white ink), rows top to bottom.")
     st.dataframe(pd.DataFrame(images[index]), height=300)

@@ -3,17 +3,17 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-import ui
 from mnist_mlp import drawing, images, probe
+from ui import charts, collection, explanations, picker, probing, widgets
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"]
 CANVAS_SIZE = 280  # pixels; ten canvas pixels per model pixel
 
 st.title("Draw")
-loaded = ui.current_model()
+loaded = picker.current_model()
 if loaded is None:
     st.stop()
-names = ui.class_names(loaded.card)
+names = picker.class_names(loaded.card)
 
 source = st.radio(
     "Input", ["Draw", "Upload a picture"], horizontal=True, key="draw_source", label_visibility="collapsed"
@@ -32,9 +32,9 @@ with left:
             drawing_mode="freedraw",
             update_streamlit=True,
             return_image_data=True,
-            key=ui.canvas_key(),
+            key=widgets.canvas_key(),
         )
-        st.button("Clear", on_click=ui.clear_canvas, icon=":material/delete:")
+        st.button("Clear", on_click=widgets.clear_canvas, icon=":material/delete:")
         image = canvas.image_data
     else:
         upload = st.file_uploader(
@@ -56,43 +56,44 @@ with right:
         st.error(f"Cannot use this picture: {err}")
         steps = None
     if steps is None:
-        thing = "a digit" if ui.dataset_name(loaded.card) == "mnist" else "a piece of clothing"
+        thing = "a digit" if picker.dataset_name(loaded.card) == "mnist" else "a piece of clothing"
         hint = f"Draw {thing} on the black square" if source == "Draw" else "Upload a picture"
         st.info(f"{hint}, and the prediction appears here.")
     else:
-        probabilities = ui.predict(loaded, steps.centred)
+        probabilities = picker.predict(loaded, steps.centred)
         best = int(probabilities.argmax())
         st.metric("Prediction", names[best], help=f"{probabilities[best]:.1%} sure")
-        explained = ui.explanation(loaded, steps.centred)  # for the unsure warning, Why and neighbours
+        explained = explanations.explanation(loaded, steps.centred)  # for Unsure, Why and neighbours
         if explained is not None:
-            ui.unsure_warning(loaded, steps.centred, explained)
-        ui.probability_chart(probabilities, names)
-        ui.digit(steps.centred, "What the model sees: 28x28 pixels")
+            explanations.unsure_warning(loaded, steps.centred, explained)
+        charts.probability_chart(probabilities, names)
+        widgets.digit(steps.centred, "What the model sees: 28x28 pixels")
 
 if steps is not None:  # My drawings: keep this one, with its true label, as data of your own
     with right:
-        ui.save_drawing_form(steps.centred, best, names, ui.dataset_name(loaded.card))
+        collection.save_drawing_form(steps.centred, best, names, picker.dataset_name(loaded.card))
 
 if steps is not None and st.toggle("Show the steps from drawing to input", key="draw_steps"):
     columns = st.columns(3)
     with columns[0]:
-        ui.digit(steps.ink, "1. The ink", size=140)
+        widgets.digit(steps.ink, "1. The ink", size=140)
     with columns[1]:
-        ui.digit(steps.scaled, "2. Cropped, scaled to 20 px, strokes to MNIST's width", size=140)
+        widgets.digit(steps.scaled, "2. Cropped, scaled to 20 px, strokes to MNIST's width", size=140)
     with columns[2]:
-        ui.digit(steps.centred, "3. Centred by mass in 28x28: the input", size=140)
+        widgets.digit(steps.centred, "3. Centred by mass in 28x28: the input", size=140)
 
 probe_help = "Shift, turn, resize or thicken what the model sees, or skip a preparation step."
 if steps is not None and st.toggle("Probe the drawing", key="probe_open", help=probe_help):
-    settings = ui.probe_controls()
+    settings = probing.probe_controls()
     prepared = drawing.prepare(image, **settings.steps)  # the same image prepare() just read
     if prepared is None:
         st.warning("Without these steps nothing of the drawing is left in the 28x28 field.")
     else:
-        ui.probe_comparison(loaded, names, steps.centred, probe.apply(prepared.centred, settings.transform))
+        probed = probe.apply(prepared.centred, settings.transform)
+        probing.probe_comparison(loaded, names, steps.centred, probed)
 
 if steps is not None and explained is not None:  # Why this prediction, and what it is compared with
     st.subheader(f"Why {names[explained.target]}?")
-    ui.why(loaded, steps.centred, explained, names)
+    explanations.why(loaded, steps.centred, explained, names)
     st.subheader("Nearest neighbours")
-    ui.neighbours(loaded, steps.centred, explained, names)
+    explanations.neighbours(loaded, steps.centred, explained, names)

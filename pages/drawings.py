@@ -4,8 +4,8 @@ import time
 
 import streamlit as st
 
-import ui
 from mnist_mlp import data, drawings
+from ui import collection, picker, widgets
 
 COLLECTION_INPUT_KEY = "drawings_collection_input"
 COLUMNS = 8  # drawings per row
@@ -20,7 +20,7 @@ def use_collection() -> None:
     except ValueError as err:
         st.session_state["drawings_error"] = str(err)
         return
-    st.session_state[ui.DRAWINGS_COLLECTION_KEY] = name
+    st.session_state[collection.DRAWINGS_COLLECTION_KEY] = name
 
 
 def delete(drawing: drawings.Drawing) -> None:
@@ -38,24 +38,24 @@ st.caption(
 )
 st.text_input(
     "Collection",
-    value=st.session_state.get(ui.DRAWINGS_COLLECTION_KEY, ""),
+    value=st.session_state.get(collection.DRAWINGS_COLLECTION_KEY, ""),
     placeholder="the main collection",
     key=COLLECTION_INPUT_KEY,
     on_change=use_collection,
     help=f"A name keeps a class's or a lesson's drawings apart, in a folder of that name inside "
     f"{drawings.drawings_dir()} (set ${drawings.DRAWINGS_ENV} to move them all). Empty: the main one.",
 )
-folder = ui.drawings_folder()
+folder = collection.drawings_folder()
 if folder.exists() and not folder.is_dir():
     st.error(f"{folder} is a file, not a folder: choose another collection.")
     st.stop()
-entry = ui.current_entry()
+entry = picker.current_entry()
 kinds = list(data.DATASETS)
 name = st.selectbox(
     "Kind",
     kinds,
-    index=kinds.index(ui.dataset_name(entry.card if entry else None)),
-    format_func=ui.DATASET_LABELS.get,
+    index=kinds.index(picker.dataset_name(entry.card if entry else None)),
+    format_func=widgets.DATASET_LABELS.get,
     key="drawings_dataset",
 )
 names = list(data.class_names(name))
@@ -114,7 +114,7 @@ for label in sorted(shown or []):
         for column, drawing in zip(st.columns(COLUMNS), group[start : start + COLUMNS], strict=False):
             with column:
                 try:
-                    ui.digit(
+                    widgets.digit(
                         drawings.read(drawing),
                         time.strftime("%d %b %H:%M", time.localtime(drawing.created)),
                         84,

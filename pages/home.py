@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-import ui
+from ui import picker, resources, widgets
 
 st.title("Handwriting, read by a multi-layer perceptron")
 st.write(
@@ -11,23 +11,23 @@ st.write(
     "see where it fails, look inside at what its neurons learned, and train your own."
 )
 
-entry = ui.current_entry()
+entry = picker.current_entry()
 if entry is None:
-    ui.no_model()
+    picker.no_model()
 else:
-    ui.model_card(entry.card)
+    widgets.model_card(entry.card)
 
-name = ui.dataset_name(entry.card if entry else None)
-dataset = ui.dataset(name)
+name = picker.dataset_name(entry.card if entry else None)
+dataset = resources.dataset(name)
 st.subheader("Data")
 kind = "the bundled sample" if dataset.is_sample else "the full set"
 st.write(
-    f"{ui.DATASET_LABELS[name]}: {kind}, {len(dataset.y_train):,} training and "
+    f"{widgets.DATASET_LABELS[name]}: {kind}, {len(dataset.y_train):,} training and "
     f"{len(dataset.y_test):,} test images."
 )
 st.caption(f"Source: {dataset.source}")
 if dataset.is_sample:
-    st.info(ui.full_data_help(name))
+    st.info(picker.full_data_help(name))
 
 st.subheader("Where to go")
 links = st.columns(3)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import ui
+from ui import charts, explanations, links, picker, widgets
 
 ALL = -1  # filter value: every class
 TRUE_KEY, PREDICTED_KEY, CELL_KEY = "mistakes_true", "mistakes_predicted", "mistakes_cell"
@@ -45,19 +45,19 @@ def confusion_heatmap(confusion: np.ndarray, names: list[str]) -> None:
 
 
 st.title("Misclassifications")
-entry = ui.current_entry()
+entry = picker.current_entry()
 data_choice = st.radio(
     "Evaluate on", ["the test set", "my drawings"], horizontal=True, key="mistakes_data",
     help="My drawings: those saved on the Draw page (see the My drawings page).",
 )  # fmt: skip
 on_drawings = data_choice == "my drawings"
-evaluation = ui.evaluation(entry, on_drawings) if entry is not None else None
+evaluation = picker.evaluation(entry, on_drawings) if entry is not None else None
 if entry is None:
-    ui.no_model()
+    picker.no_model()
 if evaluation is None:
     st.stop()
-names = ui.class_names(entry.card)
-test = ui.test_data(entry.card, on_drawings)
+names = picker.class_names(entry.card)
+test = picker.test_data(entry.card, on_drawings)
 confusion = evaluation.confusion
 wrong = int(len(evaluation.labels) - np.trace(confusion))
 st.write(
@@ -92,8 +92,8 @@ st.subheader("The mistakes")
 classes = [ALL, *range(10)]
 label = {ALL: "any", **dict(enumerate(names))}.get
 true_column, predicted_column, order_column, count_column = st.columns(4)
-ui.url_bound("true", TRUE_KEY, classes, ALL)
-ui.url_bound("predicted", PREDICTED_KEY, classes, ALL)
+links.url_bound("true", TRUE_KEY, classes, ALL)
+links.url_bound("predicted", PREDICTED_KEY, classes, ALL)
 true_class = true_column.selectbox("True class", classes, format_func=label, key=TRUE_KEY)
 predicted_class = predicted_column.selectbox("Predicted class", classes, format_func=label, key=PREDICTED_KEY)
 order = order_column.radio(
@@ -110,7 +110,7 @@ if not mistakes:
     st.stop()
 st.caption(f"{len(mistakes):,} mistakes; captions read: predicted (true), confidence.")
 page = mistakes[:shown]
-ui.digit_grid(
+widgets.digit_grid(
     test.x_test[[m.index for m in page]],
     [f"{names[m.predicted_class]} ({names[m.true_class]}), {m.confidence:.0%}" for m in page],
 )
@@ -125,11 +125,11 @@ picked = st.selectbox(
 )
 image_column, chart_column = st.columns([1, 2])
 with image_column:
-    ui.digit(test.x_test[picked.index], f"#{picked.index}, truly {names[picked.true_class]}")
+    widgets.digit(test.x_test[picked.index], f"#{picked.index}, truly {names[picked.true_class]}")
 with chart_column:
-    ui.probability_chart(evaluation.probabilities[picked.index], names)
+    charts.probability_chart(evaluation.probabilities[picked.index], names)
 
-loaded = ui.load_entry(entry)  # Why: the Draw page's view, for the model's answer or the true class
+loaded = picker.load_entry(entry)  # Why: the Draw page's view, for the model's answer or the true class
 if loaded is not None:
     explain_for = st.radio(
         "Explain the score for",
@@ -142,9 +142,9 @@ if loaded is not None:
         key="mistakes_explain",
     )  # fmt: skip
     target = picked.predicted_class if explain_for == "predicted" else picked.true_class
-    explained = ui.explanation(loaded, test.x_test[picked.index], target)
+    explained = explanations.explanation(loaded, test.x_test[picked.index], target)
     if explained is not None:
         st.subheader(f"Why {names[explained.target]}?")
-        ui.why(loaded, test.x_test[picked.index], explained, names)
+        explanations.why(loaded, test.x_test[picked.index], explained, names)
         if st.toggle("Show its nearest training images", key="mistakes_neighbours"):
-            ui.neighbours(loaded, test.x_test[picked.index], explained, names)
+            explanations.neighbours(loaded, test.x_test[picked.index], explained, names)

@@ -3,17 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-import ui
 from mnist_mlp import data, evaluate, job, safety, store
+from ui import picker, resources, widgets
 
 st.title("Models")
-entries = ui.models()
+entries = picker.models()
 usable = [entry for entry in entries if entry.card is not None]
 for entry in entries:
     if entry.card is None:
         st.warning(f"{entry.name}: {entry.error}")
 if not usable:
-    ui.no_model()
+    picker.no_model()
 else:
     st.dataframe(
         pd.DataFrame(
@@ -40,12 +40,12 @@ else:
 
     st.subheader("One model")
     names = [entry.name for entry in usable]
-    current = st.session_state.get(ui.MODEL_KEY)
+    current = st.session_state.get(picker.MODEL_KEY)
     name = st.selectbox(
         "Model", names, index=names.index(current) if current in names else 0, key="models_pick"
     )
     entry = next(e for e in usable if e.name == name)
-    ui.model_card(entry.card)
+    widgets.model_card(entry.card)
     model_file = entry.path / store.MODEL_FILE
     st.download_button(
         "Download .keras",
@@ -61,7 +61,7 @@ else:
     if name in exported:
         with st.spinner("Exporting: a SavedModel and a TF Lite file, each checked against the model…"):
             try:
-                payload = ui.export_zip(entry)
+                payload = picker.export_zip(entry)
             except (ValueError, OSError) as err:
                 exported.discard(name)
                 st.error(f"Cannot export {name!r}: {err}")
@@ -88,9 +88,9 @@ else:
                 except (ValueError, OSError) as err:
                     st.error(str(err))
                 else:
-                    ui.store_changed()
+                    resources.store_changed()
                     if current == name:
-                        ui.select_model(new_name.strip())
+                        picker.select_model(new_name.strip())
                     st.rerun()
         with delete_column:
             sure = st.checkbox(f"Yes, delete {name} for good", key=f"models_sure_{name}")
@@ -100,7 +100,7 @@ else:
                 except (ValueError, OSError) as err:
                     st.error(str(err))
                 else:
-                    ui.store_changed()
+                    resources.store_changed()
                     st.rerun()
 
 st.subheader("Upload a model")
@@ -113,21 +113,21 @@ upload = st.file_uploader(
 )
 upload_name = st.text_input("Save it as", placeholder="the file's name", key="models_upload_name")
 upload_data = st.selectbox(
-    "It reads", data.DATASETS, format_func=ui.DATASET_LABELS.get, key="models_upload_data"
+    "It reads", data.DATASETS, format_func=widgets.DATASET_LABELS.get, key="models_upload_data"
 )
 if st.button("Add to the store", key="models_add", disabled=upload is None, icon=":material/upload:"):
     try:
-        ui.tensorflow()
+        resources.tensorflow()
         network = safety.load_keras_bytes(upload.getvalue(), label=upload.name)
-        test = ui.dataset(upload_data)
+        test = resources.dataset(upload_data)
         results = evaluate.evaluate(network, test.x_test, test.y_test)
         name = upload_name.strip() or upload.name.removesuffix(".keras")
         store.save(network, job.upload_card(name, network, test, upload.name, results))
     except (ValueError, OSError) as err:
         st.error(f"Refused: {err}")
     else:
-        ui.store_changed()
-        ui.select_model(name)
+        resources.store_changed()
+        picker.select_model(name)
         st.success(
             f"Added {name!r} ({results.accuracy:.2%} on the {len(test.y_test):,} test images); "
             "it is the picked model from your next click on."

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-import ui
 from mnist_mlp import data, job, model
+from ui import charts, links, picker, resources, training, widgets
 
 CUSTOM = "custom"
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -15,9 +15,11 @@ def settings() -> tuple[str, model.MLPConfig | None]:
     data_column, model_column, training_column = st.columns(3)
     presets = [*model.PRESETS, CUSTOM]
     with data_column:
-        ui.url_bound("dataset", "train_dataset", data.DATASETS, data.DATASETS[0])
-        name = st.selectbox("Dataset", data.DATASETS, format_func=ui.DATASET_LABELS.get, key="train_dataset")
-        ui.url_bound("preset", "train_preset", presets, model.DEFAULT_PRESET)
+        links.url_bound("dataset", "train_dataset", data.DATASETS, data.DATASETS[0])
+        name = st.selectbox(
+            "Dataset", data.DATASETS, format_func=widgets.DATASET_LABELS.get, key="train_dataset"
+        )
+        links.url_bound("preset", "train_preset", presets, model.DEFAULT_PRESET)
         preset = st.selectbox(
             "Architecture", presets, presets.index(model.DEFAULT_PRESET), key="train_preset"
         )
@@ -37,9 +39,9 @@ def settings() -> tuple[str, model.MLPConfig | None]:
     with training_column:
         optimizers, decays = model.OPTIMIZERS, model.LEARNING_RATE_DECAYS
         rate = base.learning_rate if base.learning_rate in LEARNING_RATES else 1e-3
-        ui.url_bound("learning_rate", f"train_lr_{preset}", LEARNING_RATES, rate)
-        ui.url_bound("epochs", f"train_epochs_{preset}", ui.int_in(1, 500), base.epochs)
-        ui.url_bound("augment", f"train_aug_{preset}", (False, True), base.augment)
+        links.url_bound("learning_rate", f"train_lr_{preset}", LEARNING_RATES, rate)
+        links.url_bound("epochs", f"train_epochs_{preset}", links.int_in(1, 500), base.epochs)
+        links.url_bound("augment", f"train_aug_{preset}", (False, True), base.augment)
         changes |= {
             "optimizer": st.selectbox(
                 "Optimizer", optimizers, optimizers.index(base.optimizer), key=f"train_opt_{preset}"
@@ -75,15 +77,15 @@ def settings() -> tuple[str, model.MLPConfig | None]:
         return name, None
 
 
-@st.fragment(run_every=ui.POLL_SECONDS)
-def live(session: ui.Training) -> None:
+@st.fragment(run_every=training.POLL_SECONDS)
+def live(session: training.Training) -> None:
     """Redrawn every poll while the job runs, without rerunning the rest of the page."""
     state = session.job.state()
     if not state.active:
         st.rerun()  # the whole page, to show the results and what to do next
     progress = state.progress
     if state.status == job.QUEUED:
-        others = f"{ui.MAX_TRAININGS} trainings are running for other people"
+        others = f"{resources.MAX_TRAININGS} trainings are running for other people"
         st.info(f"Queued: {others}; yours starts as soon as one ends.")
     elif progress is None:
         st.progress(0.0, text="Building the model…")
@@ -93,21 +95,23 @@ def live(session: ui.Training) -> None:
             text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
             f"{progress.images_per_second:,.0f} images/s · {progress.eta_seconds:,.0f} s left",
         )
-        ui.history_charts(session.history + ui.progress_rows(state.points))
+        charts.history_charts(session.history + charts.progress_rows(state.points))
     stopping = session.job.stop_requested
     label = "Stopping…" if stopping else "Stop"
-    st.button(label, on_click=ui.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:")
+    st.button(
+        label, on_click=training.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:"
+    )
 
 
-@st.fragment(run_every=ui.WEIGHTS_POLL_SECONDS)
-def live_weights(session: ui.Training) -> None:
+@st.fragment(run_every=training.WEIGHTS_POLL_SECONDS)
+def live_weights(session: training.Training) -> None:
     weights = session.job.state().weights
     if weights is not None and not session.job.done:
         st.markdown("**First-layer weights, forming**")
-        ui.weight_grid(weights, scale=2)
+        widgets.weight_grid(weights, scale=2)
 
 
-def results(session: ui.Training) -> None:
+def results(session: training.Training) -> None:
     """The finished (or stopped) run, and what to do with the model."""
     state, result = session.job.state(), session.job.result
     if state.status == job.FAILED:
@@ -120,22 +124,22 @@ def results(session: ui.Training) -> None:
         st.warning(f"Stopped at epoch {result.epochs_done:.2f}; the model keeps what it learned so far.")
     else:
         st.success(f"Trained to epoch {result.epochs_done:g} in {result.seconds:,.1f} s of training.")
-    ui.history_charts(result.history)
+    charts.history_charts(result.history)
     with st.expander("First-layer weights"):
-        ui.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
+        widgets.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
     save_column, test_column, more_column = st.columns(3)
     with save_column:
         name = st.text_input("Name", session.suggested_name, key=f"train_name_{session.suggested_name}")
         if st.button("Save", key="train_save", icon=":material/save:", type="primary"):
             try:
-                ui.save_training(session, name.strip())
+                training.save_training(session, name.strip())
             except (ValueError, OSError) as err:
                 st.error(f"Not saved: {err}")
             else:
                 st.rerun()
     with test_column:
         if st.button("Evaluate on the test set", key="train_evaluate"):
-            ui.evaluate_training(session)
+            training.evaluate_training(session)
         if session.test is not None:
             st.metric("Test accuracy", f"{session.test.accuracy:.2%}")
             st.caption(f"Loss {session.test.loss:.4f} on {len(session.test.labels):,} test images.")
@@ -145,29 +149,29 @@ def results(session: ui.Training) -> None:
                               help="Fine-tune on the drawings saved on the Draw page.")  # fmt: skip
         if st.button("Continue training", key="train_continue", icon=":material/play_arrow:"):
             try:
-                ui.start_training(result.config, session.dataset, previous=session, epochs=int(more),
-                                  mix_drawings=int(mix))  # fmt: skip
+                training.start_training(result.config, session.dataset, previous=session, epochs=int(more),
+                                        mix_drawings=int(mix))  # fmt: skip
             except ValueError as err:  # no drawings to mix in
                 st.error(f"Not started: {err}")
             else:
                 st.rerun()
     if session.saved_as:
         st.success(f"Saved as {session.saved_as!r}: it is now the model every page uses.")
-        entry = ui.current_entry()
+        entry = picker.current_entry()
         if entry is not None and entry.name == session.saved_as:
-            ui.model_card(entry.card)
+            widgets.model_card(entry.card)
 
 
 st.title("Train a model")
-session = ui.training()
+session = training.current()
 busy = session is not None and not session.job.done
 with st.expander("Settings", expanded=session is None):
     dataset_name, config = settings()
     if config is not None:
         st.caption(f"{config.architecture}: {config.parameter_count:,} parameters.")
-    ui.class_link()
+    links.class_link()
 if st.button("Start training", type="primary", disabled=busy or config is None, key="train_start"):
-    ui.start_training(config, dataset_name)
+    training.start_training(config, dataset_name)
     st.rerun()
 if session is not None and busy:
     live(session)

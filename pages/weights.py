@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-import ui
 from mnist_mlp import model
+from ui import links, picker, training, widgets
 
 SAVED, SESSION = "The picked model", "The model trained in this session"
 
@@ -12,7 +12,7 @@ st.write(
     "Each tile is one neuron of the first layer: the weight it gives to each of the 784 pixels. "
     "Early in training they are noise; they become strokes and blobs that fire on parts of digits."
 )
-session = ui.training()
+session = training.current()
 trained_here = session is not None and session.job.result is not None and session.job.done
 source = st.radio(
     "Show", [SAVED, SESSION] if trained_here else [SAVED], horizontal=True, key="weights_source"
@@ -20,7 +20,7 @@ source = st.radio(
 if source == SESSION:
     keras_model, snapshots = session.job.result.model, session.job.result.snapshots
 else:
-    loaded = ui.current_model()
+    loaded = picker.current_model()
     if loaded is None:
         st.stop()
     keras_model, snapshots = loaded.model, loaded.snapshots
@@ -28,8 +28,8 @@ else:
 weights = model.first_layer_weights(keras_model)  # (units, 28, 28)
 units = len(weights)
 controls = st.columns(3)
-ui.url_bound("scale", "weights_scale", ["per unit", "shared"], "per unit")
-ui.url_bound("columns", "weights_columns", ui.int_in(4, 16), 8)
+links.url_bound("scale", "weights_scale", ["per unit", "shared"], "per unit")
+links.url_bound("columns", "weights_columns", links.int_in(4, 16), 8)
 scale = controls[0].radio(
     "Colour scale",
     ["per unit", "shared"],
@@ -45,7 +45,7 @@ if sum(hasattr(layer, "kernel") for layer in keras_model.layers) == 1:
     st.caption("This model has no hidden layer: the tiles are the ten class templates, 0 to 9.")
 
 st.subheader(f"After training: {count} of {units} units")
-ui.weight_grid(weights[:count], shared_scale=scale == "shared", columns=columns)
+widgets.weight_grid(weights[:count], shared_scale=scale == "shared", columns=columns)
 
 if snapshots:
     st.subheader("How they formed")
@@ -55,6 +55,6 @@ if snapshots:
     )
     shown = snapshots[step][:count]
     st.caption(f"Step {step:,}: {len(shown)} units (snapshots keep the first {len(snapshots[step])}).")
-    ui.weight_grid(shown, shared_scale=scale == "shared", columns=columns)
+    widgets.weight_grid(shown, shared_scale=scale == "shared", columns=columns)
 else:
     st.caption("This model was saved without training snapshots, so there is nothing to replay.")

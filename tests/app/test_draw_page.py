@@ -128,16 +128,16 @@ def test_draw_saves_the_drawing_with_the_predicted_or_corrected_label(app, digit
 
 def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, digits):
     """The Why and Nearest neighbours sections, and the warning, show what mnist_mlp.explain computes."""
-    from mnist_mlp import drawing, explain, images
+    from mnist_mlp import drawing, explain, images, neighbours
 
     picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))
     seen = drawing.to_mnist(images.read_image(png(picture)))
     expected = explain.explain(trained.model, seen)
-    feature_index = explain.build_index(explain.features(trained.model, digits.x_train), digits.y_train)
-    pixel_index = explain.build_index(explain.pixel_vectors(digits.x_train), digits.y_train)
-    by_pixels = explain.nearest(pixel_index, explain.pixel_vectors(seen[None])[0], 8)
-    as_seen = explain.nearest(feature_index, expected.features, 8)
-    pixel_calibration = explain.calibrate(pixel_index, explain.pixel_vectors(digits.x_test))
+    feature_index = neighbours.build_index(explain.features(trained.model, digits.x_train), digits.y_train)
+    pixel_index = neighbours.pixel_index(digits.x_train, digits.y_train)
+    by_pixels = neighbours.nearest(pixel_index, neighbours.pixel_vectors(seen[None])[0], 8)
+    as_seen = neighbours.nearest(feature_index, expected.features, 8)
+    pixel_calibration = explain.calibrate(pixel_index, neighbours.pixel_vectors(digits.x_test))
     calibration = explain.calibrate(feature_index, explain.features(trained.model, digits.x_test))
     distances = [
         explain.Distance("in its pixels", float(by_pixels.distances[0]), pixel_calibration),

@@ -66,10 +66,10 @@ def test_stop_ends_a_run_and_keeps_the_model(app):
 
 
 def test_a_run_waits_while_other_sessions_hold_every_slot(app):
-    import ui
+    from ui import resources
 
-    slots = ui.training_slots()
-    taken = [slots.acquire(timeout=5) for _ in range(ui.MAX_TRAININGS)]
+    slots = resources.training_slots()
+    taken = [slots.acquire(timeout=5) for _ in range(resources.MAX_TRAININGS)]
     try:
         open_page(app, "train")
         choose_tiny_model(app, epochs=1)

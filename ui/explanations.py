@@ -1,0 +1,182 @@
+"""Why this prediction, the nearest training images and the "unsure" warning, for the pages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from mnist_mlp import neighbours as search  # not `neighbours`: the view below has that name
+from mnist_mlp import store
+from ui import picker, resources, widgets
+
+if TYPE_CHECKING:
+    from mnist_mlp import explain
+
+UNITS_SHOWN = 8  # hidden units shown in the "why" view
+NEIGHBOURS_SHOWN = 8  # training images shown per kind of distance
+
+
+@st.cache_resource(show_spinner="Indexing the training images…", max_entries=2)
+def _pixel_index(dataset_name: str, source: str) -> search.NeighbourIndex:
+    """The training images as (n, 784) vectors; `source` keys a fuller copy found later."""
+
+    training_images = resources.dataset(dataset_name)
+    return search.pixel_index(training_images.x_train, training_images.y_train)
+
+
+@st.cache_resource(show_spinner="Measuring how far test images lie from the training images…", max_entries=2)
+def _pixel_calibration(dataset_name: str, source: str) -> explain.Calibration:
+    from mnist_mlp import explain
+
+    test_images = resources.dataset(dataset_name).x_test
+    return explain.calibrate(_pixel_index(dataset_name, source), search.pixel_vectors(test_images))
+
+
+@st.cache_resource(show_spinner="Reading the training images through the model…", max_entries=2)
+def _feature_index(
+    path: str, modified_ns: int, dataset_name: str, source: str
+) -> tuple[search.NeighbourIndex, explain.Calibration]:
+    """The training images as the model's output layer reads them, and the test set's typical distance."""
+    from mnist_mlp import explain
+
+    keras_model = resources.load_model(path, modified_ns).model
+    images = resources.dataset(dataset_name)
+    index = search.build_index(explain.features(keras_model, images.x_train), images.y_train)
+    return index, explain.calibrate(index, explain.features(keras_model, images.x_test))
+
+
+def _reading_space(
+    loaded: store.LoadedModel, explained: explain.Explanation
+) -> tuple[search.NeighbourIndex, explain.Calibration] | None:
+    """Where the model compares images: its last hidden layer, or the pixels when it has none."""
+    name = picker.dataset_name(loaded.card)
+    source = resources.dataset(name).source
+    if explained.unit_activations.size == 0:
+        return _pixel_index(name, source), _pixel_calibration(name, source)
+    if loaded.path is None:
+        return None
+    return _feature_index(str(loaded.path), resources.mtime_ns(loaded.path / store.MODEL_FILE), name, source)
+
+
+def explanation(
+    loaded: store.LoadedModel, image: np.ndarray, target: int | None = None
+) -> explain.Explanation | None:
+    """Why the model reads a (28, 28) image as it does; None, with a note, for a model we cannot explain."""
+    from mnist_mlp import explain
+
+    try:
+        return explain.explain(loaded.model, image, target)
+    except explain.ExplainError as err:
+        st.info(f"No explanation for this model: {err}")
+        return None
+
+
+def unsure_warning(loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation) -> None:
+    """A warning beside the prediction when the top probability is low or the (28, 28) image looks
+    unlike the training images, by its pixels or as the model's last hidden layer sees it."""
+    from mnist_mlp import explain
+
+    name = picker.dataset_name(loaded.card)
+    source = resources.dataset(name).source
+    pixels = search.nearest(_pixel_index(name, source), search.pixel_vectors(image[None])[0], 1)
+    calibration = _pixel_calibration(name, source)
+    distances = [explain.Distance("in its pixels", float(pixels.distances[0]), calibration)]
+    space = _reading_space(loaded, explained)
+    if explained.unit_activations.size and space is not None:
+        seen = search.nearest(space[0], explained.features, 1)
+        distances.append(explain.Distance("as the model sees it", float(seen.distances[0]), space[1]))
+    verdict = explain.verdict(explained.probabilities, distances)
+    if verdict.unsure:
+        st.warning(f"**Unsure.** {verdict.reason}", icon=":material/help:")
+
+
+def saliency(image: np.ndarray, attribution: np.ndarray, scale: int = 7) -> np.ndarray:
+    """A (28, 28) image with its (28, 28) attribution laid over it, as (28s, 28s, 3) uint8.
+
+    The ink is light grey on white; red marks pixels that raised the score, blue ones that lowered
+    it, stronger for larger shares (relative to the largest, on a square-root scale).
+    """
+    ink = np.asarray(image, np.float32) / (255 if np.asarray(image).dtype == np.uint8 else 1)
+    share = np.asarray(attribution, np.float32)
+    share = np.clip(share / (np.abs(share).max() + 1e-12), -1, 1)[..., None]  # (28, 28, 1) in [-1, 1]
+    grey = np.repeat((1 - 0.3 * ink)[..., None], 3, axis=2)
+    red, blue = np.array([0.70, 0.09, 0.17]), np.array([0.13, 0.40, 0.67])  # widgets.diverging()'s ends
+    strength = np.sqrt(np.abs(share))  # lifts the middling shares, which linear colours hide
+    rgb = grey * (1 - strength) + np.where(share > 0, red, blue) * strength
+    return np.kron((rgb * 255).round().astype(np.uint8), np.ones((scale, scale, 1), np.uint8))
+
+
+def unit_tiles(weights: np.ndarray, captions: list[str], scale: int = 3) -> None:
+    """First-layer weight images (k, 28, 28), each in its own colour scale, with captions."""
+    tiles = widgets.diverging(weights, shared_scale=False)
+    st.image([np.kron(tile, np.ones((scale, scale, 1), np.uint8)) for tile in tiles], caption=captions)
+
+
+def why(
+    loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation, names: list[str]
+) -> None:
+    """Which pixels and which hidden units made the model's score for the explained class."""
+    from mnist_mlp import explain, model
+
+    target = names[explained.target]
+    rise = explained.logits[explained.target] - explained.baseline_logit
+    pixels, units = st.columns([1, 2])
+    caption = f"Pixels for and against {target}"
+    pixels.image(saliency(image, explained.attribution), caption=caption, width=196)
+    weights = model.first_layer_weights(loaded.model)
+    with units:
+        if explained.unit_activations.size == 0:
+            unit_tiles(weights[[explained.target]], [f"{target}'s template"])
+            st.caption(
+                f"This model has no hidden layer: its score for {target} is the ink times this template "
+                "(red: ink there raises the score; blue: ink there lowers it)."
+            )
+        else:
+            top = explain.top_units(explained, UNITS_SHOWN)
+            captions = [
+                f"unit {unit}: fired {activation:.2f}, {contribution:+.2f}"
+                for unit, activation, contribution in zip(
+                    top.indices, top.activations, top.contributions, strict=True
+                )
+            ]
+            unit_tiles(weights[top.indices], captions)
+            st.caption(
+                f"The hidden units that added most to the score for {target}. Each tile is the unit's "
+                "first-layer weights (red: ink there excites it; blue: ink there calms it), then how "
+                "strongly it fired and how much it added to the score."
+            )
+    st.caption(
+        f"How to read it: red pixels raised the model's score for {target} (its logit, before the "
+        "softmax), blue ones lowered it; together they add up to the score's rise from a blank image, "
+        f"{rise:+.2f}. Only pixels with ink get a share: a blank image is where the comparison starts."
+    )
+
+
+def neighbours(
+    loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation, names: list[str]
+) -> None:
+    """The training images nearest to `image`: by its pixels, and as the model's last hidden layer sees it."""
+
+    name = picker.dataset_name(loaded.card)
+    training_images = resources.dataset(name)
+    pixel_index = _pixel_index(name, training_images.source)
+    found = search.nearest(pixel_index, search.pixel_vectors(image[None])[0], NEIGHBOURS_SHOWN)
+    st.markdown("**By pixels**: the training images whose 28x28 pixels are closest")
+    widgets.digit_grid(training_images.x_train[found.indices], _neighbour_captions(found, names))
+    if explained.unit_activations.size == 0:
+        st.caption("This model has no hidden layer, so it compares images by their pixels alone.")
+        return
+    space = _reading_space(loaded, explained)
+    if space is None:
+        return
+    found = search.nearest(space[0], explained.features, NEIGHBOURS_SHOWN)
+    st.markdown("**As the model sees them**: closest in its last hidden layer, which its answer is read from")
+    widgets.digit_grid(training_images.x_train[found.indices], _neighbour_captions(found, names))
+    st.caption("Captions: the training image's label, then its distance (smaller is closer).")
+
+
+def _neighbour_captions(found: search.Neighbours, names: list[str]) -> list[str]:
+    pairs = zip(found.labels, found.distances, strict=True)
+    return [f"{names[int(label)]}, {distance:.2f}" for label, distance in pairs]

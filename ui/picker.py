@@ -1,0 +1,169 @@
+"""The sidebar's model picker and what pages ask of the picked model: its entry, results and names.
+
+The store's listing is read once per change of the store folder or any model in it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from mnist_mlp import data, store
+from ui import collection, links, resources
+
+if TYPE_CHECKING:
+    from mnist_mlp import evaluate
+
+MODEL_KEY = "model_name"  # session_state: the picker's choice (a model name)
+NEXT_MODEL_KEY = "next_model_name"  # session_state: a choice to apply before the picker is drawn
+FULL_DATA_HELP = {
+    "mnist": 'run `python -c "import keras; keras.datasets.mnist.load_data()"` once with internet '
+    "access (it saves `~/.keras/datasets/mnist.npz`), or copy `mnist.npz` there yourself",
+    "fashion_mnist": "install the Debian package `dataset-fashion-mnist`, or run "
+    '`python -c "import keras; keras.datasets.fashion_mnist.load_data()"` once with internet access',
+}
+
+
+def models() -> list[store.StoredModel]:
+    """Every model in the store (and the shipped default), newest first, unreadable ones last."""
+    folder = store.store_dir()
+    shipped = resources.mtime_ns(store.SHIPPED_STORE / store.DEFAULT_MODEL)
+    return resources.listing(str(folder), _fingerprint(folder), shipped)
+
+
+def _fingerprint(folder: Path) -> tuple:
+    """What the listing depends on: the folder and each entry's model file and card, by time of change.
+
+    A model file replaced in place does not touch the folder's own time, so the entries are looked at
+    too (a few stat calls per rerun).
+    """
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return ()
+    files = (store.MODEL_FILE, store.CARD_FILE)
+    return (
+        resources.mtime_ns(folder),
+        *((e.name, *(resources.mtime_ns(Path(e.path) / f) for f in files)) for e in entries if e.is_dir()),
+    )
+
+
+def _usable_names() -> list[str]:
+    return [entry.name for entry in models() if entry.card is not None]
+
+
+def _chosen(usable: list[str]) -> str | None:
+    """The session's choice while it exists, else the default digit model, else the newest."""
+    chosen = st.session_state.get(MODEL_KEY)
+    if chosen in usable:
+        return chosen
+    return store.DEFAULT_MODEL if store.DEFAULT_MODEL in usable else next(iter(usable), None)
+
+
+def model_picker() -> str | None:
+    """The sidebar's model choice, shared by every page (app.py draws it before the page)."""
+    state = st.session_state
+    if NEXT_MODEL_KEY in state:
+        state[MODEL_KEY] = state.pop(NEXT_MODEL_KEY)
+    usable = _usable_names()
+    if not usable:
+        st.sidebar.caption("No saved models yet: train one.")
+        return None
+    links.url_bound("model", MODEL_KEY, usable, store.DEFAULT_MODEL)
+    chosen = _chosen(usable)
+    if state.get(MODEL_KEY) != chosen:
+        state[MODEL_KEY] = chosen  # before the widget exists this run, so it needs no default
+    return st.sidebar.selectbox("Model", usable, key=MODEL_KEY, help="Used by every page")
+
+
+def select_model(name: str) -> None:
+    """Make the picker choose `name` from the next run on."""
+    st.session_state[NEXT_MODEL_KEY] = name
+
+
+def current_entry() -> store.StoredModel | None:
+    """The picked model's store entry; None when the store holds no usable model."""
+    name = _chosen(_usable_names())
+    return next((entry for entry in models() if entry.name == name), None)
+
+
+def current_model() -> store.LoadedModel | None:
+    """The picked model, loaded once per file version; a message instead when there is none."""
+    entry = current_entry()
+    if entry is None:
+        no_model()
+        return None
+    return load_entry(entry)
+
+
+def load_entry(entry: store.StoredModel) -> store.LoadedModel | None:
+    """A store entry's model, loaded once per file version; None, with the reason shown, if it cannot be."""
+    try:
+        return resources.load_model(str(entry.path), resources.mtime_ns(entry.path / store.MODEL_FILE))
+    except (ValueError, OSError) as err:
+        st.error(f"Cannot load the model {entry.name!r}: {err}")
+        return None
+
+
+def evaluation(entry: store.StoredModel, on_drawings: bool = False) -> evaluate.Evaluation | None:
+    """The entry's results on its dataset's test set (or on my drawings), computed once per model file."""
+    try:
+        modified = resources.mtime_ns(entry.path / store.MODEL_FILE)
+        name = dataset_name(entry.card)
+        if on_drawings:
+            folder = collection.drawings_folder()
+            signature = collection.signature(name, folder)
+            return resources.evaluation(str(entry.path), modified, name, signature, str(folder))
+        return resources.evaluation(str(entry.path), modified, name, resources.dataset(name).source)
+    except (ValueError, OSError) as err:
+        st.error(f"Cannot evaluate the model {entry.name!r}: {err}")
+        return None
+
+
+def export_zip(entry: store.StoredModel) -> bytes:
+    """The entry as a SavedModel and a .tflite file taking uint8 images, zipped; once per model file.
+
+    Raises:
+        ValueError: the model cannot be exported. OSError: no room for the temporary files.
+    """
+    return resources.export_zip(
+        str(entry.path), resources.mtime_ns(entry.path / store.MODEL_FILE), entry.name
+    )
+
+
+def dataset_name(card: store.Card | None) -> str:
+    """The dataset a model reads: its card's, when that is one we have, else MNIST."""
+    return card.dataset if card is not None and card.dataset in data.DATASETS else "mnist"
+
+
+def class_names(card: store.Card | None) -> list[str]:
+    if card is not None and len(card.class_names) == 10:
+        return list(card.class_names)
+    return list(data.class_names(dataset_name(card)))
+
+
+def predict(loaded: store.LoadedModel, image: np.ndarray) -> np.ndarray:
+    """(10,) class probabilities for one (28, 28) image in [0, 1]."""
+    from mnist_mlp import model
+
+    return model.predict(loaded.model, image[None])[0]
+
+
+def full_data_help(name: str) -> str:
+    """How to get the full 70,000 images of a dataset instead of the bundled sample."""
+    return f"For the full 70,000 images, {FULL_DATA_HELP[name]}; then restart the app."
+
+
+def no_model() -> None:
+    st.info("No model yet: train one (it takes a minute), or upload a .keras file on the Models page.")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+
+
+def test_data(card: store.Card | None, on_drawings: bool = False) -> data.Dataset:
+    """The images `evaluation(entry, on_drawings)` scored: the test set, or my drawings."""
+    name = dataset_name(card)
+    return collection.my_drawings(name) if on_drawings else resources.dataset(name)

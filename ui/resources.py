@@ -1,0 +1,125 @@
+"""The st.cache_* wrappers for what every session shares: TensorFlow, datasets, models and results.
+
+Files are keyed by path and modification time, so a changed file is read again; TensorFlow is
+imported only inside the wrappers that need it.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from mnist_mlp import data, store
+
+if TYPE_CHECKING:
+    from mnist_mlp import evaluate
+
+MAX_TRAININGS = 2  # trainings at once across all sessions; the 2 CPU cores are shared by everyone
+VALIDATION_FRACTION = 0.1
+
+
+@st.cache_resource(show_spinner="Starting TensorFlow…")
+def tensorflow() -> None:
+    """Import TensorFlow and Keras once, then exempt their objects from garbage collection.
+
+    Streamlit calls `keras.backend.clear_session()` after every script run, which runs a full
+    garbage collection: ~300 ms over TensorFlow's half a million objects, long enough to stall a
+    training thread on every poll. Frozen, they are skipped and a collection takes a few ms.
+    """
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+
+
+@st.cache_resource(show_spinner="Loading the data…")
+def dataset(name: str) -> data.Dataset:
+    """The full set when one is on this machine, else the bundled sample; read-only arrays."""
+    return data.load(name, allow_download=False)
+
+
+@st.cache_resource(show_spinner=False)
+def training_split(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val) of `name`'s training images, the same for the same seed."""
+    source = dataset(name)
+    arrays = data.split_validation(source.x_train, source.y_train, VALIDATION_FRACTION, seed=seed)
+    for array in arrays:
+        array.setflags(write=False)  # shared by every session
+    return arrays
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def load_model(path: str, modified_ns: int) -> store.LoadedModel:
+    tensorflow()
+    return store.load(path)
+
+
+@st.cache_data(show_spinner="Evaluating on the test set…", max_entries=16)
+def evaluation(
+    path: str, modified_ns: int, dataset_name: str, source: str, drawings_folder: str = ""
+) -> evaluate.Evaluation:
+    """`source` is in the key so that a newly found full dataset is not read with a sample's results.
+
+    With `drawings_folder`, the data is my drawings there and `source` is their signature.
+    """
+    from mnist_mlp import evaluate
+
+    if drawings_folder:
+        test = drawings_dataset(dataset_name, drawings_folder, source)
+    else:
+        test = dataset(dataset_name)
+    return evaluate.evaluate(load_model(path, modified_ns).model, test.x_test, test.y_test)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)  # a few MB each; made again if evicted
+def export_zip(path: str, modified_ns: int, name: str) -> bytes:
+    from mnist_mlp import export
+
+    return export.export_zip(load_model(path, modified_ns), name)
+
+
+@st.cache_data(show_spinner=False)
+def listing(folder: str, fingerprint: tuple, shipped_ns: int) -> list[store.StoredModel]:
+    entries = store.list_models(folder)
+    names = {entry.name for entry in entries}
+    if shipped_ns and store.DEFAULT_MODEL not in names:  # the shipped default serves every store
+        entries += [e for e in store.list_models(store.SHIPPED_STORE) if e.name == store.DEFAULT_MODEL]
+    return sorted(entries, key=lambda entry: (entry.card is None, -entry.modified, entry.name))
+
+
+@st.cache_resource
+def training_slots() -> threading.Semaphore:
+    return threading.Semaphore(MAX_TRAININGS)
+
+
+def mtime_ns(path: Path) -> int:
+    """The file's time of change in ns, a cache key that changes with the file; 0 when it is missing."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def data_changed() -> None:
+    """Forget the loaded datasets (and their splits) after a fuller copy has arrived."""
+    dataset.clear()
+    training_split.clear()
+
+
+def store_changed() -> None:
+    """Forget the cached listing after this session saved, renamed or deleted a model."""
+    listing.clear()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def drawings_dataset(name: str, folder: str, signature: str) -> data.Dataset:
+    """`signature` is in the key so that a save or delete is seen at once."""
+    from mnist_mlp import drawings
+
+    return drawings.as_dataset(name, folder)

@@ -1,0 +1,84 @@
+"""Small shared widgets: a model's card, digits and digit grids, weight mosaics, the canvas's key."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from mnist_mlp import store
+
+DATASET_LABELS = {"mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST clothes"}
+CANVAS_KEY = "canvas_generation"  # session_state: bumped to give the canvas a new key, clearing it
+
+
+def model_card(card: store.Card) -> None:
+    """A model's card: what it is, how well it reads, and what it was trained on."""
+    st.subheader(card.name)
+    accuracy, parameters, where, epochs = st.columns(4)
+    tested = f"{card.test_accuracy:.2%}" if card.test_accuracy is not None else "not tested"
+    accuracy.metric("Test accuracy", tested)
+    parameters.metric("Parameters", f"{card.config.parameter_count:,}")
+    where.metric("Dataset", DATASET_LABELS.get(card.dataset, card.dataset))
+    epochs.metric("Epochs", f"{card.epochs:g}")
+    config = card.config
+    trained_on = f"{card.samples['train']:,} images" if "train" in card.samples else "unknown data"
+    st.caption(
+        f"{config.architecture} ({config.activation}, dropout {config.dropout_rate:g}), "
+        f"{config.optimizer} at learning rate {config.learning_rate:g}, batch {config.batch_size}"
+        f"{', augmented' if config.augment else ''}. Trained for {card.training_seconds:,.0f} s on "
+        f"{trained_on} from {card.data_source}. Created {card.created[:16].replace('T', ' ')}."
+    )
+    if card.notes:
+        st.caption(card.notes)
+
+
+def _pixels(image: np.ndarray, scale: int) -> np.ndarray:
+    """A (28, 28) image in [0, 1] or 0..255 as uint8, each pixel a scale x scale block."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    return np.kron(image, np.ones((scale, scale), np.uint8)) if image.ndim == 2 else image
+
+
+def digit(image: np.ndarray, caption: str | None = None, size: int = 140) -> None:
+    """One image shown large, with sharp pixels."""
+    st.image(_pixels(image, max(1, size // max(image.shape[:2]))), caption=caption, width=size)
+
+
+def digit_grid(images: np.ndarray, captions: list[str], size: int = 84) -> None:
+    """Images (n, 28, 28) in a wrapping grid, each with its caption."""
+    if len(images):
+        st.image([_pixels(image, size // 28) for image in images], caption=captions)
+
+
+def diverging(weights: np.ndarray, shared_scale: bool) -> np.ndarray:
+    """(n, 28, 28) weights as (n, 28, 28, 3) uint8: blue negative, white zero, red positive."""
+    weights = np.asarray(weights, np.float32)
+    axes = None if shared_scale else (1, 2)
+    scale = np.abs(weights).max(axis=axes, keepdims=True) + 1e-12
+    t = np.clip(weights / scale, -1, 1)[..., None]  # (n, 28, 28, 1) in [-1, 1]
+    red, blue = np.array([0.70, 0.09, 0.17]), np.array([0.13, 0.40, 0.67])  # RdBu's ends
+    rgb = np.where(t > 0, 1 + t * (red - 1), 1 - t * (blue - 1))
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def weight_grid(weights: np.ndarray, shared_scale: bool = False, columns: int = 8, scale: int = 3) -> None:
+    """First-layer weights (units, 28, 28) as one mosaic of coloured 28x28 tiles."""
+    tiles = diverging(weights, shared_scale)
+    count = len(tiles)
+    rows = -(-count // columns)
+    mosaic = np.full((rows * 29 + 1, columns * 29 + 1, 3), 40, np.uint8)  # 1-px dark gaps
+    for index, tile in enumerate(tiles):
+        row, column = divmod(index, columns)
+        mosaic[1 + row * 29 : 29 + row * 29, 1 + column * 29 : 29 + column * 29] = tile
+    st.image(np.kron(mosaic, np.ones((scale, scale, 1), np.uint8)))
+    st.caption("Red: ink there raises the unit's input; blue: ink lowers it; white: no effect.")
+
+
+def canvas_key() -> str:
+    return f"canvas_{st.session_state.get(CANVAS_KEY, 0)}"
+
+
+def clear_canvas() -> None:
+    """A callback: the canvas gets a new key, which is what clears streamlit-drawable-canvas 0.13."""
+    st.session_state[CANVAS_KEY] = st.session_state.get(CANVAS_KEY, 0) + 1
