@@ -65,7 +65,8 @@ with right:
         st.metric("Prediction", names[best], help=f"{probabilities[best]:.1%} sure")
         explained = explanations.explanation(loaded, steps.centred)  # for Unsure, Why and neighbours
         if explained is not None:
-            explanations.unsure_warning(loaded, steps.centred, explained)
+            found = explanations.nearest(loaded, steps.centred, explained)
+            explanations.unsure_warning(found, explained)
         charts.probability_chart(probabilities, names)
         widgets.digit(steps.centred, "What the model sees: 28x28 pixels")
 
@@ -92,8 +93,14 @@ if steps is not None and st.toggle("Probe the drawing", key="probe_open", help=p
         probed = probe.apply(prepared.centred, settings.transform)
         probing.probe_comparison(loaded, names, steps.centred, probed)
 
-if steps is not None and explained is not None:  # Why this prediction, and what it is compared with
+explainable = steps is not None and explained is not None
+if explainable and st.toggle(
+    "Why this prediction?", key="draw_why", help="Pixels and hidden units behind it"
+):
     st.subheader(f"Why {names[explained.target]}?")
     explanations.why(loaded, steps.centred, explained, names)
+if explainable and st.toggle(
+    "Nearest training images", key="draw_neighbours", help="What it is compared with"
+):
     st.subheader("Nearest neighbours")
-    explanations.neighbours(loaded, steps.centred, explained, names)
+    explanations.neighbours(loaded, found, names)

@@ -147,4 +147,5 @@ if loaded is not None:
         st.subheader(f"Why {names[explained.target]}?")
         explanations.why(loaded, test.x_test[picked.index], explained, names)
         if st.toggle("Show its nearest training images", key="mistakes_neighbours"):
-            explanations.neighbours(loaded, test.x_test[picked.index], explained, names)
+            found = explanations.nearest(loaded, test.x_test[picked.index], explained)
+            explanations.neighbours(loaded, found, names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,20 +74,41 @@ def explanation(
         return None
 
 
-def unsure_warning(loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation) -> None:
-    """A warning beside the prediction when the top probability is low or the (28, 28) image looks
-    unlike the training images, by its pixels or as the model's last hidden layer sees it."""
-    from mnist_mlp import explain
+@dataclass(frozen=True)
+class Nearest:
+    """The training images nearest one image: by pixels, and as the model's last hidden layer sees it."""
 
+    by_pixels: search.Neighbours
+    pixel_calibration: explain.Calibration
+    as_seen: search.Neighbours | None = None  # None for a model without a hidden layer
+    seen_calibration: explain.Calibration | None = None
+
+
+def nearest(loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation) -> Nearest:
+    """Search once per image, for both the unsure warning and the neighbour grids."""
     name = picker.dataset_name(loaded.card)
     source = resources.dataset(name).source
-    pixels = search.nearest(_pixel_index(name, source), search.pixel_vectors(image[None])[0], 1)
-    calibration = _pixel_calibration(name, source)
-    distances = [explain.Distance("in its pixels", float(pixels.distances[0]), calibration)]
-    space = _reading_space(loaded, explained)
-    if explained.unit_activations.size and space is not None:
-        seen = search.nearest(space[0], explained.features, 1)
-        distances.append(explain.Distance("as the model sees it", float(seen.distances[0]), space[1]))
+    query = search.pixel_vectors(image[None])[0]
+    found = Nearest(search.nearest(_pixel_index(name, source), query, NEIGHBOURS_SHOWN),
+                    _pixel_calibration(name, source))  # fmt: skip
+    space = _reading_space(loaded, explained) if explained.unit_activations.size else None
+    if space is None:
+        return found
+    seen = search.nearest(space[0], explained.features, NEIGHBOURS_SHOWN)
+    return Nearest(found.by_pixels, found.pixel_calibration, seen, space[1])
+
+
+def unsure_warning(found: Nearest, explained: explain.Explanation) -> None:
+    """A warning beside the prediction when the top probability is low or the image looks unlike the
+    training images, by its pixels or as the model's last hidden layer sees it."""
+    from mnist_mlp import explain
+
+    distances = [
+        explain.Distance("in its pixels", float(found.by_pixels.distances[0]), found.pixel_calibration)
+    ]
+    if found.as_seen is not None:
+        seen = float(found.as_seen.distances[0])
+        distances.append(explain.Distance("as the model sees it", seen, found.seen_calibration))
     verdict = explain.verdict(explained.probabilities, distances)
     if verdict.unsure:
         st.warning(f"**Unsure.** {verdict.reason}", icon=":material/help:")
@@ -154,26 +176,20 @@ def why(
     )
 
 
-def neighbours(
-    loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation, names: list[str]
-) -> None:
-    """The training images nearest to `image`: by its pixels, and as the model's last hidden layer sees it."""
-
-    name = picker.dataset_name(loaded.card)
-    training_images = resources.dataset(name)
-    pixel_index = _pixel_index(name, training_images.source)
-    found = search.nearest(pixel_index, search.pixel_vectors(image[None])[0], NEIGHBOURS_SHOWN)
+def neighbours(loaded: store.LoadedModel, found: Nearest, names: list[str]) -> None:
+    """Grids of the training images in `found`, with their labels and distances."""
+    training_images = resources.dataset(picker.dataset_name(loaded.card))
     st.markdown("**By pixels**: the training images whose 28x28 pixels are closest")
-    widgets.digit_grid(training_images.x_train[found.indices], _neighbour_captions(found, names))
-    if explained.unit_activations.size == 0:
+    widgets.digit_grid(
+        training_images.x_train[found.by_pixels.indices], _neighbour_captions(found.by_pixels, names)
+    )
+    if found.as_seen is None:
         st.caption("This model has no hidden layer, so it compares images by their pixels alone.")
         return
-    space = _reading_space(loaded, explained)
-    if space is None:
-        return
-    found = search.nearest(space[0], explained.features, NEIGHBOURS_SHOWN)
     st.markdown("**As the model sees them**: closest in its last hidden layer, which its answer is read from")
-    widgets.digit_grid(training_images.x_train[found.indices], _neighbour_captions(found, names))
+    widgets.digit_grid(
+        training_images.x_train[found.as_seen.indices], _neighbour_captions(found.as_seen, names)
+    )
     st.caption("Captions: the training image's label, then its distance (smaller is closer).")
 
 

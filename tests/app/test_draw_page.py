@@ -151,6 +151,11 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
     app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
     app.run()
     assert not app.exception and not app.error
+    assert not {"Nearest neighbours", f"Why {expected.target}?"} & set(texts(app.subheader))  # until asked
+    warnings = [text for text in texts(app.warning) if text.startswith("**Unsure.**")]
+    assert warnings == ([f"**Unsure.** {verdict.reason}"] if verdict.unsure else [])
+    app.toggle(key="draw_why").set_value(True).run()
+    app.toggle(key="draw_neighbours").set_value(True).run()
     assert texts(app.subheader)[-2:] == [f"Why {expected.target}?", "Nearest neighbours"]
     rise = expected.logits[expected.target] - expected.baseline_logit
     assert any(f"score's rise from a blank image, {rise:+.2f}" in caption for caption in texts(app.caption))
@@ -178,6 +183,8 @@ def test_a_model_without_hidden_layers_is_explained_by_its_template(app, models_
     picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))
     app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
     app.run()
+    app.toggle(key="draw_why").set_value(True).run()
+    app.toggle(key="draw_neighbours").set_value(True).run()
     assert not app.exception and not app.error
     predicted = next(metric for metric in app.metric if metric.label == "Prediction").value
     assert [f"{predicted}'s template"] in [image.captions for image in app.image]
