@@ -8,7 +8,15 @@ import platform
 import subprocess
 import sys
 
-BENCHMARKS = ("training_speed", "prediction_latency", "drawing_robustness", "app_latency", "accuracy_table")
+BENCHMARKS = (
+    "training_speed",
+    "prediction_latency",
+    "drawing_robustness",
+    "neighbour_search",
+    "export_agreement",
+    "app_latency",
+    "accuracy_table",
+)
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,7 +285,9 @@ async def navigate(page, title: str, timeout_ms: int = 60_000) -> None:
     heading = page.locator(TITLE).first
     before = await heading.inner_text(timeout=timeout_ms) if await heading.count() else ""
     await link.click(timeout=timeout_ms)
-    await page.wait_for_url(href, timeout=timeout_ms)
+    # the address may also carry the page's settings (?model=...): compare paths only
+    path = urllib.parse.urlsplit(urllib.parse.urljoin(page.url, href)).path
+    await page.wait_for_url(lambda url: urllib.parse.urlsplit(url).path == path, timeout=timeout_ms)
     await page.wait_for_function(NEW_TITLE, arg=before, timeout=timeout_ms, polling=POLL_MS)
     await wait_for_idle(page, timeout_ms)
 

@@ -309,6 +309,8 @@ def test_unreadable_folders_are_listed_and_every_page_still_opens(restarted):
             for path in pages:
                 await tools.open_page(page, restarted.url, path)
                 seen[path or "home"] = await tools.problems(page)
+            # the Models page lists each unreadable folder in a warning; wait for all four to be drawn
+            await page.locator(tools.WARNING).filter(has_text="unreadable").nth(3).wait_for(timeout=60_000)
             warnings = [text.strip() for text in await page.locator(tools.WARNING).all_inner_texts()]
             picker = await tools.options(page, "Model", sidebar=True)
             exceptions = await page.locator("[data-testid='stException']").count()
