@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import data, store
+from mnist_mlp import data, files, store
 
 DRAWINGS_ENV = "MNIST_MLP_DRAWINGS"  # like MNIST_MLP_MODELS for the model store
 MARKER_FILE = "mnist-mlp-drawings.txt"  # its presence makes a folder a drawings collection
@@ -107,7 +107,7 @@ def save(
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1e6):06d}"  # UTC
     final = target / f"{label}-{stamp}-{uuid.uuid4().hex[:8]}.png"
-    _write_atomically(final, _png_bytes(pixels))
+    files.write_atomically(final, _png_bytes(pixels), prefix=TEMP_PREFIX)
     return Drawing(final.stem, dataset, label, final, _created(stamp))
 
 
@@ -267,12 +267,12 @@ def export(path: str | os.PathLike, dataset: str = "mnist", folder: str | os.Pat
     path = Path(path).expanduser()
     if path.suffix == ".npz":
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, npz_bytes(dataset, folder))
+        files.write_atomically(path, npz_bytes(dataset, folder), prefix=TEMP_PREFIX)
         return path
     path.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(idx_zip_bytes(dataset, folder))) as archive:
         for name in archive.namelist():
-            _write_atomically(path / name, archive.read(name))
+            files.write_atomically(path / name, archive.read(name), prefix=TEMP_PREFIX)
     return path
 
 
@@ -318,34 +318,10 @@ def _png_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomically(final: Path, content: bytes) -> None:
-    """Write to a hidden temporary file beside `final`, flush it to disk, then rename it over."""
-    descriptor, temporary = tempfile.mkstemp(dir=final.parent, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a drawing is for its owner's tools
-        os.replace(temporary, final)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_dir(final.parent)
-
-
 def _ensure_marker(folder: Path) -> None:
     if not (folder / MARKER_FILE).is_file():
         note = "A collection of labelled drawings made by mnist-mlp: <dataset>/<label>-<time>-<id>.png\n"
-        _write_atomically(folder / MARKER_FILE, note.encode())
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        files.write_atomically(folder / MARKER_FILE, note.encode(), prefix=TEMP_PREFIX)
 
 
 def _clean_stale_temporaries(folder: Path) -> None:

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnist_mlp import safety
+from mnist_mlp import files, safety
 from mnist_mlp.model import MLPConfig
 
 if TYPE_CHECKING:
@@ -158,7 +157,7 @@ def save(
         if snapshots:
             np.savez_compressed(temporary / SNAPSHOT_FILE, **{f"step_{s}": w for s, w in snapshots.items()})
         _write_json(temporary / CARD_FILE, card.to_dict())
-        _fsync_dir(temporary)
+        files.fsync_dir(temporary)
         if overwrite and final.exists():
             retired = root / f".deleting-{uuid.uuid4().hex}"
             final.rename(retired)
@@ -169,7 +168,7 @@ def save(
             raise StoreError(
                 f"A model named {name!r} was saved by someone else just now. Choose another name."
             ) from err
-        _fsync_dir(root)
+        files.fsync_dir(root)
     finally:
         if temporary.exists():
             shutil.rmtree(temporary, ignore_errors=True)
@@ -280,23 +279,7 @@ def delete(name: str, store: str | os.PathLike | None = None) -> None:
 
 
 def _write_json(path: Path, values: dict[str, Any]) -> None:
-    """Write JSON atomically: to a temporary file beside it, flushed, then renamed over."""
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=".card-", delete=False
-    ) as handle:
-        json.dump(values, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(handle.name, 0o644)  # a temporary file is private (0600); a card is for every reader
-    os.replace(handle.name, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    files.write_atomically(path, json.dumps(values, indent=2).encode("utf-8"), prefix=".card-")
 
 
 def _clean_stale_temporaries(root: Path) -> None:

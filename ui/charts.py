@@ -22,15 +22,30 @@ def probability_chart(probabilities: np.ndarray, names: list[str]) -> None:
 
 
 def history_charts(rows: list[dict[str, float]]) -> None:
-    """Loss and accuracy against epochs: training (running mean) and validation (each epoch).
+    """One run's loss and accuracy against epochs: training (running mean) and validation (each epoch).
 
-    Plain Vega-Lite specs rather than Altair objects: ~3 ms a redraw instead of ~50 ms, which
-    matters while a poll redraws them every second beside a training thread.
+    `rows` are history records or `progress_rows`: {"epoch", "loss", "accuracy", "val_loss",
+    "val_accuracy"}, the validation values None between epochs.
     """
+    _curves({"": rows}, colour="split")
+
+
+def history_overlay(runs: dict[str, list[dict[str, float]]]) -> None:
+    """Several runs in one chart per metric: a colour per run, training solid, validation dashed.
+
+    `runs` maps a run's label to its rows, as `history_charts` takes them.
+    """
+    _curves(runs, colour="run")
+
+
+def _curves(runs: dict[str, list[dict[str, float]]], colour: str) -> None:
+    """Plain Vega-Lite specs rather than Altair objects: ~3 ms a redraw instead of ~50 ms, which
+    matters while a poll redraws them every second beside a training thread."""
     import pandas as pd
 
     long = [
-        {"epoch": row["epoch"], "metric": metric, "split": split, "value": row[key]}
+        {"epoch": row["epoch"], "metric": metric, "run": run, "split": split, "value": row[key]}
+        for run, rows in runs.items()
         for row in rows
         for metric in ("loss", "accuracy")
         for split, key in (("training", metric), ("validation", f"val_{metric}"))
@@ -39,14 +54,18 @@ def history_charts(rows: list[dict[str, float]]) -> None:
     if not long:
         return
     table = pd.DataFrame(long)
+    encoding = {
+        "x": {"field": "epoch", "type": "quantitative"},
+        "color": {"field": colour, "type": "nominal", "title": None},
+    }
+    if colour == "run":  # several runs: the split is told by the dash instead
+        encoding["color"]["sort"] = list(runs)
+        encoding["strokeDash"] = {"field": "split", "type": "nominal", "title": None}
     for column, metric in zip(st.columns(2), ("loss", "accuracy"), strict=True):
+        y = {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}}
         spec = {
-            "height": 220,
-            "encoding": {
-                "x": {"field": "epoch", "type": "quantitative"},
-                "y": {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}},
-                "color": {"field": "split", "type": "nominal", "title": None},
-            },
+            "height": 230,
+            "encoding": {**encoding, "y": y},
             "layer": [
                 {"transform": [{"filter": "datum.split == 'training'"}], "mark": "line"},
                 {
@@ -67,42 +86,3 @@ def progress_rows(points: tuple[train.Progress, ...], limit: int = CHART_POINTS)
         for index, p in enumerate(points)
         if p.kind == "epoch" or index % step == 0 or index == len(points) - 1
     ]  # fmt: skip
-
-
-def history_overlay(runs: dict[str, list[dict[str, float]]]) -> None:
-    """Several runs' loss and accuracy against epochs in one chart per metric, a colour per run.
-
-    Training (running mean) is a solid line, validation a dashed line with a point per epoch.
-    `runs` maps a run's label to its rows, as `history_charts` takes them.
-    """
-    import pandas as pd
-
-    long = [
-        {"epoch": row["epoch"], "metric": metric, "run": run, "split": split, "value": row[key]}
-        for run, rows in runs.items()
-        for row in rows
-        for metric in ("loss", "accuracy")
-        for split, key in (("training", metric), ("validation", f"val_{metric}"))
-        if row.get(key) is not None
-    ]
-    if not long:
-        return
-    table = pd.DataFrame(long)
-    for column, metric in zip(st.columns(2), ("loss", "accuracy"), strict=True):
-        spec = {
-            "height": 240,
-            "encoding": {
-                "x": {"field": "epoch", "type": "quantitative"},
-                "y": {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}},
-                "color": {"field": "run", "type": "nominal", "title": None, "sort": list(runs)},
-                "strokeDash": {"field": "split", "type": "nominal", "title": None},
-            },
-            "layer": [
-                {"transform": [{"filter": "datum.split == 'training'"}], "mark": "line"},
-                {
-                    "transform": [{"filter": "datum.split == 'validation'"}],
-                    "mark": {"type": "line", "point": True},
-                },
-            ],
-        }
-        column.vega_lite_chart(table[table.metric == metric], spec)
