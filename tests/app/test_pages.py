@@ -121,3 +121,22 @@ def test_the_home_page_does_not_start_tensorflow(tiny_store, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1].startswith("False False ['digits-mlp'")
+
+
+def test_script_runs_keep_the_keras_session_but_still_close_figures():
+    """Streamlit clears the Keras session after each run, slowing the next model call; the app stops it."""
+    import keras
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from ui import resources
+
+    resources.tensorflow()
+    first = keras.backend.get_uid("runs")
+    plt.figure()
+    script_runner._clean_problem_modules()  # what Streamlit calls when a script run ends
+    assert keras.backend.get_uid("runs") == first + 1  # a cleared session would restart at 1
+    assert plt.get_fignums() == []
