@@ -265,7 +265,8 @@ async def open_when_ready(
             await page.goto(f"{url}/{path}", timeout=timeout_ms)
             break
         except Error as err:
-            if "ERR_CONNECTION_REFUSED" not in str(err) or time.monotonic() > deadline:
+            refused = "ERR_CONNECTION_REFUSED" in str(err) or "chrome-error://" in str(err)  # two wordings
+            if not refused or time.monotonic() > deadline:
                 raise
             await asyncio.sleep(POLL_MS / 1000)
     await page.locator(ready).first.wait_for(timeout=timeout_ms)
