@@ -44,7 +44,7 @@ def save_drawing_form(image: np.ndarray, predicted: int, names: list[str], datas
     """Save the drawing with its true label: the prediction, unless corrected; a toast says where."""
     from mnist_mlp import drawings
 
-    label_column, button_column = st.columns([2, 1], vertical_alignment="bottom")
+    label_column, button_column = st.columns([1, 1], vertical_alignment="bottom")
     label = label_column.selectbox(
         "It really is",
         range(10),
@@ -60,4 +60,5 @@ def save_drawing_form(image: np.ndarray, predicted: int, names: list[str], datas
             st.error(f"Not saved: {err}")
         else:
             count = len(drawings.list_drawings(dataset_name, drawings_folder()))
-            st.toast(f"Saved as {names[saved.label]}: {count} drawings in {saved.path.parent}", icon="✅")
+            there = f"{count} drawing{'s' if count != 1 else ''} in {saved.path.parent}"
+            st.toast(f"Saved as {names[saved.label]}: {there}", icon=":material/check:")

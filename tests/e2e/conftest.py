@@ -60,14 +60,20 @@ def e2e_store(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_url(e2e_store, tmp_path_factory):
+def drawings_folder(tmp_path_factory) -> Path:
+    """Where the browser tests' server keeps My drawings: never the user's own folder."""
+    return tmp_path_factory.mktemp("e2e-drawings")
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_store, drawings_folder, tmp_path_factory):
     """The URL of a real `streamlit run app.py`, started once for all browser tests."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (CI installs it)")
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     env = {**os.environ, "MNIST_MLP_MODELS": str(e2e_store), "MNIST_MLP_OFFLINE": "1",
-           "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+           "MNIST_MLP_DRAWINGS": str(drawings_folder), "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false"]  # fmt: skip

@@ -1,4 +1,5 @@
-"""The app in a real browser: every page opens cleanly, and digits drawn with the mouse are read."""
+"""The app in a real browser: every page opens cleanly, digits drawn with the mouse are read, explained and
+saved as my drawings."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.e2e.conftest import assert_no_exception, open_page, screenshot, wait_
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PAGES = ["", "train", "draw", "misclassifications", "weights", "data", "models"]
+PAGES = ["", "train", "draw", "misclassifications", "weights", "compare", "drawings", "data", "models"]
 
 # Strokes on the 280x280 canvas, as (x, y) points a hand would pass through.
 STROKES = {
@@ -67,3 +68,24 @@ def test_a_digit_drawn_with_the_mouse_is_read(page, app_url, digit):
     assert_no_exception(page)
     assert prediction(page) == digit
     screenshot(page, f"draw-{digit}")
+
+
+def test_a_drawing_is_explained_saved_and_listed_in_my_drawings(page, app_url, drawings_folder):
+    open_page(page, app_url, "draw")
+    draw(page, STROKES["7"])
+    assert prediction(page) == "7"
+    page.get_by_text("Why this prediction?", exact=True).click()
+    page.locator("h3").filter(has_text="Why 7?").wait_for(timeout=30_000)
+    wait_for_idle(page)
+    assert page.get_by_text("Pixels for and against 7").count() == 1
+    page.locator("[data-testid='stButton'] button").filter(has_text="Save this drawing").click()
+    page.locator("[data-testid='stToast']").filter(has_text="Saved as 7").wait_for(timeout=30_000)
+    saved = list((drawings_folder / "mnist").glob("7-*.png"))
+    assert len(saved) == 1
+    assert_no_exception(page)
+    screenshot(page, "draw-why")
+
+    open_page(page, app_url, "drawings")
+    assert_no_exception(page)
+    assert page.get_by_text("drawings: 7 1").count() == 1  # one drawing, labelled 7
+    assert page.locator("[data-testid='stImage'], [data-testid='stImageContainer']").count() >= 1
