@@ -14,11 +14,23 @@ CHART_POINTS = 300  # batch reports drawn per chart at most
 
 
 def probability_chart(probabilities: np.ndarray, names: list[str]) -> None:
-    """The 10 class probabilities as bars, in class order."""
+    """The 10 class probabilities as bars, in class order, on a fixed 0..1 scale.
+
+    A plain Vega-Lite spec rather than st.bar_chart: Streamlit builds that through Altair, ~70 ms
+    of server CPU on every canvas stroke against ~3 ms for the spec.
+    """
     import pandas as pd
 
     table = pd.DataFrame({"class": names, "probability": np.asarray(probabilities, float)})
-    st.bar_chart(table, x="class", y="probability", sort=False, height=240)
+    spec = {
+        "height": 240,
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "x": {"field": "class", "type": "nominal", "sort": list(names), "axis": {"labelAngle": 0}},
+            "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]}},
+        },
+    }
+    st.vega_lite_chart(table, spec)
 
 
 def history_charts(rows: list[dict[str, float]]) -> None:
