@@ -83,6 +83,7 @@ def test_a_drawing_is_explained_saved_and_listed_in_my_drawings(page, app_url, d
     saved = list((drawings_folder / "mnist").glob("7-*.png"))
     assert len(saved) == 1
     assert_no_exception(page)
+    page.locator("h3").filter(has_text="Why 7?").scroll_into_view_if_needed()
     screenshot(page, "draw-why")
 
     open_page(page, app_url, "drawings")
