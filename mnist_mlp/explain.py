@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mnist_mlp import neighbours
-from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES
+from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES, image_batch
 
 if TYPE_CHECKING:
     import keras
@@ -96,12 +96,7 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """What the output layer reads, (n, d) float32, for images (n, 28, 28) uint8 or float in [0, 1]."""
     import tensorflow as tf
 
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-        raise ExplainError(
-            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
-            "Pass a batch; for one image use image[None]."
-        )
+    images = image_batch(images)
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     function = _compiled(model, ("features",), lambda: _features_function(model))
     chunks = [

@@ -218,6 +218,17 @@ PREDICT_CHUNK = 8192  # images per call: large enough to amortise the call, smal
 _compiled_predict: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def image_batch(images: np.ndarray) -> np.ndarray:
+    """`images` as an array, once it is checked to be a batch of 28x28 images (n, 28, 28)."""
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise ValueError(
+            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
+            "Pass a batch; for one image use image[None]."
+        )
+    return images
+
+
 def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """Class probabilities (n, 10) float32 for images (n, 28, 28): uint8 0..255 or float in [0, 1].
 
@@ -226,12 +237,7 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """
     import tensorflow as tf
 
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(
-            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
-            "Pass a batch; for one image use image[None]."
-        )
+    images = image_batch(images)
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     function = _compiled_predict.get(model)
     if function is None:
