@@ -120,9 +120,9 @@ def list_drawings(dataset: str = "mnist", folder: str | os.PathLike | None = Non
     found = []
     for path in target.iterdir():
         match = FILE_PATTERN.fullmatch(path.name)
-        if match and path.is_file():
-            label, stamp = int(match["label"]), match["stamp"]
-            found.append(Drawing(path.stem, dataset, label, path, _created(stamp)))
+        created = _created(match["stamp"]) if match else None  # None: a name we did not write
+        if created is not None and path.is_file():
+            found.append(Drawing(path.stem, dataset, int(match["label"]), path, created))
     return sorted(found, key=lambda drawing: (drawing.created, drawing.id))
 
 
@@ -225,7 +225,17 @@ def mix(
     """
     if isinstance(times, bool) or not isinstance(times, (int, np.integer)) or not 1 <= times <= 1000:
         raise DrawingsError(f"Expected times in 1..1000. Received: times={times!r}")
-    if images.shape[1:] != x_train.shape[1:] or len(images) != len(labels):
+    images, labels = np.asarray(images), np.asarray(labels)
+    if (
+        images.dtype != np.uint8
+        or labels.dtype.kind not in "iu"
+        or (labels.size and not 0 <= labels.min() <= labels.max() <= 9)
+    ):
+        raise DrawingsError(
+            "Expected uint8 drawings and integer labels in 0..9, as `arrays` gives them. "
+            f"Received: images.dtype={images.dtype}, labels.dtype={labels.dtype}"
+        )
+    if images.shape[1:] != x_train.shape[1:] or labels.shape != (len(images),):
         raise DrawingsError(
             f"Expected drawings shaped like the training images {x_train.shape[1:]} with one label "
             f"each. Received: images.shape={images.shape}, labels.shape={labels.shape}"
@@ -334,5 +344,8 @@ def _clean_stale_temporaries(folder: Path) -> None:
             pass  # another process got there first, or it is not ours to remove
 
 
-def _created(stamp: str) -> float:
-    return calendar.timegm(time.strptime(stamp[:15], "%Y%m%dT%H%M%S")) + int(stamp[15:]) / 1e6
+def _created(stamp: str) -> float | None:
+    try:
+        return calendar.timegm(time.strptime(stamp[:15], "%Y%m%dT%H%M%S")) + int(stamp[15:]) / 1e6
+    except ValueError:  # digits that are no date, in a file someone else named
+        return None

@@ -168,6 +168,12 @@ def verdict(
     """Unsure when the top of the (10,) probabilities is below `min_probability`, or when the image
     lies farther from every training image, in any of the spaces measured, than its calibration's
     limit (farther than nearly all test images do)."""
+    probabilities = np.asarray(probabilities, np.float64)
+    if probabilities.shape != (NUM_CLASSES,) or not np.isfinite(probabilities).all():
+        raise ExplainError(
+            f"Expected 10 finite class probabilities. Received: shape={probabilities.shape}, "
+            f"finite={bool(np.isfinite(probabilities).all())}."
+        )
     top = float(np.max(probabilities))
     reasons = []
     if top < min_probability:

@@ -85,7 +85,7 @@ def export(
         raise ExportError(f"Cannot write to {final.parent}: {err.strerror or err}.") from err
     try:
         differences = _write(network, temporary, formats, names, card)
-        _move_into_place(temporary, final)
+        _move_into_place(temporary, final, overwrite)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return Export(
@@ -152,6 +152,8 @@ def _write(network, folder: Path, formats: str, names: list[str], card: store.Ca
     """Write the chosen files into `folder`, check each against Keras, and add the contract files."""
     probe = _probe_images()  # (66, 28, 28) uint8
     expected = _keras_probabilities(network, probe)  # (66, 10)
+    if not np.isfinite(expected).all():
+        raise ExportError("The model gives NaN or infinite probabilities; nothing was written.")
     try:
         results = _write_and_run(network, folder, formats, probe)
     except OSError:
@@ -163,7 +165,7 @@ def _write(network, folder: Path, formats: str, names: list[str], card: store.Ca
     for kind, outputs in results.items():
         differences[kind] = float(np.abs(outputs["probabilities"] - expected).max())
         classes_agree = np.array_equal(outputs["classes"][clear], expected.argmax(axis=1)[clear])
-        if differences[kind] > TOLERANCE[kind] or not classes_agree:
+        if not differences[kind] <= TOLERANCE[kind] or not classes_agree:  # `not <=` also catches NaN
             raise ExportError(
                 f"The {kind} export disagrees with the Keras model (largest probability difference "
                 f"{differences[kind]:.2g}, allowed {TOLERANCE[kind]:g}); nothing was written."
@@ -300,11 +302,12 @@ TensorFlow Lite (tf.lite.Interpreter, or ai_edge_litert.interpreter.Interpreter)
 """
 
 
-def _move_into_place(temporary: Path, final: Path) -> None:
+def _move_into_place(temporary: Path, final: Path, overwrite: bool) -> None:
     """Rename the finished export over `final`; an earlier export there is kept until this succeeds."""
     retired = None
     try:
         if final.exists():
+            check_folder(final, overwrite)  # again: something may have landed there during the export
             retired = final.parent / f".replacing-{uuid.uuid4().hex}"
             final.rename(retired)
         temporary.rename(final)

@@ -81,7 +81,11 @@ def build_index(vectors: np.ndarray, labels: np.ndarray) -> NeighbourIndex:
     vectors = np.asarray(vectors)
     if vectors.ndim != 2 or not np.isfinite(vectors).all():
         raise NeighbourError(f"Expected (n, d) finite vectors. Received: shape={vectors.shape}.")
-    return _build(vectors.astype(np.float16), 1.0, labels)
+    with np.errstate(over="ignore"):
+        compact = vectors.astype(np.float16)
+    if not np.isfinite(compact).all():  # beyond float16's 65504: keep full precision instead
+        compact = vectors.astype(np.float32)
+    return _build(compact, 1.0, labels)
 
 
 def nearest(index: NeighbourIndex, query: np.ndarray, count: int = 8) -> Neighbours:
@@ -101,7 +105,7 @@ def nearest(index: NeighbourIndex, query: np.ndarray, count: int = 8) -> Neighbo
         best = np.lexsort((chosen, squared))[:count]
         chosen, squared = chosen[best], squared[best]
         unseen_bound = bounds[candidates].max() if pool < len(bounds) else np.inf  # the rest are >= it
-        if squared[-1] < unseen_bound:  # nothing unmeasured can be as near
+        if squared[-1] < unseen_bound or pool == len(bounds):  # nothing unmeasured can be as near
             break
         pool = min(4 * pool, len(bounds))
     return Neighbours(chosen, np.sqrt(squared).astype(np.float32), index.labels[chosen])

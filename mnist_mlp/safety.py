@@ -35,6 +35,13 @@ ALLOWED_LAYERS = {
 FORBIDDEN_CLASSES = {"Lambda", "__lambda__", "function", "TFSMLayer"}
 
 
+# What reading a damaged archive raises: unknown compression (NotImplementedError), JSON nested
+# past Python's recursion limit (RecursionError), and the usual zip, I/O and JSON errors.
+CORRUPT_ARCHIVE_ERRORS = (
+    zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RecursionError,
+)  # fmt: skip
+
+
 class ModelFileError(ValueError):
     """A model file that we refuse to load, with the reason."""
 
@@ -122,9 +129,12 @@ def inspect_archive(data: bytes, *, label: str = "upload") -> dict[str, Any]:
         try:
             config = json.loads(archive.read(config_info))
             archive.testzip()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        except CORRUPT_ARCHIVE_ERRORS as err:
             raise ModelFileError(f"{label}: the archive is corrupt: {_first_line(err)}") from err
-    check_config(config, label=label)
+    try:
+        check_config(config, label=label)
+    except (AttributeError, TypeError, RecursionError) as err:  # a config of unexpected types or depth
+        raise ModelFileError(f"{label}: config.json is not a Keras model config: {_first_line(err)}") from err
     return config
 
 

@@ -204,8 +204,8 @@ def read_card(folder: Path) -> Card:
         values = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise StoreError(f"{CARD_FILE} is missing") from err
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise StoreError(f"{CARD_FILE} is not valid JSON: {err}") from err
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise StoreError(f"{CARD_FILE} is not valid JSON: {str(err)[:200]}") from err
     if not isinstance(values, dict):
         raise StoreError(f"{CARD_FILE} should hold a JSON object")
     return Card.from_dict(values)

@@ -211,3 +211,17 @@ def test_a_collection_lives_inside_the_drawings_folder(tmp_path, monkeypatch):
     for name in ("../up", "/etc", "a/b", "nul", ".hidden", "x" * 80):
         with pytest.raises(drawings.DrawingsError, match="Invalid collection name"):
             drawings.collection_dir(name)
+
+
+def test_a_file_named_like_a_drawing_but_with_no_date_is_skipped(tmp_path):
+    good = drawings.save(stroke(10), 4, folder=tmp_path)
+    (tmp_path / "mnist" / "3-20261399T250000000000-abcdef12.png").write_bytes(good.path.read_bytes())
+    assert [d.path for d in drawings.list_drawings(folder=tmp_path)] == [good.path]
+
+
+def test_mix_refuses_drawings_it_would_corrupt(digits):
+    x, y = digits.x_train[:10], digits.y_train[:10]
+    with pytest.raises(drawings.DrawingsError, match="uint8 drawings"):
+        drawings.mix(x, y, np.full((2, 28, 28), 0.9, np.float32), np.array([1, 2]), 1)
+    with pytest.raises(drawings.DrawingsError, match=r"labels in 0\.\.9"):
+        drawings.mix(x, y, x[:2], np.array([300, -1]), 1)

@@ -174,3 +174,9 @@ def test_the_unsure_reason_gives_the_distance_against_the_typical_one():
 
 def _nearest(index: neighbours.NeighbourIndex, query: np.ndarray) -> float:
     return float(neighbours.nearest(index, query, count=1).distances[0])
+
+
+def test_the_verdict_refuses_probabilities_it_cannot_read():
+    for bad in (np.full(10, np.nan), np.zeros(0), np.ones(9) / 9):
+        with pytest.raises(explain.ExplainError, match="10 finite class probabilities"):
+            explain.verdict(bad)

@@ -82,3 +82,15 @@ def test_bad_vectors_and_queries_are_refused(pixel_index):
         neighbours.build_index(np.zeros((3, 4)), np.zeros(2))
     with pytest.raises(neighbours.NeighbourError, match="finite vectors"):
         neighbours.build_index(np.array([[np.inf]]), np.zeros(1))
+
+
+def test_values_beyond_float16_are_kept_exactly_and_the_search_ends():
+    rng = np.random.default_rng(0)
+    vectors = rng.random((500, 16)).astype(np.float32)
+    vectors[:, 0] = 1e5  # past float16's 65504: a model with large activations
+    index = neighbours.build_index(vectors, np.zeros(500))
+    assert index.vectors.dtype == np.float32
+    found = neighbours.nearest(index, vectors[3], 8)
+    assert found.indices[0] == 3 and found.distances[0] == 0
+    far = neighbours.nearest(index, np.full(16, 1e18, np.float32), 3)  # no bound beats inf: all measured
+    assert len(far.indices) == 3

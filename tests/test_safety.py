@@ -87,8 +87,14 @@ def test_config_tricks_are_refused(good_bytes, tmp_path, change, message):
         (lambda good: rewrite(good, **{"extra.py": b"import os"}), "unexpected files"),
         (lambda good: rewrite(good, **{"model.weights.h5": None}), "lacks"),
         (lambda good: rewrite(good, **{"config.json": b"{broken"}), "corrupt"),
+        (lambda good: rewrite(good, **{"config.json": b"[" * 100_000 + b"]" * 100_000}), "corrupt"),
+        (lambda good: rewrite(good, **{"config.json": b'{"class_name": "Functional", "config": []}'}),
+         "not a Keras model config"),
+        (lambda good: rewrite(good, **{"config.json": b'{"class_name": "Sequential", "config": {"layers": 5}'
+                                                      b"}"}),
+         "not a Keras model config"),
     ],
-)
+)  # fmt: skip
 def test_broken_archives_are_refused(good_bytes, tmp_path, make, message):
     path = tmp_path / "broken.keras"
     path.write_bytes(make(good_bytes))
