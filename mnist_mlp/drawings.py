@@ -71,6 +71,8 @@ def collection_dir(name: str = "") -> Path:
     root = drawings_dir()
     if not name.strip():
         return root
+    if name.strip() in data.DATASETS or name.strip() == MARKER_FILE:
+        raise DrawingsError(f"Invalid collection name {name.strip()!r}: the main collection uses it.")
     try:
         return root / store.check_name(name.strip(), what="collection")
     except store.StoreError as err:

@@ -104,7 +104,7 @@ def saved_runs() -> list[Run] | None:
     entries, shown = {entry.name: entry for entry in picker.models()}, []
     for side, column, default in zip("ab", st.columns(2), names[:2], strict=True):
         with column:
-            links.url_bound(f"{side}_model", f"compare_{side}_model", names, default)
+            links.url_bound(f"{side}_model", f"compare_{side}_model", names, default, always=True)
             entry = entries[st.selectbox(f"Model {side.upper()}", names, names.index(default),
                                          key=f"compare_{side}_model")]  # fmt: skip
         loaded, test = picker.load_entry(entry), picker.evaluation(entry)

@@ -45,6 +45,8 @@ st.text_input(
     help=f"A name keeps a class's or a lesson's drawings apart, in a folder of that name inside "
     f"{drawings.drawings_dir()} (set ${drawings.DRAWINGS_ENV} to move them all). Empty: the main one.",
 )
+if "drawings_error" in st.session_state:  # from a callback: a refused name, or a failed delete
+    st.error(st.session_state.pop("drawings_error"))
 folder = collection.drawings_folder()
 if folder.exists() and not folder.is_dir():
     st.error(f"{folder} is a file, not a folder: choose another collection.")
@@ -59,8 +61,6 @@ name = st.selectbox(
     key="drawings_dataset",
 )
 names = list(data.class_names(name))
-if "drawings_error" in st.session_state:
-    st.error(st.session_state.pop("drawings_error"))
 try:
     listed = drawings.list_drawings(name, folder)
 except OSError as err:

@@ -208,7 +208,7 @@ def test_a_collection_lives_inside_the_drawings_folder(tmp_path, monkeypatch):
     monkeypatch.setenv(drawings.DRAWINGS_ENV, str(tmp_path / "root"))
     assert drawings.collection_dir("") == tmp_path / "root"
     assert drawings.collection_dir(" lesson 2 ") == tmp_path / "root" / "lesson 2"
-    for name in ("../up", "/etc", "a/b", "nul", ".hidden", "x" * 80):
+    for name in ("../up", "/etc", "a/b", "nul", ".hidden", "x" * 80, "mnist", "fashion_mnist"):
         with pytest.raises(drawings.DrawingsError, match="Invalid collection name"):
             drawings.collection_dir(name)
 

@@ -56,9 +56,9 @@ def save_drawing_form(image: np.ndarray, predicted: int, names: list[str], datas
     if button_column.button("Save this drawing", key="draw_save", icon=":material/bookmark_add:"):
         try:
             saved = drawings.save(image, label, dataset_name, drawings_folder())
+            count = len(drawings.list_drawings(dataset_name, drawings_folder()))
         except (ValueError, OSError) as err:
             st.error(f"Not saved: {err}")
         else:
-            count = len(drawings.list_drawings(dataset_name, drawings_folder()))
             there = f"{count} drawing{'s' if count != 1 else ''} in {saved.path.parent}"
             st.toast(f"Saved as {names[saved.label]}: {there}", icon=":material/check:")

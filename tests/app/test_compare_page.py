@@ -111,6 +111,18 @@ def test_a_link_opens_the_compare_page_set_up_as_shared(app):
     assert "a_preset" not in app.query_params
 
 
+def test_settings_come_back_after_visiting_another_page(app):
+    app.query_params.update({"b_preset": "784-20-10"})
+    open_page(app, "compare")
+    app.number_input(key="compare_a_epochs").set_value(7).run()
+    open_page(app, "home")
+    open_page(app, "compare")  # Streamlit forgets the values of widgets that were not drawn
+    assert app.selectbox(key="compare_b_preset").value == "784-20-10"
+    assert app.number_input(key="compare_a_epochs").value == 7
+    app.radio(key="compare_mode").set_value("saved").run()
+    assert app.query_params["a_model"] == app.selectbox(key="compare_a_model").value  # even the default
+
+
 def test_bad_values_in_a_link_fall_back_to_the_defaults(app):
     app.query_params.update(
         {"mode": "everything", "a_preset": "784-9999-10", "a_epochs": "-4", "b_epochs": "lots",
