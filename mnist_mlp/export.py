@@ -135,6 +135,12 @@ def check_folder(out: str | os.PathLike, overwrite: bool = False) -> Path:
     if not str(out).strip():
         raise ExportError("The export folder is empty: pass a folder such as exports/my-model.")
     final = Path(out).expanduser().absolute()
+    models = store.store_dir().expanduser().resolve()
+    if models == final.resolve() or models in final.resolve().parents:
+        raise ExportError(
+            f"{out} is inside the model store ({models}), where an export would be listed as a broken "
+            "model. Choose a folder outside it."
+        )
     for parent in final.parents:
         if parent.exists() and not parent.is_dir():
             raise ExportError(f"{parent} is a file, so {out} cannot be made. Choose another path.")

@@ -136,7 +136,8 @@ def comparison(first: Run, second: Run) -> None:
     charts.history_overlay({first.label: first.history, second.label: second.history})
     columns = st.columns(2)
     for column, run, other in ((columns[0], first, None), (columns[1], second, first)):
-        delta = None if other is None else f"{run.test.accuracy - other.test.accuracy:+.2%} vs A"
+        comparable = other is not None and other.dataset == run.dataset  # not across test sets
+        delta = f"{run.test.accuracy - other.test.accuracy:+.2%} vs A" if comparable else None
         column.metric(f"Test accuracy, {run.label}", f"{run.test.accuracy:.2%}", delta)
     st.subheader("Accuracy per class")
     if first.dataset == second.dataset and compare.same_set(first.test, second.test):

@@ -32,9 +32,12 @@ def delete(drawing: drawings.Drawing) -> None:
 
 
 st.title("My drawings")
+named = st.session_state.get(collection.DRAWINGS_COLLECTION_KEY, "")
+where = f" --drawings-folder '{collection.drawings_folder()}'" if named else ""
 st.caption(
     "Drawings saved on the Draw page with their true labels: a dataset of your own, for the "
-    "Misclassifications page, `python -m mnist_mlp evaluate --drawings` and fine-tuning on the Train page."
+    f"Misclassifications page, `python -m mnist_mlp evaluate --drawings{where}` and fine-tuning on the "
+    "Train page."
 )
 st.text_input(
     "Collection",

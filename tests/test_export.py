@@ -131,6 +131,12 @@ def test_bad_output_paths_are_refused_and_nothing_is_touched(trained, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "notes.txt"]
 
 
+def test_an_export_into_the_model_store_is_refused(trained, model_store):
+    with pytest.raises(export.ExportError, match="inside the model store"):
+        export.export(trained.model, model_store / "exported")
+    assert not (model_store / "exported").exists()
+
+
 def test_an_empty_folder_is_used_and_missing_parents_are_made(trained, tmp_path):
     (tmp_path / "empty").mkdir()
     assert export.export(trained.model, tmp_path / "empty", formats="tflite").tflite.is_file()

@@ -35,7 +35,8 @@ def _pixel_calibration(dataset_name: str, source: str) -> explain.Calibration:
     return explain.calibrate(_pixel_index(dataset_name, source), search.pixel_vectors(test_images))
 
 
-@st.cache_resource(show_spinner="Reading the training images through the model…", max_entries=2)
+# A few models at once in a classroom: each index is ~75 MB for 60,000 images, ~3 MB for the sample.
+@st.cache_resource(show_spinner="Reading the training images through the model…", max_entries=4)
 def _feature_index(
     path: str, modified_ns: int, dataset_name: str, source: str
 ) -> tuple[search.NeighbourIndex, explain.Calibration]:
