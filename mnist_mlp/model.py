@@ -34,7 +34,7 @@ class MLPConfig:
     optimizer: str = "adam"  # one of OPTIMIZERS
     learning_rate: float = 1e-3
     # "cosine": each run of `epochs` epochs is one cosine cycle from learning_rate down to 0;
-    # continuing a model starts a new cycle of the same length (a warm restart)
+    # continuing a model starts a new cycle at its first step (a warm restart)
     learning_rate_decay: str = "none"
     l2: float = 0.0  # weight decay on every kernel; 0 turns it off
     batch_size: int = 128
@@ -161,12 +161,14 @@ def build_model(config: MLPConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name="mlp_" + config.architecture.replace("-", "_"))
 
 
-def make_optimizer(config: MLPConfig, total_steps: int | None = None) -> keras.optimizers.Optimizer:
+def make_optimizer(
+    config: MLPConfig, total_steps: int | None = None, start_step: int = 0
+) -> keras.optimizers.Optimizer:
     """The optimizer the config names, at its learning rate or on its learning-rate schedule.
 
     Args:
         total_steps: optimizer steps in one run of `config.epochs` epochs; needed for "cosine",
-            whose cycle spans them (and restarts after them when training continues).
+            whose cycle spans them (a continued run starts a new cycle: see `start_step`).
     """
     import keras
 
@@ -176,17 +178,18 @@ def make_optimizer(config: MLPConfig, total_steps: int | None = None) -> keras.o
         "adagrad": keras.optimizers.Adagrad,
         "rmsprop": keras.optimizers.RMSprop,
     }
-    return classes[config.optimizer](learning_rate=learning_rate(config, total_steps))
+    return classes[config.optimizer](learning_rate=learning_rate(config, total_steps, start_step=start_step))
 
 
 def learning_rate(
-    config: MLPConfig, total_steps: int | None = None, *, as_schedule: bool = False
+    config: MLPConfig, total_steps: int | None = None, *, as_schedule: bool = False, start_step: int = 0
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The config's learning rate: a number, or a schedule for "cosine" (see `make_optimizer`).
 
     Args:
         as_schedule: give a constant rate as a schedule too, for an optimizer built with one,
             whose rate Keras lets us replace only by another schedule.
+        start_step: the optimizer step the run starts at (a continued model's count so far).
     """
     import keras
 
@@ -196,6 +199,12 @@ def learning_rate(
                 "A cosine learning-rate decay needs the run's length in optimizer steps. "
                 f"Received: total_steps={total_steps!r}. Pass epochs * batches per epoch."
             )
+        if start_step > 0:  # the cycle must start at this run's first step, not at step 0:
+            # a "warm-up" from the rate to itself holds it until then, then the cosine begins
+            return keras.optimizers.schedules.CosineDecay(
+                config.learning_rate, decay_steps=total_steps, alpha=0.0,
+                warmup_target=config.learning_rate, warmup_steps=start_step,
+            )  # fmt: skip
         return keras.optimizers.schedules.CosineDecayRestarts(
             config.learning_rate, first_decay_steps=total_steps, t_mul=1.0, m_mul=1.0, alpha=0.0
         )

@@ -195,12 +195,13 @@ def _follow_optimizer_settings(model: keras.Model, config: MLPConfig, total_step
     import keras
 
     optimizer = model.optimizer
-    if optimizer is not None and type(optimizer).__name__.lower() == config.optimizer:
-        has_schedule = isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
-        optimizer.learning_rate = learning_rate(config, total_steps, as_schedule=has_schedule)
-        return
     steps = int(optimizer.iterations.numpy()) if optimizer is not None else 0
-    model.compile(optimizer=make_optimizer(config, total_steps), loss="sparse_categorical_crossentropy")
+    if optimizer is not None and type(optimizer).__name__.lower() == config.optimizer:
+        scheduled = isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+        optimizer.learning_rate = learning_rate(config, total_steps, as_schedule=scheduled, start_step=steps)
+        return
+    fresh = make_optimizer(config, total_steps, start_step=steps)
+    model.compile(optimizer=fresh, loss="sparse_categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(steps)
 

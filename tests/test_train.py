@@ -80,12 +80,14 @@ def test_continuing_applies_the_new_learning_rate_and_optimizer(small_split, tmp
     assert np.abs(frozen.model.get_weights()[0] - weights).max() < 1e-5  # the saved 1e-3 would move them
     assert float(frozen.model.optimizer.learning_rate) == pytest.approx(1e-9)
 
-    cosine = config.replace(learning_rate=2e-3, learning_rate_decay="cosine")
+    # 20 steps so far; a cosine run of 8 steps (batches of 128) must start its cycle at step 20
+    cosine = config.replace(learning_rate=2e-3, learning_rate_decay="cosine", batch_size=128)
     decayed = train.train(cosine, *small_split, previous=frozen, epochs=1)
-    schedule = decayed.model.optimizer.get_config()["learning_rate"]
-    assert schedule["class_name"] == "CosineDecayRestarts"
-    assert schedule["config"]["initial_learning_rate"] == 2e-3
-    assert schedule["config"]["first_decay_steps"] == 10  # one cycle per run of this length
+    schedule = keras.optimizers.schedules.deserialize(decayed.model.optimizer.get_config()["learning_rate"])
+    rates = [float(schedule(step)) for step in (20, 24, 28)]
+    assert rates == pytest.approx([2e-3, 1e-3, 0], abs=1e-9)  # full rate, half way, down to 0
+    decayed.model.save(tmp_path / "decayed.keras")  # the offset schedule saves and loads
+    assert keras.saving.load_model(tmp_path / "decayed.keras").optimizer.iterations.numpy() == 28
     constant = train.train(config.replace(learning_rate=1e-3), *small_split, previous=decayed, epochs=1)
     assert float(constant.model.optimizer.learning_rate) == pytest.approx(1e-3)
 
@@ -94,7 +96,7 @@ def test_continuing_applies_the_new_learning_rate_and_optimizer(small_split, tmp
         config.replace(optimizer="sgd", learning_rate=0.1), *small_split, previous=constant
     )
     assert isinstance(switched.model.optimizer, keras.optimizers.SGD)
-    assert switched.steps == 50  # the step count carries on across the switch
+    assert switched.steps == 48  # the step count carries on across the switch
     assert not np.array_equal(before_switch, switched.model.get_weights()[0])
 
 
