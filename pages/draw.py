@@ -91,6 +91,8 @@ if steps is not None and st.toggle("Probe the drawing", key="probe_open", help=p
         st.warning("Without these steps nothing of the drawing is left in the 28x28 field.")
     else:
         probed = probe.apply(prepared.centred, settings.transform)
+        if probed.max() < drawing.MIN_CONTRAST:  # so faint that a canvas would count it as empty
+            st.warning("Hardly any ink is left in the probed input: the model reads what remains.")
         probing.probe_comparison(loaded, names, steps.centred, probed)
 
 explainable = steps is not None and explained is not None

@@ -21,6 +21,7 @@ PROBE_SLIDERS = {  # session_state key: probe.Probe field, label, min, max, step
     "probe_scale": ("scale", "Scale", 0.5, 2.0, 0.05, 1.0, "Size about the ink's centre of mass."),
     "probe_stroke": ("stroke", "Stroke width (px added)", -2.0, 4.0, 0.5, 0.0, "Negative: thinner."),
 }
+KEPT_KEY = "probe_kept"  # session_state: the settings, kept while the Probe section is closed
 PROBE_SWITCHES = {  # session_state key: drawing.prepare argument, label, what happens without it
     "probe_crop": ("crop", "Crop to the ink", "Off: the whole canvas is shrunk, the empty space with it."),
     "probe_fit": ("scale", "Scale to 20 px", "Off: the drawing keeps its size relative to the canvas."),
@@ -46,10 +47,11 @@ def probe_controls() -> ProbeSettings:
     from mnist_mlp import probe
 
     state = st.session_state
+    kept = state.setdefault(KEPT_KEY, {})  # Streamlit forgets widgets that were hidden; we do not
     for key, (*_, default, _help) in PROBE_SLIDERS.items():
-        state.setdefault(key, default)  # set before the widget, so the widget needs no default
+        state.setdefault(key, kept.get(key, default))  # set before the widget, which needs no default
     for key in PROBE_SWITCHES:
-        state.setdefault(key, True)
+        state.setdefault(key, kept.get(key, True))
     sliders, switches = st.columns([3, 2], gap="large")
     with sliders:
         values = {
@@ -63,6 +65,7 @@ def probe_controls() -> ProbeSettings:
             for key, (argument, label, help) in PROBE_SWITCHES.items()
         }
         st.button("Reset", on_click=reset_probe, icon=":material/restart_alt:", key="probe_reset")
+    kept.update({key: state[key] for key in (*PROBE_SLIDERS, *PROBE_SWITCHES)})
     return ProbeSettings(steps, probe.Probe(**{field: float(value) for field, value in values.items()}))
 
 
@@ -72,6 +75,7 @@ def reset_probe() -> None:
         st.session_state[key] = default
     for key in PROBE_SWITCHES:
         st.session_state[key] = True
+    st.session_state.pop(KEPT_KEY, None)
 
 
 def probe_comparison(

@@ -97,9 +97,32 @@ def test_probing_the_drawing_moves_the_probabilities_and_reset_undoes_it(app, tr
     want_value, want_change = expected(probe.Probe(shift_x=6.0, rotation=-30.0), centre=False)
     assert value == want_value and abs(change - want_change) < 1e-3  # shown to 0.1%
 
+    app.toggle(key="probe_open").set_value(False).run()  # closing the section keeps its settings
+    app.toggle(key="probe_open").set_value(True).run()
+    assert app.slider(key="probe_shift_x").value == 6.0 and not app.toggle(key="probe_centre").value
+
     app.button(key="probe_reset").click().run()
     assert app.slider(key="probe_shift_x").value == 0.0 and app.toggle(key="probe_centre").value
     assert shown() == (str(best), 0.0)
+    assert not app.exception
+
+
+def test_probing_away_almost_all_the_ink_says_so(app):
+    from PIL import Image, ImageDraw
+
+    line = Image.new("L", (112, 112), 255)
+    ImageDraw.Draw(line).line([(56, 10), (56, 100)], fill=0, width=3)  # a thin 1, dark on light
+    upload = io.BytesIO()
+    line.save(upload, "PNG")
+    open_page(app, "draw")
+    app.radio(key="draw_source").set_value("Upload a picture").run()
+    app.file_uploader(key="draw_upload").upload("one.png", upload.getvalue(), "image/png")
+    app.run()
+    app.toggle(key="probe_open").set_value(True).run()
+    assert not any(w.startswith("Hardly any ink") for w in texts(app.warning))
+    app.slider(key="probe_scale").set_value(0.5).run()
+    app.slider(key="probe_stroke").set_value(-2.0).run()  # half the size, 2 px thinner: a faint smudge
+    assert any(w.startswith("Hardly any ink is left") for w in texts(app.warning))
     assert not app.exception
 
 
