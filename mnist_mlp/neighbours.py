@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mnist_mlp.model import IMAGE_SHAPE
+from mnist_mlp.model import image_batch
 
 PROJECTION_DIMS = 64  # principal axes kept for the lower bounds (n x 64 float32: 15 MB for 60,000)
 PCA_SAMPLE = 10_000  # rows the axes are fitted on: any orthonormal axes keep the bounds valid
@@ -170,13 +170,10 @@ def _lower_bounds(index: NeighbourIndex, queries: np.ndarray) -> np.ndarray:
 
 
 def _images(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-        raise NeighbourError(
-            f"Expected images of shape (n, 28, 28). Received: shape={images.shape}. "
-            "Pass a batch; for one image use image[None]."
-        )
-    return images
+    try:
+        return image_batch(images)
+    except ValueError as err:
+        raise NeighbourError(str(err)) from err
 
 
 def _queries(index: NeighbourIndex, queries: np.ndarray) -> np.ndarray:

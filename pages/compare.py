@@ -80,16 +80,7 @@ def trained_runs(runs: list[training.Training]) -> list[Run] | None:
         shown.append(Run(label(side, result.config, run.dataset), result.model, test, names, run.dataset,
                          result.history))  # fmt: skip
         with column:
-            name = st.text_input(
-                "Save as", run.suggested_name, key=f"compare_{side}_name_{run.suggested_name}"
-            )
-            if st.button(f"Save {side.upper()}", key=f"compare_{side}_save", icon=":material/save:"):
-                try:
-                    training.save_training(run, name.strip())
-                except (ValueError, OSError) as err:
-                    st.error(f"Not saved: {err}")
-                else:
-                    st.rerun()  # the sidebar's picker shows the saved model
+            training.save_form(run, f"compare_{side}", label=f"Save {side.upper()}", name_label="Save as")
             if run.saved_as:
                 st.success(f"Saved as {run.saved_as!r}: it is now the model every page uses.")
     return shown if len(shown) == 2 else None

@@ -129,14 +129,7 @@ def results(session: training.Training) -> None:
         widgets.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
     save_column, test_column, more_column = st.columns(3)
     with save_column:
-        name = st.text_input("Name", session.suggested_name, key=f"train_name_{session.suggested_name}")
-        if st.button("Save", key="train_save", icon=":material/save:", type="primary"):
-            try:
-                training.save_training(session, name.strip())
-            except (ValueError, OSError) as err:
-                st.error(f"Not saved: {err}")
-            else:
-                st.rerun()
+        training.save_form(session, "train", primary=True)
     with test_column:
         if st.button("Evaluate on the test set", key="train_evaluate"):
             training.evaluate_training(session)

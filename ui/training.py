@@ -122,6 +122,25 @@ def save_training(session: Training, name: str) -> None:
     picker.select_model(name)
 
 
+def save_form(
+    session: Training, key: str, *, label: str = "Save", name_label: str = "Name", primary: bool = False
+) -> None:
+    """A name box and a Save button for a finished run; saving reruns the app, so the picker shows it.
+
+    Args:
+        key: prefix of the widgets' keys ("train" gives "train_name_..." and "train_save").
+    """
+    name = st.text_input(name_label, session.suggested_name, key=f"{key}_name_{session.suggested_name}")
+    kind = "primary" if primary else "secondary"
+    if st.button(label, key=f"{key}_save", icon=":material/save:", type=kind):
+        try:
+            save_training(session, name.strip())
+        except (ValueError, OSError) as err:
+            st.error(f"Not saved: {err}")
+        else:
+            st.rerun()
+
+
 def sidebar_status() -> None:
     """A line in the sidebar while this session trains, whichever page is open."""
     session = current()
