@@ -1,6 +1,7 @@
 """The app as people feel it, in a real browser: start-up, draw-to-prediction, memory per session.
 
     python -m benchmarks.app_latency [--drawings 20] [--sessions 10] [--per-session 3] [--extra 5]
+                                     [--reading 3]
 
 Starts `streamlit run app.py` on a copy of the shipped models (a small stand-in is trained when there
 are none) and drives Debian's Chromium with the browser tests' helpers (tests/e2e/browser_tools.py).
@@ -54,12 +55,23 @@ async def timed_drawings(page, count: int) -> list[float]:
     return result
 
 
-async def concurrent(browser, server, pages, per_session: int, training: bool) -> dict:
-    """Every page draws `per_session` times at once (one trains instead when `training`)."""
+async def concurrent(
+    browser, server, pages, per_session: int, training: bool, reading_seconds: float = 0.0
+) -> dict:
+    """Every page draws `per_session` times at once (one trains instead when `training`).
+
+    With `reading_seconds`, each person looks at every prediction that long before clearing, and
+    the sessions start a moment apart, as a class does; without, they draw back to back.
+    """
     cpu = tools.browser_cpu_seconds(), server.cpu_seconds()
     started = time.monotonic()
     drawers = pages[1:] if training else pages
-    jobs = [tools.drawing_session(browser, server.url, n, per_session, page=p) for n, p in enumerate(drawers)]
+    jobs = [
+        _after(n * reading_seconds / len(drawers), tools.drawing_session(
+            browser, server.url, n, per_session, page=p, reading_seconds=reading_seconds
+        ))
+        for n, p in enumerate(drawers)
+    ]  # fmt: skip
     if training:
         jobs.append(tools.training_session(browser, server.url, *TRAINING))
     results = await asyncio.gather(*jobs)
@@ -73,6 +85,11 @@ async def concurrent(browser, server, pages, per_session: int, training: bool) -
         "browser_cpu": tools.browser_cpu_seconds() - cpu[0],
         "server_cpu": server.cpu_seconds() - cpu[1],
     }
+
+
+async def _after(seconds: float, job):
+    await asyncio.sleep(seconds)
+    return await job
 
 
 async def measure(args, store: Path, work: Path) -> dict:
@@ -111,12 +128,15 @@ async def measure(args, store: Path, work: Path) -> dict:
             pages = [page, *extra, *others][: args.sessions]
             figures["concurrent"] = await concurrent(browser, server, pages, args.per_session, training=False)
             figures["training"] = await concurrent(browser, server, pages, args.per_session, training=True)
+            figures["paced"] = await concurrent(
+                browser, server, pages, args.per_session, training=True, reading_seconds=args.reading
+            )
     return figures
 
 
 def table(args, figures: dict) -> str:
     mib = 1024
-    single, both, mixed = figures["single"], figures["concurrent"], figures["training"]
+    single, both, mixed, paced = (figures[key] for key in ("single", "concurrent", "training", "paced"))
     rows = [
         ("`streamlit run` → Home usable (s)", statistics.median(figures["home"]), max(figures["home"]),
          f"{args.starts} starts", ""),
@@ -129,6 +149,9 @@ def table(args, figures: dict) -> str:
          percentile(both["ms"], 99), f"{len(both['ms'])} drawings", GOALS["concurrent"]),
         (f"… {args.sessions - 1} drawing while 1 trains {TRAINING[0]} (ms)", statistics.median(mixed["ms"]),
          percentile(mixed["ms"], 99), f"{len(mixed['ms'])} drawings", GOALS["concurrent"]),
+        (f"… the same, each person reading every prediction for {args.reading:g} s before Clear (ms)",
+         statistics.median(paced["ms"]), percentile(paced["ms"], 99), f"{len(paced['ms'])} drawings",
+         GOALS["concurrent"]),
         ("server CPU per drawing and clear, 1 session (ms)",
          1000 * figures["single_server_cpu"] / len(single), None, "", ""),
         (f"server / browser CPU per drawing, {args.sessions} sessions (ms)",
@@ -154,6 +177,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10, help="sessions drawing at once")
     parser.add_argument("--per-session", type=int, default=3, help="drawings per concurrent session")
     parser.add_argument("--extra", type=int, default=5, help="extra sessions for the memory figure")
+    parser.add_argument("--reading", type=float, default=3.0, help="seconds a paced person reads a result")
     parser.add_argument("--starts", type=int, default=3, help="cold starts timed per page")
     args = parser.parse_args()
     if not tools.CHROMIUM.exists():

@@ -1,6 +1,7 @@
 """The Draw page: a hint for an empty canvas, predictions for an uploaded picture, errors for bad files."""
 
 import io
+import re
 
 import numpy as np
 from PIL import Image
@@ -35,6 +36,8 @@ def test_an_uploaded_digit_is_read_as_the_model_reads_it(app, trained, digits):
     assert not app.exception and not app.error
     prediction = next(metric for metric in app.metric if metric.label == "Prediction")
     assert prediction.value == str(int(expected.argmax()))
+    bars = next(html.proto.body for html in app.get("html") if "Probability of each class" in html.proto.body)
+    assert re.findall(r">([\d.]+)%</span></div>", bars) == [f"{p:.1%}"[:-1] for p in expected]
     app.toggle(key="draw_steps").set_value(True).run()
     assert not app.exception
 
@@ -213,3 +216,17 @@ def test_a_model_without_hidden_layers_is_explained_by_its_template(app, models_
     assert [f"{predicted}'s template"] in [image.captions for image in app.image]
     assert any("no hidden layer" in caption for caption in texts(app.caption))
     assert not any(text.startswith("**As the model sees them**") for text in texts(app.markdown))
+
+
+def test_the_probability_bars_escape_names_and_mark_the_most_likely():
+    from ui import charts
+
+    names = [f"class {n}" for n in range(9)] + ["<img src=x onerror=alert(1)>"]
+    probabilities = np.full(10, 0.05)
+    probabilities[9] = 0.55
+    markup = charts.probability_bars_html(probabilities, names)
+    assert "<img" not in markup and "&lt;img src=x onerror=alert(1)&gt;" in markup
+    rows = markup.split('role="listitem"')[1:]
+    assert len(rows) == 10
+    assert [("font-weight" in row) for row in rows] == [False] * 9 + [True]
+    assert "width:55.0%" in rows[9] and ">55.0%</span>" in rows[9]

@@ -399,12 +399,20 @@ class Drawing:
 
 
 async def drawing_session(
-    browser, url: str, number: int, drawings: int, browse: tuple[str, ...] = (), page=None
+    browser,
+    url: str,
+    number: int,
+    drawings: int,
+    browse: tuple[str, ...] = (),
+    page=None,
+    reading_seconds: float = 0.0,
 ) -> tuple[list[Drawing], list[str]]:
     """A person on the Draw page: draw, read, clear, `drawings` times; every other time visit a page.
 
     Returns the drawings and every problem seen (exceptions, st.error, timeouts), never raising, so
     that one stuck session does not hide what the others saw. `page`: a session already open.
+    `reading_seconds`: how long the person looks at each prediction before Clear; 0 draws again at
+    once, a stress test rather than a person's pace.
     """
     done: list[Drawing] = []
     seen: list[str] = []
@@ -417,6 +425,7 @@ async def drawing_session(
             milliseconds, prediction = await timed_drawing(page, digit)
             done.append(Drawing(number, index, digit, prediction, milliseconds))
             seen += [f"session {number}, {where}: {text}" for text in await problems(page)]
+            await asyncio.sleep(reading_seconds)
             await clear_canvas(page)
             if browse and index % 2 == 1:
                 title = browse[(number + index) % len(browse)]
