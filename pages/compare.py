@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_mlp import compare, data, evaluate, model
-from ui import charts, links, picker, training, widgets
+from ui import charts, links, picker, through_app, training, widgets
 
 MODES = {"train": "Train two runs", "saved": "Two saved models"}
 DEFAULT_PRESETS = {"a": "softmax", "b": model.DEFAULT_PRESET}
@@ -146,6 +146,7 @@ def comparison(first: Run, second: Run) -> None:
                 st.caption("Left to right, top to bottom: " + ", ".join(run.names) + ".")
 
 
+through_app()
 st.title("Compare two models")
 st.write("A linear model next to an MLP, augmentation on and off, digits and clothes: side by side.")
 links.url_bound("mode", "compare_mode", list(MODES), "train")

@@ -5,8 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from mnist_mlp import data
-from ui import picker, resources, widgets
+from ui import picker, resources, through_app, widgets
 
+through_app()
 st.title("Data")
 entry = picker.current_entry()
 default = data.DATASETS.index(picker.dataset_name(entry.card if entry else None))

@@ -4,11 +4,12 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from mnist_mlp import drawing, images, probe
-from ui import charts, collection, explanations, picker, probing, widgets
+from ui import charts, collection, explanations, picker, probing, through_app, widgets
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"]
 CANVAS_SIZE = 280  # pixels; ten canvas pixels per model pixel
 
+through_app()
 st.title("Draw")
 loaded = picker.current_model()
 if loaded is None:

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from mnist_mlp import data, drawings
-from ui import collection, picker, widgets
+from ui import collection, picker, through_app, widgets
 
 COLLECTION_INPUT_KEY = "drawings_collection_input"
 COLUMNS = 8  # drawings per row
@@ -31,6 +31,7 @@ def delete(drawing: drawings.Drawing) -> None:
         st.session_state["drawings_error"] = str(err)
 
 
+through_app()
 st.title("My drawings")
 named = st.session_state.get(collection.DRAWINGS_COLLECTION_KEY, "")
 where = f" --drawings-folder '{collection.drawings_folder()}'" if named else ""

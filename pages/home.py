@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from ui import picker, resources, widgets
+from ui import picker, resources, through_app, widgets
 
+through_app()
 st.title("Handwriting, read by a multi-layer perceptron")
 st.write(
     "This app trains small neural networks (multi-layer perceptrons) to read handwritten digits "

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import charts, explanations, links, picker, widgets
+from ui import charts, explanations, links, picker, through_app, widgets
 
 ALL = -1  # filter value: every class
 TRUE_KEY, PREDICTED_KEY, CELL_KEY = "mistakes_true", "mistakes_predicted", "mistakes_cell"
@@ -44,6 +44,7 @@ def confusion_heatmap(confusion: np.ndarray, names: list[str]) -> None:
     st.altair_chart((heat + text).properties(height=360))
 
 
+through_app()
 st.title("Misclassifications")
 entry = picker.current_entry()
 data_choice = st.radio(

@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from mnist_mlp import data, evaluate, job, safety, store
-from ui import picker, resources, widgets
+from ui import picker, resources, through_app, widgets
 
+through_app()
 st.title("Models")
 entries = picker.models()
 usable = [entry for entry in entries if entry.card is not None]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mnist_mlp import data, job, model
-from ui import charts, links, picker, resources, training, widgets
+from ui import charts, links, picker, resources, through_app, training, widgets
 
 CUSTOM = "custom"
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -155,6 +155,7 @@ def results(session: training.Training) -> None:
             widgets.model_card(entry.card)
 
 
+through_app()
 st.title("Train a model")
 session = training.current()
 busy = session is not None and not session.job.done

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from mnist_mlp import model
-from ui import links, picker, training, widgets
+from ui import links, picker, through_app, training, widgets
 
 SAVED, SESSION = "The picked model", "The model trained in this session"
 
+through_app()
 st.title("First-layer weights")
 st.write(
     "Each tile is one neuron of the first layer: the weight it gives to each of the 784 pixels. "

@@ -59,6 +59,38 @@ def server(model_store, tmp_path_factory):
     yield from serve_without_errors(model_store, tmp_path_factory.mktemp("load-server"))
 
 
+@pytest.fixture
+def fresh_server(model_store, tmp_path):
+    """A server that no session has opened yet."""
+    yield from serve_without_errors(model_store, tmp_path)
+
+
+def test_a_class_opening_a_fresh_server_at_once_gets_the_whole_app(fresh_server):
+    """Sessions racing a new server's first run get app.py's pages and model picker, not the bare page.
+
+    Streamlit runs such a session's page without app.py (pages/ as a legacy multipage folder, its
+    sidebar of file names); every page sends it back through app.py.
+    """
+    paths = ["draw", "", "train", "draw", "misclassifications", "data", "models", "drawings"]
+
+    async def one(browser, path):
+        page = await tools.new_session(browser, fresh_server.url, path)
+        links = page.locator("[data-testid='stSidebarNav'] a")
+        await links.filter(has_text="My drawings").wait_for(timeout=60_000)  # our title, not drawings.py
+        await tools.wait_for_idle(page)
+        return path, await links.all_inner_texts(), await tools.chosen(page, "Model", sidebar=True)
+
+    async def everyone():
+        async with tools.chromium() as browser:
+            return await asyncio.gather(*[one(browser, path) for path in paths])
+
+    for path, links, model in tools.run(everyone(), SECONDS):
+        titles = [text.split("\n")[-1] for text in links]
+        assert titles[:3] == ["Home", "Train", "Draw"], (path, titles)
+        assert "app" not in titles, (path, titles)
+        assert model == store.DEFAULT_MODEL, (path, model)
+
+
 def test_ten_sessions_at_once_draw_browse_and_train(server, model_store):
     """Nine people draw and browse while one trains and saves, all on a server none has used yet."""
 
