@@ -1,7 +1,7 @@
 """The app as people feel it, in a real browser: start-up, draw-to-prediction, memory per session.
 
     python -m benchmarks.app_latency [--drawings 20] [--sessions 10] [--per-session 3] [--extra 5]
-                                     [--reading 3]
+                                     [--reading 3] [--paced 6]
 
 Starts `streamlit run app.py` on a copy of the shipped models (a small stand-in is trained when there
 are none) and drives Debian's Chromium with the browser tests' helpers (tests/e2e/browser_tools.py).
@@ -129,7 +129,7 @@ async def measure(args, store: Path, work: Path) -> dict:
             figures["concurrent"] = await concurrent(browser, server, pages, args.per_session, training=False)
             figures["training"] = await concurrent(browser, server, pages, args.per_session, training=True)
             figures["paced"] = await concurrent(
-                browser, server, pages, args.per_session, training=True, reading_seconds=args.reading
+                browser, server, pages, args.paced, training=True, reading_seconds=args.reading
             )
     return figures
 
@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--per-session", type=int, default=3, help="drawings per concurrent session")
     parser.add_argument("--extra", type=int, default=5, help="extra sessions for the memory figure")
     parser.add_argument("--reading", type=float, default=3.0, help="seconds a paced person reads a result")
+    parser.add_argument("--paced", type=int, default=6, help="drawings per session at a person's pace")
     parser.add_argument("--starts", type=int, default=3, help="cold starts timed per page")
     args = parser.parse_args()
     if not tools.CHROMIUM.exists():
