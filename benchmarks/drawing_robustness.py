@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_mlp import data, drawing, model, store
+from mnist_mlp.canvas import render_on_canvas
 
 if TYPE_CHECKING:
     import keras
@@ -91,7 +92,7 @@ def draw_digits(digits: np.ndarray, seed: int = 0, canvas_size: int = CANVAS_SIZ
         width = max(1, round(ink_width * height / ink_height))
         background = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
         inks = INKS[background]
-        canvas = drawing.render_on_canvas(
+        canvas = render_on_canvas(
             digit,
             canvas_size=canvas_size,
             height=height,

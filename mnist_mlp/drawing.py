@@ -1,6 +1,7 @@
 """Turn a canvas drawing or a photo of a digit into a 28x28 MNIST-style input.
 
-Also renders MNIST digits onto a canvas-like RGBA array, for tests and robustness benchmarks.
+Crops, scales, centres and adjusts the strokes of the ink the way MNIST's digits were prepared,
+so the model sees a drawing as it saw its training data.
 """
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+from mnist_mlp.ink import as_uint8, ink_intensity, median
 
 FIELD_SIZE = 28  # MNIST images are 28x28
 FIT_SIZE = 20  # MNIST scaled each digit so the longer side of its box is 20 px
@@ -32,7 +34,6 @@ OVERSAMPLE = 3  # stroke width is measured and adjusted at 3x the output scale (
 # brought to the nearest end of it.
 STROKE_WIDTH_RANGE = (1.7, 3.8)
 MAX_THINNING = 0.25  # thinning moves each edge in by at most this fraction of the box
-NOISE_MARGIN = 3.0  # ink must differ from the background by this many border deviations
 MIN_CONTRAST = 0.2  # ink fainter than this (0..1) is not ink: nothing was drawn
 INK_THRESHOLD = 0.5  # normalised ink above this counts as a stroke pixel
 BOX_THRESHOLD = 0.1  # normalised ink above this counts towards the crop box
@@ -42,8 +43,6 @@ BOX_THRESHOLD = 0.1  # normalised ink above this counts towards the crop box
 MIN_BOX_FRACTION = 0.1
 MIN_BOX_PIXELS = 3
 MIN_FILL = 0.5
-
-Background = Literal["transparent", "black", "white"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,8 +118,8 @@ def prepare(
     Raises:
         ValueError: as for `to_mnist`.
     """
-    pixels = _as_uint8(image)
-    ink = _ink_intensity(pixels)  # (H, W) float32 in [0, 1]
+    pixels = as_uint8(image)
+    ink = ink_intensity(pixels, min_contrast=MIN_CONTRAST)  # (H, W) float32 in [0, 1]
     if ink is None:
         return None
     box = _ink_box(ink)
@@ -146,194 +145,6 @@ def prepare(
     scaled = _resize(region, _scaled_shape(region.shape, factor), RESAMPLE)
     centred = _place(region, factor, centre=centre)
     return DrawingSteps(ink, box, scaled, centred, stroke_width)
-
-
-def render_on_canvas(
-    digit: np.ndarray,
-    *,
-    canvas_size: int = 280,
-    height: int,
-    top: int,
-    left: int,
-    ink: tuple[int, int, int] = (255, 255, 255),
-    background: Background = "transparent",
-) -> np.ndarray:
-    """Draw an MNIST digit on a canvas the way a person would.
-
-    Args:
-        digit: (28, 28) uint8 in [0, 255], white ink on black (any 2-D size works).
-        canvas_size: side of the square canvas in pixels.
-        height: height of the ink in canvas pixels; the width follows the digit's aspect.
-        top, left: canvas position of the ink box's top-left corner.
-        ink: RGB ink colour, 0..255 each.
-        background: "transparent" (alpha carries the ink), "black" or "white".
-
-    Returns:
-        (canvas_size, canvas_size, 4) uint8 RGBA, like `st_canvas(...).image_data`.
-
-    Raises:
-        ValueError: for a digit that is not 2-D uint8 with some ink, unknown colours, or a
-            drawing that does not fit on the canvas.
-    """
-    crop = _digit_crop(digit)  # (h, w) float32 in [0, 1], the digit's ink box
-    paper = _check_colours(ink, background)  # (3,) float32 RGB, None when transparent
-    placement = (canvas_size, height, top, left)
-    if not all(isinstance(value, int | np.integer) for value in placement):
-        raise ValueError(
-            "Expected integer canvas_size, height, top and left. Received: "
-            f"canvas_size={canvas_size!r}, height={height!r}, top={top!r}, left={left!r}."
-        )
-    width = max(1, round(crop.shape[1] * height / crop.shape[0])) if height >= 1 else 0
-    if not (
-        canvas_size >= 1
-        and height >= 1
-        and top >= 0
-        and left >= 0
-        and top + height <= canvas_size
-        and left + width <= canvas_size
-    ):
-        raise ValueError(
-            "Expected the drawing to fit on the canvas. Received: "
-            f"canvas_size={canvas_size}, height={height}, top={top}, left={left} "
-            f"(the ink would be {width} px wide at this height). "
-            "Choose a smaller height or move the drawing up or left."
-        )
-    alpha = np.zeros((canvas_size, canvas_size), np.float32)
-    # Bicubic upscaling gives smooth, anti-aliased edges like a canvas brush.
-    alpha[top : top + height, left : left + width] = np.clip(
-        _resize(crop, (height, width), Image.Resampling.BICUBIC), 0, 1
-    )
-    ink_colour = np.array(ink, np.float32)
-    canvas = np.zeros((canvas_size, canvas_size, 4), np.uint8)
-    if paper is None:
-        # Like a browser canvas: un-premultiplied ink colour wherever alpha is not zero.
-        canvas[..., :3] = np.where(alpha[..., None] > 0, ink_colour, 0).astype(np.uint8)
-        canvas[..., 3] = np.rint(alpha * 255).astype(np.uint8)
-    else:
-        blend = paper + alpha[..., None] * (ink_colour - paper)
-        canvas[..., :3] = np.rint(blend).astype(np.uint8)
-        canvas[..., 3] = 255
-    return canvas
-
-
-def _digit_crop(digit: np.ndarray) -> np.ndarray:
-    """Validate an MNIST digit and return its ink box as (h, w) float32 in [0, 1]."""
-    digit = np.asarray(digit)
-    if digit.ndim != 2 or digit.dtype != np.uint8:
-        raise ValueError(
-            "Expected a digit array of shape (H, W) with dtype uint8, white ink on black. "
-            f"Received: shape={digit.shape}, dtype={digit.dtype}. "
-            "Convert an MNIST row with x.reshape(28, 28).astype(np.uint8)."
-        )
-    rows = np.flatnonzero(digit.any(axis=1))
-    columns = np.flatnonzero(digit.any(axis=0))
-    if rows.size == 0:
-        raise ValueError(
-            "Expected a digit with some ink. Received: an all-zero digit array of shape "
-            f"{digit.shape}. Pass a digit drawn white on black."
-        )
-    return digit[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1].astype(np.float32) / 255
-
-
-def _check_colours(ink: tuple[int, int, int], background: str) -> np.ndarray | None:
-    """Validate canvas colours; returns the paper's RGB as float32, None when transparent."""
-    papers = {"transparent": None, "black": (0, 0, 0), "white": (255, 255, 255)}
-    if background not in papers:
-        raise ValueError(
-            'Expected background to be "transparent", "black" or "white". '
-            f"Received: background={background!r}."
-        )
-    if len(ink) != 3 or not all(isinstance(c, int | np.integer) and 0 <= c <= 255 for c in ink):
-        raise ValueError(
-            f"Expected ink to be an RGB tuple of three integers in [0, 255]. Received: ink={ink!r}."
-        )
-    if papers[background] == tuple(ink):
-        raise ValueError(
-            "Expected an ink colour that differs from the background, or nothing would show. "
-            f"Received: ink={ink!r}, background={background!r}. Choose another ink colour."
-        )
-    return None if papers[background] is None else np.array(papers[background], np.float32)
-
-
-def _as_uint8(image: np.ndarray | Image.Image) -> np.ndarray:
-    """Validate an image and return it as uint8 (H, W, C) with C in {1, 3, 4}."""
-    if isinstance(image, Image.Image):
-        if "A" in image.getbands() or "transparency" in image.info:
-            image = image.convert("RGBA")
-        elif len(image.getbands()) == 1 and image.mode != "P":
-            image = image.convert("L")
-        else:
-            image = image.convert("RGB")  # palette, CMYK, YCbCr, ...
-    pixels = np.asarray(image)
-    shape_ok = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))
-    dtype_ok = pixels.dtype == np.uint8 or np.issubdtype(pixels.dtype, np.floating)
-    if not (shape_ok and dtype_ok and pixels.size > 0):
-        raise ValueError(
-            "Expected an image array of shape (H, W), (H, W, 3) or (H, W, 4) with dtype uint8 "
-            f"(or float in [0, 1]). Received: shape={pixels.shape}, dtype={pixels.dtype}. "
-            "Pass st_canvas(...).image_data or a grayscale/RGB/RGBA image; squeeze a single "
-            "channel with image[..., 0]."
-        )
-    if pixels.dtype != np.uint8:
-        if not (np.all(np.isfinite(pixels)) and pixels.min() >= 0 and pixels.max() <= 1):
-            raise ValueError(
-                "Expected float image values in [0, 1]. Received: values outside [0, 1] or not "
-                f"finite, shape={pixels.shape}, dtype={pixels.dtype}. "
-                "Divide 0..255 images by 255, or pass them as uint8."
-            )
-        pixels = np.rint(pixels * 255).astype(np.uint8)
-    return pixels.reshape(*pixels.shape[:2], -1)
-
-
-def _ink_intensity(pixels: np.ndarray) -> np.ndarray | None:
-    """Ink intensity (H, W) float32 in [0, 1] from (H, W, C) uint8, or None if no ink."""
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])  # (n, C)
-    channels = pixels.shape[2]
-    if channels == 4 and _median(border[:, 3]) < 128:
-        difference = pixels[..., 3]  # transparent background: alpha is the ink
-        border_difference = border[:, 3]
-    else:
-        # Ink is whatever differs from the border's typical colour, in any channel, so dark
-        # ink on paper, light ink on black and coloured ink all count.
-        colour_channels = min(channels, 3)
-        paper = _median(border[:, :colour_channels])
-        difference = _channel_distance(pixels, paper, colour_channels)
-        border_difference = _channel_distance(border[None], paper, colour_channels)[0]
-    # Photos have noisy paper: ink must stand out from the border's own variation.
-    floor = NOISE_MARGIN * float(_median(border_difference)) / 255
-    peak = float(difference.max()) / 255
-    if peak - floor < MIN_CONTRAST:
-        return None
-    # Stretch floor..peak to 0..1; in place, as this runs on every canvas pixel.
-    ink = difference.astype(np.float32)
-    ink *= np.float32(1 / (255 * (peak - floor)))
-    ink -= np.float32(floor / (peak - floor))
-    return np.clip(ink, 0, 1, out=ink)
-
-
-def _median(values: np.ndarray) -> np.ndarray:
-    """Lower median along the first axis, same dtype; a partition, cheaper than np.median."""
-    middle = (len(values) - 1) // 2
-    return np.partition(values, middle, axis=0)[middle]
-
-
-def _channel_distance(pixels: np.ndarray, paper: np.ndarray, channels: int) -> np.ndarray:
-    """Largest per-channel |pixel - paper| as (H, W) uint8.
-
-    Channel by channel, as numpy is slow at reducing a short last axis; black and white paper
-    (most canvases) take a cheaper path.
-    """
-    if channels == 3 and np.all(paper == paper[0]) and paper[0] in (0, 255):
-        red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
-        if paper[0] == 0:
-            return np.maximum(np.maximum(red, green), blue)
-        return 255 - np.minimum(np.minimum(red, green), blue)
-    distance = None
-    for channel in range(channels):
-        values = pixels[..., channel]
-        step = np.maximum(values, paper[channel]) - np.minimum(values, paper[channel])
-        distance = step if distance is None else np.maximum(distance, step)
-    return distance
 
 
 def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -417,7 +228,7 @@ def _stroke_width(inside: np.ndarray) -> float:
     its centre when n is odd and n / 2 when even, so 2d - 0.5 is right on average.
     """
     ridge = (inside > 0) & (inside >= ndimage.maximum_filter(inside, size=3))
-    return 2 * float(_median(inside[ridge])) - 0.5
+    return 2 * float(median(inside[ridge])) - 0.5
 
 
 def _faint_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:

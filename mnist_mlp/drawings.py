@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import data, files, store
+from mnist_mlp import data, datafiles, files, store
 
 DRAWINGS_ENV = "MNIST_MLP_DRAWINGS"  # like MNIST_MLP_MODELS for the model store
 MARKER_FILE = "mnist-mlp-drawings.txt"  # its presence makes a folder a drawings collection
@@ -34,7 +34,7 @@ MAX_FILE_BYTES = 64 * 2**10  # a 28x28 grey PNG is under 1 KB; anything huge is 
 _logger = logging.getLogger(__name__)
 
 
-class DrawingsError(data.DataError):
+class DrawingsError(datafiles.DataError):
     """A drawings operation that cannot be done as asked (bad image or label, none saved...)."""
 
 
@@ -250,11 +250,13 @@ def mix(
 def npz_bytes(dataset: str = "mnist", folder: str | os.PathLike | None = None) -> bytes:
     """The drawings as a Keras-style .npz (x_train, y_train, x_test, y_test; both halves hold all).
 
-    `data.read_npz` and `keras.datasets`-style code read it back; no pickled objects inside.
+    `datafiles.read_npz` and `keras.datasets`-style code read it back; no pickled objects inside.
     """
     images, labels, _ = arrays(dataset, folder)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **dict(zip(data.NPZ_KEYS, (images, labels, images, labels), strict=True)))
+    np.savez_compressed(
+        buffer, **dict(zip(datafiles.NPZ_KEYS, (images, labels, images, labels), strict=True))
+    )
     return buffer.getvalue()
 
 
@@ -266,10 +268,10 @@ def idx_zip_bytes(dataset: str = "mnist", folder: str | os.PathLike | None = Non
     images, labels, _ = arrays(dataset, folder)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(buffer, "w") as archive:
-        for key, array in zip(data.NPZ_KEYS, (images, labels, images, labels), strict=True):
-            stem, kind = data.IDX_FILES[key]
+        for key, array in zip(datafiles.NPZ_KEYS, (images, labels, images, labels), strict=True):
+            stem, kind = datafiles.IDX_FILES[key]
             name = f"{stem}-{kind}-ubyte.gz"
-            data.write_idx(Path(scratch) / name, array)
+            datafiles.write_idx(Path(scratch) / name, array)
             archive.write(Path(scratch) / name, name)
     return buffer.getvalue()
 

