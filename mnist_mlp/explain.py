@@ -1,5 +1,6 @@
-"""Why a model reads an image as it does: saliency, the hidden units behind the answer, and an
-"unsure" verdict when the answer should not be trusted (the search itself is in `neighbours`).
+"""Why a model reads an image as it does: saliency, and the hidden units behind the answer.
+
+The features it computes (the last hidden layer) are what `neighbours` searches and `unsure` judges.
 
 TensorFlow is imported inside the functions that need it; each model's function is traced once.
 """
@@ -8,22 +9,17 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp import neighbours
 from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES, image_batch
 
 if TYPE_CHECKING:
     import keras
 
 IG_STEPS = 64  # integrated-gradients path steps: completeness within ~1% for the shipped models
-UNSURE_PROBABILITY = 0.6  # below this top probability the answer is called a guess
-UNSURE_PERCENTILE = 99.0  # farther from the training set than this share of test images: unfamiliar
-CALIBRATION_IMAGES = 1000  # test images used to learn what "typical" distance means
 FEATURE_CHUNK = 8192
 
 
@@ -104,89 +100,6 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
         for start in range(0, len(images), FEATURE_CHUNK)
     ]
     return np.concatenate(chunks) if chunks else np.zeros((0, _chain(model).feature_size), np.float32)
-
-
-# ---- Unsure ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """How far test images lie from their nearest training image, in one index's space."""
-
-    typical: float  # the median distance
-    limit: float  # the UNSURE_PERCENTILE-th percentile: beyond it an image looks unfamiliar
-    percentile: float
-    count: int  # test images measured
-
-
-@dataclass(frozen=True)
-class Distance:
-    """How far one image lies from its nearest training image in one space, against the test set."""
-
-    space: str  # for people, e.g. "in its pixels", "as the model sees it (its last hidden layer)"
-    distance: float
-    calibration: Calibration
-
-    @property
-    def unfamiliar(self) -> bool:
-        return self.distance > self.calibration.limit
-
-
-@dataclass(frozen=True)
-class Verdict:
-    unsure: bool
-    reason: str  # why, for a person; "" when sure
-    top_probability: float
-    distances: tuple[Distance, ...]
-
-
-def calibrate(
-    index: neighbours.NeighbourIndex,
-    test_vectors: np.ndarray,
-    percentile: float = UNSURE_PERCENTILE,
-    seed: int = 0,
-) -> Calibration:
-    """Typical nearest-training distances of (up to CALIBRATION_IMAGES of) the test vectors (m, d)."""
-    test_vectors = np.asarray(test_vectors, np.float32)
-    if len(test_vectors) == 0 or not 0 < percentile <= 100:
-        raise ExplainError(
-            f"Expected test vectors and a percentile in (0, 100]. Received: {len(test_vectors)} vectors, "
-            f"percentile={percentile!r}."
-        )
-    if len(test_vectors) > CALIBRATION_IMAGES:
-        chosen = np.random.default_rng(seed).choice(len(test_vectors), CALIBRATION_IMAGES, replace=False)
-        test_vectors = test_vectors[chosen]
-    distances = neighbours.nearest_distances(index, test_vectors)
-    return Calibration(
-        float(np.median(distances)), float(np.percentile(distances, percentile)), percentile, len(distances)
-    )
-
-
-def verdict(
-    probabilities: np.ndarray, distances: Sequence[Distance] = (), min_probability: float = UNSURE_PROBABILITY
-) -> Verdict:
-    """Unsure when the top of the (10,) probabilities is below `min_probability`, or when the image
-    lies farther from every training image, in any of the spaces measured, than its calibration's
-    limit (farther than nearly all test images do)."""
-    probabilities = np.asarray(probabilities, np.float64)
-    if probabilities.shape != (NUM_CLASSES,) or not np.isfinite(probabilities).all():
-        raise ExplainError(
-            f"Expected 10 finite class probabilities. Received: shape={probabilities.shape}, "
-            f"finite={bool(np.isfinite(probabilities).all())}."
-        )
-    top = float(np.max(probabilities))
-    reasons = []
-    if top < min_probability:
-        reasons.append(f"the model is only {top:.0%} sure (below {min_probability:.0%}): treat it as a guess")
-    for far in (d for d in distances if d.unfamiliar):
-        typical = far.calibration.typical
-        reasons.append(
-            f"it looks unlike the training images {far.space}: the nearest is {far.distance:.2f} away, "
-            f"{far.distance / max(typical, 1e-12):.1f}x the typical {typical:.2f} and farther than for "
-            f"{far.calibration.percentile:g}% of test images"
-        )
-    text = "; ".join(reasons)
-    return Verdict(bool(reasons), text[:1].upper() + text[1:] + "." if text else "", top, tuple(distances))
 
 
 # ---- The compiled functions --------------------------------------------------------------------

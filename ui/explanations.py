@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_mlp import neighbours as search  # not `neighbours`: the view below has that name
-from mnist_mlp import store
+from mnist_mlp import store, unsure
 from ui import picker, resources, widgets
 
 if TYPE_CHECKING:
@@ -28,30 +28,28 @@ def _pixel_index(dataset_name: str, source: str) -> search.NeighbourIndex:
 
 
 @st.cache_resource(show_spinner="Measuring how far test images lie from the training images…", max_entries=2)
-def _pixel_calibration(dataset_name: str, source: str) -> explain.Calibration:
-    from mnist_mlp import explain
-
+def _pixel_calibration(dataset_name: str, source: str) -> unsure.Calibration:
     test_images = resources.dataset(dataset_name).x_test
-    return explain.calibrate(_pixel_index(dataset_name, source), search.pixel_vectors(test_images))
+    return unsure.calibrate(_pixel_index(dataset_name, source), search.pixel_vectors(test_images))
 
 
 # A few models at once in a classroom: each index is ~75 MB for 60,000 images, ~3 MB for the sample.
 @st.cache_resource(show_spinner="Reading the training images through the model…", max_entries=4)
 def _feature_index(
     path: str, modified_ns: int, dataset_name: str, source: str
-) -> tuple[search.NeighbourIndex, explain.Calibration]:
+) -> tuple[search.NeighbourIndex, unsure.Calibration]:
     """The training images as the model's output layer reads them, and the test set's typical distance."""
     from mnist_mlp import explain
 
     keras_model = resources.load_model(path, modified_ns).model
     images = resources.dataset(dataset_name)
     index = search.build_index(explain.features(keras_model, images.x_train), images.y_train)
-    return index, explain.calibrate(index, explain.features(keras_model, images.x_test))
+    return index, unsure.calibrate(index, explain.features(keras_model, images.x_test))
 
 
 def _reading_space(
     loaded: store.LoadedModel, explained: explain.Explanation
-) -> tuple[search.NeighbourIndex, explain.Calibration] | None:
+) -> tuple[search.NeighbourIndex, unsure.Calibration] | None:
     """Where the model compares images: its last hidden layer, or the pixels when it has none."""
     name = picker.dataset_name(loaded.card)
     source = resources.dataset(name).source
@@ -80,9 +78,9 @@ class Nearest:
     """The training images nearest one image: by pixels, and as the model's last hidden layer sees it."""
 
     by_pixels: search.Neighbours
-    pixel_calibration: explain.Calibration
+    pixel_calibration: unsure.Calibration
     as_seen: search.Neighbours | None = None  # None for a model without a hidden layer
-    seen_calibration: explain.Calibration | None = None
+    seen_calibration: unsure.Calibration | None = None
 
 
 def nearest(loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation) -> Nearest:
@@ -102,15 +100,13 @@ def nearest(loaded: store.LoadedModel, image: np.ndarray, explained: explain.Exp
 def unsure_warning(found: Nearest, explained: explain.Explanation) -> None:
     """A warning beside the prediction when the top probability is low or the image looks unlike the
     training images, by its pixels or as the model's last hidden layer sees it."""
-    from mnist_mlp import explain
-
     distances = [
-        explain.Distance("in its pixels", float(found.by_pixels.distances[0]), found.pixel_calibration)
+        unsure.Distance("in its pixels", float(found.by_pixels.distances[0]), found.pixel_calibration)
     ]
     if found.as_seen is not None:
         seen = float(found.as_seen.distances[0])
-        distances.append(explain.Distance("as the model sees it", seen, found.seen_calibration))
-    verdict = explain.verdict(explained.probabilities, distances)
+        distances.append(unsure.Distance("as the model sees it", seen, found.seen_calibration))
+    verdict = unsure.verdict(explained.probabilities, distances)
     if verdict.unsure:
         st.warning(f"**Unsure.** {verdict.reason}", icon=":material/help:")
 

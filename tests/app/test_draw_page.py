@@ -154,7 +154,7 @@ def test_draw_saves_the_drawing_with_the_predicted_or_corrected_label(app, digit
 
 def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, digits):
     """The Why and Nearest neighbours sections, and the warning, show what mnist_mlp.explain computes."""
-    from mnist_mlp import drawing, explain, images, neighbours
+    from mnist_mlp import drawing, explain, images, neighbours, unsure
 
     picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))
     seen = drawing.to_mnist(images.read_image(png(picture)))
@@ -163,13 +163,13 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
     pixel_index = neighbours.pixel_index(digits.x_train, digits.y_train)
     by_pixels = neighbours.nearest(pixel_index, neighbours.pixel_vectors(seen[None])[0], 8)
     as_seen = neighbours.nearest(feature_index, expected.features, 8)
-    pixel_calibration = explain.calibrate(pixel_index, neighbours.pixel_vectors(digits.x_test))
-    calibration = explain.calibrate(feature_index, explain.features(trained.model, digits.x_test))
+    pixel_calibration = unsure.calibrate(pixel_index, neighbours.pixel_vectors(digits.x_test))
+    calibration = unsure.calibrate(feature_index, explain.features(trained.model, digits.x_test))
     distances = [
-        explain.Distance("in its pixels", float(by_pixels.distances[0]), pixel_calibration),
-        explain.Distance("as the model sees it", float(as_seen.distances[0]), calibration),
+        unsure.Distance("in its pixels", float(by_pixels.distances[0]), pixel_calibration),
+        unsure.Distance("as the model sees it", float(as_seen.distances[0]), calibration),
     ]
-    verdict = explain.verdict(expected.probabilities, distances)
+    verdict = unsure.verdict(expected.probabilities, distances)
     top = explain.top_units(expected, 8)
 
     open_page(app, "draw")
