@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from mnist_mlp.drawing import _resize
+from mnist_mlp.drawing import resize
 
 Background = Literal["transparent", "black", "white"]
 
@@ -68,7 +68,7 @@ def render_on_canvas(
     alpha = np.zeros((canvas_size, canvas_size), np.float32)
     # Bicubic upscaling gives smooth, anti-aliased edges like a canvas brush.
     alpha[top : top + height, left : left + width] = np.clip(
-        _resize(crop, (height, width), Image.Resampling.BICUBIC), 0, 1
+        resize(crop, (height, width), Image.Resampling.BICUBIC), 0, 1
     )
     ink_colour = np.array(ink, np.float32)
     canvas = np.zeros((canvas_size, canvas_size, 4), np.uint8)

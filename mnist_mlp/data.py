@@ -234,7 +234,7 @@ def _dataset(
     name: str, source: str, arrays: datafiles.Arrays, names: tuple[str, ...], is_sample: bool = False
 ) -> Dataset:
     _logger.info("Loaded %s from %s", name, source)
-    return Dataset(name, source, *datafiles._read_only(arrays), class_names=names, is_sample=is_sample)
+    return Dataset(name, source, *arrays, class_names=names, is_sample=is_sample)  # read-only from datafiles
 
 
 def _noted(source: str, notes: list[str]) -> str:

@@ -247,7 +247,7 @@ def _read_idx_folder(folder: Path) -> Arrays:
             raise DataError(f"{files[key]}: holds {kind}, but its name says otherwise.")
     for images, labels in (("x_train", "y_train"), ("x_test", "y_test")):
         _check_pair(arrays[images], arrays[labels], str(files[images]), str(files[labels]))
-    return tuple(arrays[key] for key in NPZ_KEYS)
+    return _read_only(tuple(arrays[key] for key in NPZ_KEYS))
 
 
 def _find_idx(folder: Path, key: str) -> Path:

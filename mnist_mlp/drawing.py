@@ -136,13 +136,13 @@ def prepare(
     stroke_width = None
     if stroke:
         work_shape = _scaled_shape(region.shape, factor * OVERSAMPLE)
-        work = _resize(region, work_shape, RESAMPLE)
+        work = resize(region, work_shape, RESAMPLE)
         region, stroke_width = _normalise_stroke(work, crop=crop, refit=crop and scale)
         # Thickening or thinning changed the box: fit the new box to 20 px again.
         factor = FIT_SIZE / max(region.shape) if crop and scale else 1 / OVERSAMPLE
     if not region.any():
         return None  # defensive: thinning keeps at least the thicker half of the strokes
-    scaled = _resize(region, _scaled_shape(region.shape, factor), RESAMPLE)
+    scaled = resize(region, _scaled_shape(region.shape, factor), RESAMPLE)
     centred = _place(region, factor, centre=centre)
     return DrawingSteps(ink, box, scaled, centred, stroke_width)
 
@@ -287,7 +287,7 @@ def _scaled_shape(shape: tuple[int, ...], factor: float) -> tuple[int, int]:
     return max(1, round(shape[0] * factor)), max(1, round(shape[1] * factor))
 
 
-def _resize(image: np.ndarray, shape: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+def resize(image: np.ndarray, shape: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
     """Resize a 2-D float image to `shape` (rows, columns) with PIL; float32 out."""
     resized = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32)).resize(
         (shape[1], shape[0]), resample
