@@ -12,6 +12,7 @@ BENCHMARKS = (
     "training_speed",
     "prediction_latency",
     "drawing_robustness",
+    "unsure_verdict",
     "neighbour_search",
     "export_agreement",
     "app_latency",

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from mnist_mlp import data, model, store
+from mnist_mlp import data, model, store, unsure
 
 EXIT_USAGE = 2
 
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="mirror half the images left-right each epoch (clothing)")  # fmt: skip
     group.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="random shifts, rotations, scaling and elastic distortion")  # fmt: skip
+    group.add_argument("--pen-strokes", type=int, metavar="N",
+                       help="digits as people draw them: add N pen-stroke renders of each training "
+                            "digit (0 = off; the shipped digits-mlp uses 3)")  # fmt: skip
     group.add_argument("--seed", type=int)
     train.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
                        help="share of the training data held out for validation (%(default)s)")  # fmt: skip
@@ -153,7 +156,7 @@ CONFIG_OPTIONS = {
     "optimizer": "optimizer", "learning_rate": "learning_rate",
     "learning_rate_decay": "learning_rate_decay", "l2": "l2",
     "batch_size": "batch_size", "epochs": "epochs", "augment": "augment", "mirror": "mirror",
-    "seed": "seed",
+    "seed": "seed", "pen_strokes": "pen_strokes",
 }  # fmt: skip
 
 
@@ -175,6 +178,14 @@ def run_train(args: argparse.Namespace) -> int:
     )
     say = _quiet if args.json else _say
     say(f"data: {dataset.source}")
+    if config.pen_strokes:
+        from mnist_mlp import pen
+
+        counter = _Counter("drawing the digits again as pen strokes", enabled=not args.json)
+        split = pen.with_renders((x_train, y_train, x_val, y_val), config.pen_strokes, seed=config.seed,
+                                 on_progress=counter.update)  # fmt: skip
+        x_train, y_train, x_val, y_val = split
+        counter.close()
     mixed = 0
     if args.mix_drawings:
         from mnist_mlp import drawings
@@ -210,7 +221,8 @@ def run_train(args: argparse.Namespace) -> int:
             notes = f"{notes} {mix_note}".strip()
         command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
         card = job.make_card(name, result, dataset, samples, test, notes=notes, command=command)
-        path = store.save(result.model, card, snapshots=result.snapshots, store=args.store)
+        detector = unsure.fit(result.model, x_train, y_train, x_val, kind=data.ITEMS[dataset.name])
+        path = store.save(result.model, card, snapshots=result.snapshots, detector=detector, store=args.store)
         summary["saved"] = str(path)
         say(f"saved: {name} ({path})")
     if args.json:
@@ -262,15 +274,23 @@ def run_predict(args: argparse.Namespace) -> int:
     inputs = [drawing.to_mnist(images.read_image(path)) for path in args.images]  # fail fast
     loaded = store.load(args.model, args.store)
     names = loaded.card.class_names if loaded.card else [str(d) for d in range(10)]
+    detector = loaded.detector
+    if detector is None:  # an upload or an older save: fit one on its dataset, as the app does
+        dataset_name = (
+            loaded.card.dataset if loaded.card and loaded.card.dataset in data.DATASETS else "mnist"
+        )
+        detector = unsure.fit_on_dataset(loaded.model, data.load(dataset_name))
     results = []
     for path, prepared in zip(args.images, inputs, strict=True):
         if prepared is None:
             results.append({"image": path, "error": "no drawing found (blank image)"})
             continue
         probabilities = model.predict(loaded.model, prepared[None])[0]
+        verdict = unsure.judge(detector, loaded.model, prepared[None])[0]
         best = int(np.argmax(probabilities))
         results.append({"image": path, "class": best, "label": names[best],
                         "confidence": round(float(probabilities[best]), 6),
+                        "unsure": verdict.unsure, "reason": verdict.reason,
                         "probabilities": [round(float(p), 6) for p in probabilities]})  # fmt: skip
     if args.json:
         print(json.dumps({"model": str(args.model), "predictions": results}))
@@ -278,6 +298,9 @@ def run_predict(args: argparse.Namespace) -> int:
         for item in results:
             if "error" in item:
                 print(f"{item['image']}: {item['error']}")
+            elif item["unsure"]:
+                print(f"{item['image']}: unsure, perhaps {item['label']} ({item['confidence']:.1%}): "
+                      f"{item['reason']}")  # fmt: skip
             else:
                 print(f"{item['image']}: {item['label']} ({item['confidence']:.1%})")
     return 0 if all("error" not in item for item in results) else 1
@@ -366,6 +389,23 @@ def _say(message: str) -> None:
 
 def _quiet(message: str) -> None:
     pass
+
+
+class _Counter:
+    """ "what: done/total" on one terminal line, for work before training starts."""
+
+    def __init__(self, what: str, enabled: bool) -> None:
+        self.what, self.enabled, self.live = what, enabled, enabled and sys.stderr.isatty()
+
+    def update(self, done: int, total: int) -> None:
+        if self.live:
+            print(f"\r{self.what}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+        elif self.enabled and done == total:
+            print(f"{self.what}: {done:,}/{total:,}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.live:
+            print(file=sys.stderr)
 
 
 class _ProgressBar:

@@ -21,6 +21,7 @@ import numpy as np
 from mnist_mlp import datafiles
 
 DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist")
+ITEMS = {"mnist": "digit", "fashion_mnist": "piece of clothing"}  # what one image shows, for people
 _CLASS_NAMES = {
     "mnist": tuple(str(digit) for digit in range(10)),
     "fashion_mnist": (

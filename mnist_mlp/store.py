@@ -1,7 +1,8 @@
 """The model store: saved models with their cards, saved atomically and loaded defensively.
 
 Each model is a folder `saved_models/<name>/` holding `model.keras`, `card.json` (what the model
-is and how it was made) and, when training recorded them, `snapshots.npz` (first-layer weights).
+is and how it was made), when training recorded them `snapshots.npz` (first-layer weights), and
+`unsure.npz`, what the Unsure verdict knows of the model's training images (see `unsure`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnist_mlp import files, safety
+from mnist_mlp import files, safety, unsure
 from mnist_mlp.model import MLPConfig
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ STORE_ENV = "MNIST_MLP_MODELS"
 SHIPPED_STORE = Path(__file__).resolve().parent.parent / "saved_models"
 DEFAULT_MODEL = "digits-mlp"  # shipped; used when the user has trained none
 MODEL_FILE, CARD_FILE, SNAPSHOT_FILE = "model.keras", "card.json", "snapshots.npz"
+DETECTOR_FILE = "unsure.npz"
+MAX_DETECTOR_BYTES = 80 * 2**20  # a 4096-unit last layer's statistics are 64 MB
 CARD_VERSION = 1
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,62}")
 RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(10)}
@@ -92,6 +95,7 @@ class LoadedModel:
     card: Card | None
     snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> (units, 28, 28)
     path: Path | None = None
+    detector: unsure.Detector | None = None  # None: saved without one (uploaded, or before they existed)
 
 
 def store_dir(store: str | os.PathLike | None = None) -> Path:
@@ -135,6 +139,7 @@ def save(
     card: Card,
     *,
     snapshots: dict[int, np.ndarray] | None = None,
+    detector: unsure.Detector | None = None,
     store: str | os.PathLike | None = None,
     overwrite: bool = False,
 ) -> Path:
@@ -156,6 +161,8 @@ def save(
         model.save(temporary / MODEL_FILE)
         if snapshots:
             np.savez_compressed(temporary / SNAPSHOT_FILE, **{f"step_{s}": w for s, w in snapshots.items()})
+        if detector is not None:
+            (temporary / DETECTOR_FILE).write_bytes(detector.to_bytes())
         _write_json(temporary / CARD_FILE, card.to_dict())
         files.fsync_dir(temporary)
         if overwrite and final.exists():
@@ -238,7 +245,20 @@ def load(name_or_path: str | os.PathLike, store: str | os.PathLike | None = None
         return LoadedModel(safety.load_keras_file(path), None, {}, path)
     card = read_card(path)
     model = safety.load_keras_file(path / MODEL_FILE)
-    return LoadedModel(model, card, read_snapshots(path), path)
+    return LoadedModel(model, card, read_snapshots(path), path, read_detector(path))
+
+
+def read_detector(folder: Path) -> unsure.Detector | None:
+    """The Unsure detector saved with a model, or None if it has none; StoreError when unreadable."""
+    path = folder / DETECTOR_FILE
+    if not path.is_file():
+        return None
+    if path.stat().st_size > MAX_DETECTOR_BYTES:
+        raise StoreError(f"{path}: {path.stat().st_size:,} bytes, more than a detector can need.")
+    try:
+        return unsure.Detector.from_bytes(path.read_bytes())
+    except unsure.UnsureError as err:
+        raise StoreError(f"{path}: {err}") from err
 
 
 def read_snapshots(folder: Path) -> dict[int, np.ndarray]:

@@ -1,49 +1,89 @@
-"""When to say "Unsure": a low top probability, or an image farther from every training image
-than nearly all test images are, in pixels or as the model sees it.
+"""When to say "Unsure": the model's answer is a guess, or what it was shown is not of its kind.
 
-The distances come from `neighbours`; each space is calibrated once on test images.
+Three scores, each standard in out-of-distribution detection for small classifiers, and each with a
+limit set on validation images (never the test split):
+- the top softmax probability (Hendrycks & Gimpel, 2017): low when the model hesitates between classes;
+- the Mahalanobis distance of the last hidden layer to the nearest class mean, with one covariance
+  shared by the classes (Lee et al., 2018): large when the model's features are unlike any class's;
+- the pixel residual off the training images' principal components: large when the ink lies where
+  the training images have none (filled blobs, textures, cluttered scribbles), which a softmax can
+  read confidently as some class.
+The limits are set together so that a chosen share of validation images (FALSE_ALARM) is called
+Unsure; an image past any one limit is Unsure, with that limit as the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp import neighbours
-from mnist_mlp.model import NUM_CLASSES
+from mnist_mlp.model import NUM_CLASSES, image_batch
 
-UNSURE_PROBABILITY = 0.6  # below this top probability the answer is called a guess
-UNSURE_PERCENTILE = 99.0  # farther from the training set than this share of test images: unfamiliar
-CALIBRATION_IMAGES = 1000  # test images used to learn what "typical" distance means
+if TYPE_CHECKING:
+    import keras
+
+    from mnist_mlp import data
+
+FALSE_ALARM = 0.02  # share of validation images called Unsure: the price of catching foreign input
+PIXEL_COMPONENTS = 50  # principal components of the training pixels that the residual is taken off
+SHRINKAGE = 0.01  # the covariance is shrunk towards its mean variance by this share: stable to invert
+SCORES = ("probability", "features", "pixels")
+_MAX_FEATURES = 4096  # a model wider than this keeps no feature statistics (a 16M-entry precision)
 
 
 class UnsureError(ValueError):
-    """Calibration or verdict inputs that cannot be read; says what was expected."""
+    """Detector or verdict inputs that cannot be read; says what was expected."""
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """How far test images lie from their nearest training image, in one index's space."""
+@dataclass(frozen=True, eq=False)
+class Detector:
+    """What a model's training images look like, and where its Unsure limits lie; saved beside it."""
 
-    typical: float  # the median distance
-    limit: float  # the UNSURE_PERCENTILE-th percentile: beyond it an image looks unfamiliar
-    percentile: float
-    count: int  # test images measured
+    class_means: np.ndarray  # (10, h) float32, mean last-hidden features per class; (10, 0) without
+    precision: np.ndarray  # (h, h) float32, inverse of the features' shared, shrunk covariance
+    pixel_mean: np.ndarray  # (784,) float32, mean training image, pixels in [0, 1]
+    components: np.ndarray  # (k, 784) float32, orthonormal principal directions of the training pixels
+    limits: np.ndarray  # (3,) float64, one per SCORES entry: beyond it, Unsure
+    kind: str  # what the model reads, for people: "digit" or "garment"
 
+    def to_bytes(self) -> bytes:
+        """The detector as an .npz file's bytes (no pickles)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, class_means=self.class_means, precision=self.precision, pixel_mean=self.pixel_mean,
+                 components=self.components, limits=self.limits, kind=np.array(self.kind))  # fmt: skip
+        return buffer.getvalue()
 
-@dataclass(frozen=True)
-class Distance:
-    """How far one image lies from its nearest training image in one space, against the test set."""
-
-    space: str  # for people, e.g. "in its pixels", "as the model sees it (its last hidden layer)"
-    distance: float
-    calibration: Calibration
-
-    @property
-    def unfamiliar(self) -> bool:
-        return self.distance > self.calibration.limit
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Detector:
+        """Read `to_bytes` output, checking every array's shape; UnsureError when it does not fit."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                values = {key: archive[key] for key in archive.files}
+        except (OSError, ValueError, EOFError) as err:
+            raise UnsureError(f"Unreadable Unsure detector: {err}") from err
+        expected = {"class_means", "precision", "pixel_mean", "components", "limits", "kind"}
+        if set(values) != expected:
+            raise UnsureError(f"Expected detector arrays {sorted(expected)}. Received: {sorted(values)}.")
+        means, precision, components = values["class_means"], values["precision"], values["components"]
+        hidden = means.shape[1] if means.ndim == 2 else -1
+        fits = (
+            means.shape == (NUM_CLASSES, hidden)
+            and precision.shape == (hidden, hidden)
+            and values["pixel_mean"].shape == (784,)
+            and components.ndim == 2
+            and components.shape[1] == 784
+            and values["limits"].shape == (len(SCORES),)
+            and values["kind"].dtype.kind == "U"
+            and all(np.isfinite(v).all() for k, v in values.items() if k != "kind")
+        )
+        if not fits:
+            shapes = {key: value.shape for key, value in values.items()}
+            raise UnsureError(f"Expected a detector for 10 classes and 28x28 images. Received: {shapes}.")
+        arrays = {k: v.astype(np.float32) for k, v in values.items() if k not in ("limits", "kind")}
+        return cls(**arrays, limits=values["limits"].astype(np.float64), kind=str(values["kind"]))
 
 
 @dataclass(frozen=True)
@@ -51,53 +91,137 @@ class Verdict:
     unsure: bool
     reason: str  # why, for a person; "" when sure
     top_probability: float
-    distances: tuple[Distance, ...]
 
 
-def calibrate(
-    index: neighbours.NeighbourIndex,
-    test_vectors: np.ndarray,
-    percentile: float = UNSURE_PERCENTILE,
-    seed: int = 0,
-) -> Calibration:
-    """Typical nearest-training distances of (up to CALIBRATION_IMAGES of) the test vectors (m, d)."""
-    test_vectors = np.asarray(test_vectors, np.float32)
-    if len(test_vectors) == 0 or not 0 < percentile <= 100:
+def fit(
+    model: keras.Model,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    *,
+    kind: str,
+    false_alarm: float = FALSE_ALARM,
+) -> Detector:
+    """Learn what the training images look like, then set the limits on validation images.
+
+    Args:
+        x_train: (n, 28, 28) uint8 or float in [0, 1], the model's training images; y_train (n,) labels.
+        x_val: (m, 28, 28) validation images of the same kind, as the model will be shown them (for a
+            digit model trained on pen strokes: originals and pen-stroke renders).
+        kind: what the model reads, e.g. "digit".
+        false_alarm: share of validation images to call Unsure, in (0, 0.5).
+    """
+    from mnist_mlp import explain
+
+    x_train, x_val = _pixels(x_train), _pixels(x_val)
+    y_train = np.asarray(y_train).astype(int)
+    if not 0 < false_alarm < 0.5 or len(x_val) < 10 or y_train.shape != (len(x_train),):
         raise UnsureError(
-            f"Expected test vectors and a percentile in (0, 100]. Received: {len(test_vectors)} vectors, "
-            f"percentile={percentile!r}."
+            "Expected a false-alarm share in (0, 0.5), at least 10 validation images and one label per "
+            f"training image. Received: false_alarm={false_alarm!r}, {len(x_val)} validation images, "
+            f"{len(y_train)} labels for {len(x_train)} images."
         )
-    if len(test_vectors) > CALIBRATION_IMAGES:
-        chosen = np.random.default_rng(seed).choice(len(test_vectors), CALIBRATION_IMAGES, replace=False)
-        test_vectors = test_vectors[chosen]
-    distances = neighbours.nearest_distances(index, test_vectors)
-    return Calibration(
-        float(np.median(distances)), float(np.percentile(distances, percentile)), percentile, len(distances)
-    )
+    features = explain.features(model, x_train).astype(np.float64)  # (n, h)
+    if features.shape[1] > _MAX_FEATURES:
+        features = features[:, :0]
+    means = np.stack([features[y_train == c].mean(axis=0) if (y_train == c).any() else features.mean(axis=0)
+                      for c in range(NUM_CLASSES)])  # fmt: skip
+    centred = features - means[y_train]
+    covariance = centred.T @ centred / max(len(features) - NUM_CLASSES, 1)
+    spread = np.trace(covariance) / max(len(covariance), 1)
+    covariance = (1 - SHRINKAGE) * covariance + SHRINKAGE * spread * np.eye(len(covariance))
+    flat = x_train.reshape(len(x_train), -1).astype(np.float64)
+    pixel_mean = flat.mean(axis=0)
+    _, _, directions = np.linalg.svd(flat - pixel_mean, full_matrices=False)
+    unlimited = Detector(
+        means.astype(np.float32), np.linalg.pinv(covariance, hermitian=True).astype(np.float32),
+        pixel_mean.astype(np.float32), directions[:PIXEL_COMPONENTS].astype(np.float32),
+        np.full(len(SCORES), np.inf), kind,
+    )  # fmt: skip
+    validation = scores(unlimited, model, x_val)  # (m, 3)
+    return Detector(**{**unlimited.__dict__, "limits": _joint_limits(validation, false_alarm)})
 
 
-def verdict(
-    probabilities: np.ndarray, distances: Sequence[Distance] = (), min_probability: float = UNSURE_PROBABILITY
-) -> Verdict:
-    """Unsure when the top of the (10,) probabilities is below `min_probability`, or when the image
-    lies farther from every training image, in any of the spaces measured, than its calibration's
-    limit (farther than nearly all test images do)."""
-    probabilities = np.asarray(probabilities, np.float64)
-    if probabilities.shape != (NUM_CLASSES,) or not np.isfinite(probabilities).all():
-        raise UnsureError(
-            f"Expected 10 finite class probabilities. Received: shape={probabilities.shape}, "
-            f"finite={bool(np.isfinite(probabilities).all())}."
-        )
-    top = float(np.max(probabilities))
+def fit_on_dataset(model: keras.Model, dataset: data.Dataset, *, seed: int = 0) -> Detector:
+    """A detector for a model saved without one (an upload, an older save): fitted on the dataset's
+    training images and its validation split as the training flow makes it (originals only)."""
+    from mnist_mlp import data
+
+    x_train, y_train, x_val, _ = data.split_validation(dataset.x_train, dataset.y_train, seed=seed)
+    return fit(model, x_train, y_train, x_val, kind=data.ITEMS.get(dataset.name, "digit"))
+
+
+def scores(detector: Detector, model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """(n, 3) float64 scores for (n, 28, 28) images, one column per SCORES entry; larger is stranger."""
+    from mnist_mlp import explain
+    from mnist_mlp import model as mlp
+
+    pixels = _pixels(images)
+    probabilities = mlp.predict(model, pixels)
+    result = np.zeros((len(pixels), len(SCORES)))
+    result[:, 0] = 1 - probabilities.max(axis=1)
+    if detector.class_means.shape[1]:
+        features = explain.features(model, pixels).astype(np.float32)  # (n, h)
+        if features.shape[1] != detector.class_means.shape[1]:
+            raise UnsureError(
+                f"Expected a model whose last hidden layer has {detector.class_means.shape[1]} units, as "
+                f"when the detector was fitted. Received: {features.shape[1]}. Fit the detector again."
+            )
+        # min over classes of (f - mu)^T P (f - mu) = f P f - 2 f P mu + mu P mu, in three matmuls
+        projected = features @ detector.precision  # (n, h)
+        quadratic = np.einsum("nh,nh->n", projected, features)[:, None]
+        cross = projected @ detector.class_means.T  # (n, 10)
+        means_term = np.einsum("ch,ch->c", detector.class_means @ detector.precision, detector.class_means)
+        result[:, 1] = np.sqrt(np.maximum(quadratic - 2 * cross + means_term, 0).min(axis=1))
+    flat = pixels.reshape(len(pixels), -1) - detector.pixel_mean
+    residual = flat - (flat @ detector.components.T) @ detector.components
+    result[:, 2] = np.linalg.norm(residual, axis=1)
+    return result
+
+
+def judge(detector: Detector, model: keras.Model, images: np.ndarray) -> list[Verdict]:
+    """One Verdict per image of (n, 28, 28), with the reasons a person can read."""
+    pixels = _pixels(images)
+    found = scores(detector, model, pixels)
+    tops = 1 - found[:, 0]
+    return [_verdict(row, float(top), detector) for row, top in zip(found, tops, strict=True)]
+
+
+def flags(detector: Detector, found: np.ndarray) -> np.ndarray:
+    """(n,) bool, Unsure, for (n, 3) `scores`."""
+    return (np.asarray(found) > detector.limits).any(axis=1)
+
+
+def _verdict(row: np.ndarray, top: float, detector: Detector) -> Verdict:
+    kind = detector.kind
+    over = row > detector.limits
     reasons = []
-    if top < min_probability:
-        reasons.append(f"the model is only {top:.0%} sure (below {min_probability:.0%}): treat it as a guess")
-    for far in (d for d in distances if d.unfamiliar):
-        typical = far.calibration.typical
-        reasons.append(
-            f"it looks unlike the training images {far.space}: the nearest is {far.distance:.2f} away, "
-            f"{far.distance / max(typical, 1e-12):.1f}x the typical {typical:.2f} and farther than for "
-            f"{far.calibration.percentile:g}% of test images"
-        )
+    if over[1] or over[2]:
+        why = "its shape is unlike" if over[2] else "the model's features for it are unlike those of"
+        reasons.append(f"it does not look like a {kind}: {why} every {kind} the model learned from")
+    if over[0]:
+        reasons.append(f"the model is only {top:.0%} sure, too unsure to count as a reading")
     text = "; ".join(reasons)
-    return Verdict(bool(reasons), text[:1].upper() + text[1:] + "." if text else "", top, tuple(distances))
+    return Verdict(bool(reasons), text[:1].upper() + text[1:] + "." if text else "", top)
+
+
+def _joint_limits(validation: np.ndarray, false_alarm: float) -> np.ndarray:
+    """One percentile for every score, chosen so that `false_alarm` of the rows pass some limit."""
+    low, high = 100 * (1 - false_alarm), 100.0  # each score alone flags at most false_alarm
+    for _ in range(40):  # bisection on the shared percentile
+        middle = (low + high) / 2
+        limits = np.percentile(validation, middle, axis=0)
+        if (validation > limits).any(axis=1).mean() > false_alarm:
+            low = middle
+        else:
+            high = middle
+    return np.percentile(validation, high, axis=0)
+
+
+def _pixels(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) float32 in [0, 1] from uint8 or float images; UnsureError for other values."""
+    images = image_batch(images)
+    pixels = images.astype(np.float32) / 255 if images.dtype == np.uint8 else images.astype(np.float32)
+    if not np.isfinite(pixels).all() or (pixels.size and (pixels.min() < 0 or pixels.max() > 1)):
+        raise UnsureError("Expected pixels in [0, 1] (or uint8 0..255). Received values outside, or NaN.")
+    return pixels

@@ -64,10 +64,8 @@ with right:
         probabilities = picker.predict(loaded, steps.centred)
         best = int(probabilities.argmax())
         st.metric("Prediction", names[best], help=f"{probabilities[best]:.1%} sure")
-        explained = explanations.explanation(loaded, steps.centred)  # for Unsure, Why and neighbours
-        if explained is not None:
-            found = explanations.nearest(loaded, steps.centred, explained)
-            explanations.unsure_warning(found, explained)
+        explanations.unsure_warning(loaded, steps.centred)
+        explained = explanations.explanation(loaded, steps.centred)  # for Why and the neighbours
         charts.probability_chart(probabilities, names)
         widgets.digit(steps.centred, "What the model sees: 28x28 pixels")
 
@@ -106,4 +104,4 @@ if explainable and st.toggle(
     "Nearest training images", key="draw_neighbours", help="What it is compared with"
 ):
     st.subheader("Nearest neighbours")
-    explanations.neighbours(loaded, found, names)
+    explanations.neighbours(loaded, explanations.nearest(loaded, steps.centred, explained), names)

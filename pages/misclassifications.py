@@ -66,6 +66,14 @@ st.write(
     f"{'of my drawings' if on_drawings else 'test images'} "
     f"right and gets **{wrong:,}** wrong."
 )
+flags = None if on_drawings else picker.unsure_flags(entry)
+if flags is not None and len(flags) == len(evaluation.labels):
+    sure = ~flags
+    rest = float((evaluation.predictions[sure] == evaluation.labels[sure]).mean()) if sure.any() else 0.0
+    st.write(
+        f"It calls **{int(flags.sum()):,}** of them **Unsure** ({flags.mean():.1%}), as the Draw page would; "
+        f"on the other {int(sure.sum()):,} it reads **{rest:.2%}** right."
+    )
 
 matrix_column, accuracy_column = st.columns([3, 2])
 with matrix_column:

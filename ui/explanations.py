@@ -27,37 +27,15 @@ def _pixel_index(dataset_name: str, source: str) -> search.NeighbourIndex:
     return search.pixel_index(training_images.x_train, training_images.y_train)
 
 
-@st.cache_resource(show_spinner="Measuring how far test images lie from the training images…", max_entries=2)
-def _pixel_calibration(dataset_name: str, source: str) -> unsure.Calibration:
-    test_images = resources.dataset(dataset_name).x_test
-    return unsure.calibrate(_pixel_index(dataset_name, source), search.pixel_vectors(test_images))
-
-
 # A few models at once in a classroom: each index is ~75 MB for 60,000 images, ~3 MB for the sample.
 @st.cache_resource(show_spinner="Reading the training images through the model…", max_entries=4)
-def _feature_index(
-    path: str, modified_ns: int, dataset_name: str, source: str
-) -> tuple[search.NeighbourIndex, unsure.Calibration]:
-    """The training images as the model's output layer reads them, and the test set's typical distance."""
+def _feature_index(path: str, modified_ns: int, dataset_name: str, source: str) -> search.NeighbourIndex:
+    """The training images as the model's output layer reads them."""
     from mnist_mlp import explain
 
     keras_model = resources.load_model(path, modified_ns).model
     images = resources.dataset(dataset_name)
-    index = search.build_index(explain.features(keras_model, images.x_train), images.y_train)
-    return index, unsure.calibrate(index, explain.features(keras_model, images.x_test))
-
-
-def _reading_space(
-    loaded: store.LoadedModel, explained: explain.Explanation
-) -> tuple[search.NeighbourIndex, unsure.Calibration] | None:
-    """Where the model compares images: its last hidden layer, or the pixels when it has none."""
-    name = picker.dataset_name(loaded.card)
-    source = resources.dataset(name).source
-    if explained.unit_activations.size == 0:
-        return _pixel_index(name, source), _pixel_calibration(name, source)
-    if loaded.path is None:
-        return None
-    return _feature_index(str(loaded.path), resources.mtime_ns(loaded.path / store.MODEL_FILE), name, source)
+    return search.build_index(explain.features(keras_model, images.x_train), images.y_train)
 
 
 def explanation(
@@ -78,37 +56,33 @@ class Nearest:
     """The training images nearest one image: by pixels, and as the model's last hidden layer sees it."""
 
     by_pixels: search.Neighbours
-    pixel_calibration: unsure.Calibration
     as_seen: search.Neighbours | None = None  # None for a model without a hidden layer
-    seen_calibration: unsure.Calibration | None = None
 
 
 def nearest(loaded: store.LoadedModel, image: np.ndarray, explained: explain.Explanation) -> Nearest:
-    """Search once per image, for both the unsure warning and the neighbour grids."""
+    """The training images nearest a (28, 28) image, for the neighbour grids."""
     name = picker.dataset_name(loaded.card)
     source = resources.dataset(name).source
     query = search.pixel_vectors(image[None])[0]
-    found = Nearest(search.nearest(_pixel_index(name, source), query, NEIGHBOURS_SHOWN),
-                    _pixel_calibration(name, source))  # fmt: skip
-    space = _reading_space(loaded, explained) if explained.unit_activations.size else None
-    if space is None:
-        return found
-    seen = search.nearest(space[0], explained.features, NEIGHBOURS_SHOWN)
-    return Nearest(found.by_pixels, found.pixel_calibration, seen, space[1])
+    by_pixels = search.nearest(_pixel_index(name, source), query, NEIGHBOURS_SHOWN)
+    if explained.unit_activations.size == 0 or loaded.path is None:
+        return Nearest(by_pixels)
+    index = _feature_index(str(loaded.path), resources.mtime_ns(loaded.path / store.MODEL_FILE), name, source)
+    return Nearest(by_pixels, search.nearest(index, explained.features, NEIGHBOURS_SHOWN))
 
 
-def unsure_warning(found: Nearest, explained: explain.Explanation) -> None:
-    """A warning beside the prediction when the top probability is low or the image looks unlike the
-    training images, by its pixels or as the model's last hidden layer sees it."""
-    distances = [
-        unsure.Distance("in its pixels", float(found.by_pixels.distances[0]), found.pixel_calibration)
-    ]
-    if found.as_seen is not None:
-        seen = float(found.as_seen.distances[0])
-        distances.append(unsure.Distance("as the model sees it", seen, found.seen_calibration))
-    verdict = unsure.verdict(explained.probabilities, distances)
+def unsure_warning(loaded: store.LoadedModel, image: np.ndarray) -> unsure.Verdict | None:
+    """A warning beside the prediction when the model's answer is a guess or the image is not of its
+    kind (see mnist_mlp.unsure); the verdict, or None for a model no verdict can be made for."""
+    if loaded.path is None:
+        return None
+    name = picker.dataset_name(loaded.card)
+    modified = resources.mtime_ns(loaded.path / store.MODEL_FILE)
+    detector = resources.detector(str(loaded.path), modified, name, resources.dataset(name).source)
+    verdict = unsure.judge(detector, loaded.model, image[None])[0]
     if verdict.unsure:
         st.warning(f"**Unsure.** {verdict.reason}", icon=":material/help:")
+    return verdict
 
 
 def saliency(image: np.ndarray, attribution: np.ndarray, scale: int = 7) -> np.ndarray:

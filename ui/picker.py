@@ -124,6 +124,17 @@ def evaluation(entry: store.StoredModel, on_drawings: bool = False) -> evaluate.
         return None
 
 
+def unsure_flags(entry: store.StoredModel) -> np.ndarray | None:
+    """(n,) bool: the test images the entry's Unsure verdict calls unsure; None, with why, if it cannot."""
+    try:
+        name = dataset_name(entry.card)
+        modified = resources.mtime_ns(entry.path / store.MODEL_FILE)
+        return resources.unsure_flags(str(entry.path), modified, name, resources.dataset(name).source)
+    except (ValueError, OSError) as err:
+        st.error(f"Cannot tell where {entry.name!r} is unsure: {err}")
+        return None
+
+
 def export_zip(entry: store.StoredModel) -> bytes:
     """The entry as a SavedModel and a .tflite file taking uint8 images, zipped; once per model file.
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from mnist_mlp import data, store
+from mnist_mlp import data, store, unsure
 
 if TYPE_CHECKING:
     from mnist_mlp import evaluate
@@ -68,10 +68,27 @@ def dataset(name: str) -> data.Dataset:
 
 
 @st.cache_resource(show_spinner=False)
-def training_split(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_train, y_train, x_val, y_val) of `name`'s training images, the same for the same seed."""
+def training_split(
+    name: str, seed: int, pen_strokes: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val) of `name`'s training images, the same for the same seed,
+    with `pen_strokes` pen-stroke renders of each digit added (see mnist_mlp.pen)."""
+    if pen_strokes:
+        return _with_pen_strokes(name, seed, pen_strokes)
     source = dataset(name)
     arrays = data.split_validation(source.x_train, source.y_train, VALIDATION_FRACTION, seed=seed)
+    for array in arrays:
+        array.setflags(write=False)  # shared by every session
+    return arrays
+
+
+@st.cache_resource(show_spinner="Drawing the digits again as pen strokes (once per server)…", max_entries=2)
+def _with_pen_strokes(
+    name: str, seed: int, pen_strokes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from mnist_mlp import pen
+
+    arrays = pen.with_renders(training_split(name, seed), pen_strokes, seed=seed)
     for array in arrays:
         array.setflags(write=False)  # shared by every session
     return arrays
@@ -81,6 +98,24 @@ def training_split(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.nda
 def load_model(path: str, modified_ns: int) -> store.LoadedModel:
     tensorflow()
     return store.load(path)
+
+
+@st.cache_resource(show_spinner="Learning what the model's training images look like…", max_entries=8)
+def detector(path: str, modified_ns: int, dataset_name: str, source: str) -> unsure.Detector:
+    """The model's Unsure detector: the one saved with it, else one fitted on its dataset (an upload).
+
+    Holds no reference to the model, so an evicted model is freed.
+    """
+    loaded = load_model(path, modified_ns)
+    return loaded.detector or unsure.fit_on_dataset(loaded.model, dataset(dataset_name))
+
+
+@st.cache_data(show_spinner="Asking which test images the model is unsure of…", max_entries=16)
+def unsure_flags(path: str, modified_ns: int, dataset_name: str, source: str) -> np.ndarray:
+    """(n,) bool: the test images the model's verdict calls Unsure."""
+    found = detector(path, modified_ns, dataset_name, source)
+    keras_model = load_model(path, modified_ns).model
+    return unsure.flags(found, unsure.scores(found, keras_model, dataset(dataset_name).x_test))
 
 
 @st.cache_data(show_spinner="Evaluating on the test set…", max_entries=16)

@@ -58,7 +58,7 @@ def start_training(
     """
     from mnist_mlp import job
 
-    split = resources.training_split(dataset_name, config.seed)
+    split = resources.training_split(dataset_name, config.seed, config.pen_strokes)
     mixed = {}
     if mix_drawings:
         from mnist_mlp import drawings

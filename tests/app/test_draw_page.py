@@ -163,13 +163,8 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
     pixel_index = neighbours.pixel_index(digits.x_train, digits.y_train)
     by_pixels = neighbours.nearest(pixel_index, neighbours.pixel_vectors(seen[None])[0], 8)
     as_seen = neighbours.nearest(feature_index, expected.features, 8)
-    pixel_calibration = unsure.calibrate(pixel_index, neighbours.pixel_vectors(digits.x_test))
-    calibration = unsure.calibrate(feature_index, explain.features(trained.model, digits.x_test))
-    distances = [
-        unsure.Distance("in its pixels", float(by_pixels.distances[0]), pixel_calibration),
-        unsure.Distance("as the model sees it", float(as_seen.distances[0]), calibration),
-    ]
-    verdict = unsure.verdict(expected.probabilities, distances)
+    detector = unsure.fit_on_dataset(trained.model, digits)  # the tiny store's models have none saved
+    verdict = unsure.judge(detector, trained.model, seen[None])[0]
     top = explain.top_units(expected, 8)
 
     open_page(app, "draw")
@@ -194,6 +189,17 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
         assert [f"{label}, {distance:.2f}" for label, distance in pairs] in captions
     warnings = [text for text in texts(app.warning) if text.startswith("**Unsure.**")]
     assert warnings == ([f"**Unsure.** {verdict.reason}"] if verdict.unsure else [])
+
+
+def test_a_picture_that_is_not_a_digit_is_called_unsure_with_the_reason(app):
+    checkerboard = np.kron(np.indices((8, 8)).sum(axis=0) % 2 * 255, np.ones((14, 14))).astype(np.uint8)
+    open_page(app, "draw")
+    app.radio(key="draw_source").set_value("Upload a picture").run()
+    app.file_uploader(key="draw_upload").upload("board.png", png(checkerboard), "image/png")
+    app.run()
+    assert not app.exception
+    warnings = [text for text in texts(app.warning) if text.startswith("**Unsure.**")]
+    assert warnings and "It does not look like a digit" in warnings[0]
 
 
 def test_a_model_without_hidden_layers_is_explained_by_its_template(app, models_folder, small_split, digits):

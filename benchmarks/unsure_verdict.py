@@ -1,0 +1,126 @@
+"""The Unsure verdict: how much of what is not of a model's kind it catches, and how often it cries wolf.
+
+    python -m benchmarks.unsure_verdict [--model NAME_OR_PATH ...] [--count N] [--seed S]
+
+For the digit model, the foreign inputs are random scribbles, letters not shaped like digits
+(traced from fonts and drawn as pen strokes), and garments (Fashion-MNIST test images drawn on the
+canvas); its false alarms are counted on real test digits as 28x28 originals, as bitmaps on the
+canvas and as pen strokes. For the clothing model, the foreign inputs are digits (pen strokes and
+bitmaps) and scribbles; its false alarms are counted on real test garments. Every canvas goes
+through `drawing.to_mnist`, as in the app. None of these inputs was used to train a model or to set
+its limits (those come from its validation images alone). Goals: at least 90% of each foreign kind
+called Unsure, at most 3% of each kind of real input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Iterable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from mnist_mlp import data, drawing, foreign, store, unsure
+from mnist_mlp import model as mlp
+
+CAUGHT_GOAL = 0.90  # of each foreign kind, called Unsure
+FALSE_ALARM_GOAL = 0.03  # of each kind of real input, called Unsure
+
+
+def prepared(canvases: Iterable[np.ndarray]) -> np.ndarray:
+    """Canvases through to_mnist, (n, 28, 28) float32; a canvas it finds blank is left out (the app
+    shows no reading for it at all)."""
+    images = [image for image in map(drawing.to_mnist, canvases) if image is not None]
+    return np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
+
+
+def input_sets(dataset: str, count: int, seed: int) -> dict[str, tuple[bool, np.ndarray]]:
+    """name -> (foreign, images) for a model of `dataset`: what it should and should not call Unsure."""
+    digits = data.load("mnist", data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])  # test digits no model saw
+    garments = data.load("fashion_mnist")
+    digit_images, garment_images = digits.x_test[:count], garments.x_test[:count]
+    scribbles = prepared(foreign.scribbles(count, seed))
+    if dataset == "mnist":
+        return {
+            "scribbles": (True, scribbles),
+            "letters (pen strokes)": (True, prepared(canvas for _, canvas in foreign.letters(count, seed))),
+            "garments (on the canvas)": (True, prepared(foreign.bitmaps(garment_images, seed))),
+            "test digits, 28x28 originals": (False, digit_images),
+            "test digits, bitmaps on the canvas": (False, prepared(foreign.bitmaps(digit_images, seed))),
+            "test digits, pen strokes": (False, prepared(foreign.pen_digits(digit_images, seed))),
+        }
+    return {
+        "digits (pen strokes)": (True, prepared(foreign.pen_digits(digit_images, seed))),
+        "digits (bitmaps on the canvas)": (True, prepared(foreign.bitmaps(digit_images, seed))),
+        "scribbles": (True, scribbles),
+        "test garments, 28x28 originals": (False, garment_images),
+        "test garments, on the canvas": (False, prepared(foreign.bitmaps(garment_images, seed))),
+    }
+
+
+def measure(loaded: store.LoadedModel, sets: dict[str, tuple[bool, np.ndarray]]) -> bool:
+    """Print the share called Unsure per input set, and by which score; True when every goal is met."""
+    detector = loaded.detector
+    if detector is None:
+        raise SystemExit(f"{loaded.path}: saved without an Unsure detector; train or save it again.")
+    print("| input | n | called Unsure | goal | by probability | by features | by pixels |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
+    met = True
+    for name, (is_foreign, images) in sets.items():
+        found = unsure.scores(detector, loaded.model, images)
+        over = found > detector.limits
+        share = float(over.any(axis=1).mean())
+        ok = share >= CAUGHT_GOAL if is_foreign else share <= FALSE_ALARM_GOAL
+        met &= ok
+        goal = f"≥ {CAUGHT_GOAL:.0%}" if is_foreign else f"≤ {FALSE_ALARM_GOAL:.0%}"
+        by_score = " | ".join(f"{v:.1%}" for v in over.mean(axis=0))
+        print(
+            f"| {name} | {len(images):,} | {share:.1%} | {goal} {'met' if ok else 'NOT met'} | {by_score} |"
+        )
+    return met
+
+
+def verdict_milliseconds(loaded: store.LoadedModel, image: np.ndarray, repeats: int = 200) -> np.ndarray:
+    """Seconds per prediction + verdict of one image, as the Draw page does it on every stroke."""
+    for _ in range(5):  # the first calls trace the compiled functions
+        unsure.judge(loaded.detector, loaded.model, image[None])
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        mlp.predict(loaded.model, image[None])
+        unsure.judge(loaded.detector, loaded.model, image[None])
+        times.append(time.perf_counter() - started)
+    return np.array(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", nargs="+", default=["digits-mlp", "fashion-mlp"], metavar="NAME_OR_PATH")
+    parser.add_argument("--count", type=int, default=1000, help="inputs of each kind (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not 10 <= args.count <= 1000:
+        parser.error(f"--count must be in 10..1000 (the bundled test digits). Received: {args.count}")
+    all_met = True
+    for name in args.model:
+        try:
+            loaded = store.load(name)
+        except ValueError as err:
+            parser.exit(2, f"unsure_verdict: error: {err}\n")
+        dataset = loaded.card.dataset if loaded.card else "mnist"
+        limits = ", ".join(f"{s} {v:.3g}" for s, v in zip(unsure.SCORES, loaded.detector.limits, strict=True))
+        print(f"\n### {name} ({dataset}); limits: {limits}\n")
+        sets = input_sets(dataset, args.count, args.seed)
+        all_met &= measure(loaded, sets)
+        times = verdict_milliseconds(loaded, next(images for _, images in sets.values())[0])
+        print(f"\nprediction + verdict of one drawing: median {np.median(times):.2f} ms, "
+              f"p99 {np.percentile(times, 99):.2f} ms")  # fmt: skip
+    print(f"\ngoals (≥ {CAUGHT_GOAL:.0%} of foreign inputs, ≤ {FALSE_ALARM_GOAL:.0%} of real ones): "
+          f"{'met' if all_met else 'NOT met'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
