@@ -135,8 +135,8 @@ def test_random_drawings_stay_on_the_canvas_legible_or_small_for_the_pen():
             ink = picture.canvas[..., 3] > 127
             rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
             size = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
-            share = picture.brush / size
-            assert share <= pen.LEGIBLE_BRUSH_SHARE + 0.02 if legible else share >= pen.LEGIBLE_BRUSH_SHARE - 0.02
+            share, limit = picture.brush / size, pen.LEGIBLE_BRUSH_SHARE
+            assert share <= limit + 0.02 if legible else share >= limit - 0.02
 
 
 def test_add_renders_appends_prepared_pen_drawings_with_their_labels():

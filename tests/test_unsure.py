@@ -15,7 +15,9 @@ def detector(trained, small_split):
     return unsure.fit(trained.model, x_train, y_train, x_val, kind="digit")
 
 
-def test_the_scores_are_the_top_probability_mahalanobis_distance_and_pixel_residual(trained, detector, digits):
+def test_the_scores_are_the_top_probability_mahalanobis_distance_and_pixel_residual(
+    trained, detector, digits
+):
     images = digits.x_test[:5]
     found = unsure.scores(detector, trained.model, images)
     probabilities = model.predict(trained.model, images)
@@ -23,7 +25,7 @@ def test_the_scores_are_the_top_probability_mahalanobis_distance_and_pixel_resid
     features = explain.features(trained.model, images).astype(np.float64)
     precision = detector.precision.astype(np.float64)
     for row, feature in enumerate(features):
-        distances = [np.sqrt((feature - mean) @ precision @ (feature - mean)) for mean in detector.class_means]
+        distances = [np.sqrt((feature - m) @ precision @ (feature - m)) for m in detector.class_means]
         assert found[row, 1] == pytest.approx(min(distances), rel=1e-3)
     flat = images.reshape(5, -1) / 255 - detector.pixel_mean
     projection = detector.components.T @ (detector.components @ flat.T)  # (784, 5)
@@ -62,7 +64,8 @@ def test_a_guess_gives_its_probability_as_the_reason():
         np.zeros((1, 784), np.float32), np.array([0.5, 1.0, 10.0]), "digit",
     )  # fmt: skip
     verdict = unsure._verdict(np.array([0.55, 0.0, 1.0]), 0.45, detector)
-    assert verdict.unsure and verdict.reason == "The model is only 45% sure, too unsure to count as a reading."
+    assert verdict.unsure
+    assert verdict.reason == "The model is only 45% sure, too unsure to count as a reading."
     both = unsure._verdict(np.array([0.55, 0.0, 11.0]), 0.45, detector)
     assert both.reason.startswith("It does not look like a digit") and "45% sure" in both.reason
 
@@ -83,11 +86,12 @@ def test_a_detector_is_read_back_exactly_and_a_broken_one_is_refused(detector):
     assert again.kind == "digit"
     with pytest.raises(unsure.UnsureError, match="Unreadable"):
         unsure.Detector.from_bytes(b"not an npz")
+    three_classes = unsure.Detector(
+        detector.class_means[:3], detector.precision, detector.pixel_mean,
+        detector.components, detector.limits, "digit",
+    )  # fmt: skip
     with pytest.raises(unsure.UnsureError, match="10 classes"):
-        unsure.Detector.from_bytes(
-            unsure.Detector(detector.class_means[:3], detector.precision, detector.pixel_mean,
-                            detector.components, detector.limits, "digit").to_bytes()  # fmt: skip
-        )
+        unsure.Detector.from_bytes(three_classes.to_bytes())
 
 
 def test_fit_and_scores_refuse_what_they_cannot_read(trained, small_split, detector):

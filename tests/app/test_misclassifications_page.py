@@ -23,8 +23,9 @@ def test_filters_and_confusion_cells_lead_to_the_right_mistakes(app, trained, di
     assert shown_indices(app) == [m.index for m in expected.mistakes()[:36]]
     flagged = unsure.flags(detector, unsure.scores(detector, trained.model, digits.x_test))
     rest = (expected.predictions[~flagged] == expected.labels[~flagged]).mean()
-    assert f"It calls **{flagged.sum():,}** of them **Unsure** ({flagged.mean():.1%})" in app.markdown[1].value
-    assert f"on the other {(~flagged).sum():,} it reads **{rest:.2%}** right" in app.markdown[1].value
+    sentence = app.markdown[1].value
+    assert f"It calls **{flagged.sum():,}** of them **Unsure** ({flagged.mean():.1%})" in sentence
+    assert f"on the other {(~flagged).sum():,} it reads **{rest:.2%}** right" in sentence
 
     app.selectbox(key="mistakes_true").select(4).run()
     assert shown_indices(app) == [m.index for m in expected.mistakes(4)[:36]]
@@ -47,10 +48,9 @@ def test_filters_and_confusion_cells_lead_to_the_right_mistakes(app, trained, di
 
 
 def test_a_filter_with_no_mistakes_says_so(app, trained, digits):
-    from mnist_mlp import evaluate, unsure
+    from mnist_mlp import evaluate
 
     expected = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
-    detector = unsure.fit_on_dataset(trained.model, digits)
     empty = next((t, p) for t in range(10) for p in range(10) if t != p and expected.confusion[t, p] == 0)
     open_page(app, "misclassifications")
     app.selectbox(key="mistakes_true").select(empty[0])
