@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--pen-strokes", type=int, metavar="N",
                        help="digits as people draw them: add N pen-stroke renders of each training "
                             "digit (0 = off; the shipped digits-mlp uses 3)")  # fmt: skip
+    group.add_argument("--outliers", type=int, metavar="N",
+                       help="outlier exposure: train on N images of no class (scribbles, shapes, the "
+                            "other dataset) towards even probabilities, so Unsure catches them; "
+                            "0 = off (the shipped models use 6000)")  # fmt: skip
     group.add_argument("--seed", type=int)
     train.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
                        help="share of the training data held out for validation (%(default)s)")  # fmt: skip
@@ -156,7 +160,7 @@ CONFIG_OPTIONS = {
     "optimizer": "optimizer", "learning_rate": "learning_rate",
     "learning_rate_decay": "learning_rate_decay", "l2": "l2",
     "batch_size": "batch_size", "epochs": "epochs", "augment": "augment", "mirror": "mirror",
-    "seed": "seed", "pen_strokes": "pen_strokes",
+    "seed": "seed", "pen_strokes": "pen_strokes", "outliers": "outliers",
 }  # fmt: skip
 
 
@@ -178,12 +182,11 @@ def run_train(args: argparse.Namespace) -> int:
     )
     say = _quiet if args.json else _say
     say(f"data: {dataset.source}")
-    if config.pen_strokes:
-        from mnist_mlp import pen
+    if config.pen_strokes or config.outliers:
+        from mnist_mlp import train as training
 
-        counter = _Counter("drawing the digits again as pen strokes", enabled=not args.json)
-        split = pen.with_renders((x_train, y_train, x_val, y_val), config.pen_strokes, seed=config.seed,
-                                 on_progress=counter.update)  # fmt: skip
+        counter = _Counter(enabled=not args.json)
+        split = training.with_extras((x_train, y_train, x_val, y_val), config, dataset.name, counter.update)
         x_train, y_train, x_val, y_val = split
         counter.close()
     mixed = 0

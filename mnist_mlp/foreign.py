@@ -1,7 +1,9 @@
-"""Things that are not of a model's kind, drawn on the canvas: scribbles, letters, garments, digits.
+"""Things that are not of a model's kind, drawn on the canvas: scribbles, shapes, letters, garments, digits.
 
-The Unsure verdict is measured on them (benchmarks/unsure_verdict.py and the tests); none of them
-is used to train a model or to set its Unsure limits, which come from validation images alone.
+Training can show a model some of them as images of no class (`outliers`, outlier exposure), so that
+it spreads its probabilities evenly over the classes for such input; the Unsure verdict is measured
+on fresh ones (benchmarks/unsure_verdict.py). Letters are never used in training, so the benchmark
+shows how the verdict does on a kind of input it has never seen.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ LETTERS = "".join(
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
 SCRIBBLE_STROKES = (1, 3)  # a scribble is one to three strokes
 SCRIBBLE_POINTS = (4, 9)  # each a smooth curve through four to nine random points
+MIN_SHAPE_FILL = 0.25  # a shape covers at least this share of its box
 
 
 def scribbles(count: int, seed: int) -> Iterator[np.ndarray]:
@@ -45,6 +48,60 @@ def scribbles(count: int, seed: int) -> Iterator[np.ndarray]:
             low = brush / 2
             strokes.append((curve * (size - brush) + low + np.array([left, top])).astype(np.float32))
         yield pen.render(strokes, brush)
+
+
+def shapes(count: int, seed: int) -> Iterator[np.ndarray]:
+    """Filled shapes on the canvas, polygons and ellipses at least half as tall as wide, RGBA canvases:
+    blobs of ink, which no drawing of a digit is. (No rings: a ring is a 0; nothing tall and thin: a 1.)"""
+    rng = np.random.default_rng(seed)
+    scale = pen.SUPERSAMPLE
+    made = 0
+    while made < count:
+        image = Image.new("L", (CANVAS_SIZE * scale, CANVAS_SIZE * scale), 0)
+        painter = ImageDraw.Draw(image)
+        width = int(rng.integers(60, CANVAS_SIZE - 10)) * scale
+        height = int(width * rng.uniform(0.5, 1.0))
+        top, left = (
+            int(rng.integers(0, CANVAS_SIZE * scale - height + 1)),
+            int(rng.integers(0, CANVAS_SIZE * scale - width + 1)),
+        )
+        if rng.random() < 0.4:
+            painter.ellipse((left, top, left + width, top + height), fill=255)
+        else:
+            corners = rng.uniform(0, 1, (int(rng.integers(3, 8)), 2))
+            around = np.argsort(np.arctan2(*(corners - corners.mean(axis=0)).T))  # a simple polygon
+            points = corners[around] * (width, height) + (left, top)
+            painter.polygon([tuple(point) for point in points], fill=255)
+        alpha = np.asarray(image.resize((CANVAS_SIZE, CANVAS_SIZE), Image.Resampling.BOX))
+        if np.count_nonzero(alpha > 127) < MIN_SHAPE_FILL * width * height / scale**2:
+            continue  # a sliver: it could pass for a stroke
+        canvas = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)
+        canvas[alpha > 0, :3] = 255
+        canvas[..., 3] = alpha
+        made += 1
+        yield canvas
+
+
+def outliers(dataset: str, count: int, seed: int) -> np.ndarray:
+    """Images of no class for training a `dataset` model (outlier exposure), prepared as the Draw page
+    prepares a drawing: (count, 28, 28) uint8, ink white on black.
+
+    A third each: scribbles, filled shapes, and the other dataset's training images (garments for a
+    digit model, digits for a clothing model). Never letters: the benchmark keeps those unseen.
+    """
+    from mnist_mlp import data, drawing
+
+    if count < 3:
+        raise ValueError(f"Expected at least 3 outliers (a third of each kind). Received: count={count}.")
+    other = data.load("fashion_mnist" if dataset == "mnist" else "mnist")
+    rng = np.random.default_rng(seed)
+    pictures = other.x_train[
+        rng.choice(len(other.x_train), count // 3, replace=len(other.x_train) < count // 3)
+    ]
+    canvases = [*scribbles(count // 3, seed + 1), *shapes(count - 2 * (count // 3), seed + 2)]
+    prepared = [drawing.to_mnist(image) for image in [*pictures, *canvases]]
+    images = [np.rint(image * 255).astype(np.uint8) for image in prepared if image is not None]
+    return np.stack(images)
 
 
 def letters(count: int, seed: int) -> Iterator[tuple[str, np.ndarray]]:

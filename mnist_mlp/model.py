@@ -23,6 +23,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "selu")
 OPTIMIZERS = ("adam", "sgd", "adagrad", "rmsprop")
 LEARNING_RATE_DECAYS = ("none", "cosine")
 MAX_PEN_STROKES = 8  # pen-stroke renders per digit: more adds time, not variety
+MAX_OUTLIERS = 60_000  # images of no class for outlier exposure
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class MLPConfig:
     # digits as people draw them: this many pen-stroke renders (pen.py) of each training and
     # validation digit join the originals; 0 is off. Costs ~6 ms a render before training starts
     pen_strokes: int = 0
+    # outlier exposure: this many images of no class (scribbles, shapes and the other dataset's
+    # images, foreign.py) join training, each taught to get an even 10% on every class, so the
+    # Unsure verdict catches what is not of the dataset's kind; 0 is off
+    outliers: int = 0
     seed: int = 0  # weights, dropout, shuffling and augmentation all follow it
 
     def __post_init__(self) -> None:
@@ -71,6 +76,7 @@ class MLPConfig:
         _check(0 <= self.seed < 2**31, "seed", self.seed, "in 0..2**31-1")
         _check(0 <= self.pen_strokes <= MAX_PEN_STROKES, "pen_strokes", self.pen_strokes,
                f"renders per digit in 0..{MAX_PEN_STROKES}")  # fmt: skip
+        _check(0 <= self.outliers <= MAX_OUTLIERS, "outliers", self.outliers, f"in 0..{MAX_OUTLIERS}")
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:

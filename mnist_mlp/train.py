@@ -18,6 +18,7 @@ import numpy as np
 from mnist_mlp import augment
 from mnist_mlp.model import (
     IMAGE_SHAPE,
+    NUM_CLASSES,
     MLPConfig,
     build_model,
     first_layer_weights,
@@ -34,6 +35,8 @@ MAX_SNAPSHOTS = 40  # a long run keeps its early snapshots and an even spread of
 CALL_SECONDS = 0.1  # aim of one compiled call: short enough to stop promptly and report live
 MAX_STEPS_PER_CALL = 256
 VALIDATION_CHUNK = 8192
+OUTLIER = NUM_CLASSES  # the training label of an image of no class: see `train`
+OUTLIER_WEIGHT = 0.5  # of the outliers' loss against the digits': Hendrycks et al.'s lambda
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ def train(
 
     Args:
         x_train, x_val: (n, 28, 28) uint8 images, ink white on black.
-        y_train, y_val: (n,) integer labels in 0..9.
+        y_train, y_val: (n,) integer labels in 0..9; a training label of OUTLIER marks an image that
+            is of no class (outlier exposure, Hendrycks et al. 2019): the model learns to spread its
+            probabilities evenly over the classes for it, so the Unsure verdict can catch such input.
         epochs: epochs to run now (default `config.epochs`).
         on_progress: called from this thread after every compiled call and every epoch.
         stop: when set (from any thread), training ends after the current call (< ~0.1 s) and
@@ -127,7 +132,7 @@ def train(
     for epoch in range(first_epoch, last_epoch + 1):
         order = runner.epoch_order(epoch)
         batches = math.ceil(len(order) / config.batch_size)
-        epoch_loss = epoch_correct = epoch_images = 0.0
+        epoch_loss = epoch_correct = epoch_images = epoch_inliers = 0.0
         batch = 0
         while batch < batches:
             limit = batches - batch
@@ -135,12 +140,13 @@ def train(
                 limit = min(limit, max(1, pending_snapshots[0] - result.steps))
             count = min(steps_per_call, limit)
             call_started = time.perf_counter()
-            loss_sum, correct, images = runner.run(order, batch, count)
+            loss_sum, correct, inliers, images = runner.run(order, batch, count)
             call_seconds = time.perf_counter() - call_started
             steps_per_call = _next_steps_per_call(count, call_seconds)
             batch += count
             epoch_loss += loss_sum
             epoch_correct += correct
+            epoch_inliers += inliers
             epoch_images += images
             images_this_run += images
             if pending_snapshots and result.steps >= pending_snapshots[0]:
@@ -152,7 +158,7 @@ def train(
             if on_progress and batch < batches:
                 on_progress(
                     Progress("batch", epoch, last_epoch, batch, batches, result.steps,
-                             epoch_loss / epoch_images, epoch_correct / epoch_images, None, None,
+                             epoch_loss / epoch_images, epoch_correct / max(epoch_inliers, 1), None, None,
                              speed, remaining / max(speed, 1e-9), 1 - remaining / total_images)
                 )  # fmt: skip
             if stop is not None and stop.is_set():
@@ -161,7 +167,7 @@ def train(
         record = {
             "epoch": round(epoch - 1 + batch / batches, 4),
             "loss": epoch_loss / max(epoch_images, 1),
-            "accuracy": epoch_correct / max(epoch_images, 1),
+            "accuracy": epoch_correct / max(epoch_inliers, 1),
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
         }
@@ -184,6 +190,40 @@ def train(
     result.images_seen += images_this_run
     result.config = config
     return result
+
+
+def with_extras(
+    split: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    config: MLPConfig,
+    dataset: str,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val) with what `config` adds: pen-stroke renders of the digits
+    (`pen.with_renders`) and images of no class labelled OUTLIER (`foreign.outliers`), training only.
+
+    on_progress: called with (what, done, total) while the renders are made.
+    """
+    from mnist_mlp import foreign, pen
+
+    if config.pen_strokes and dataset == "mnist":
+
+        def rendering(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress("drawing the digits again as pen strokes", done, total)
+
+        split = pen.with_renders(split, config.pen_strokes, seed=config.seed, on_progress=rendering)
+    if config.outliers:
+        if on_progress is not None:
+            on_progress("drawing scribbles and shapes to learn what is not a class", 0, config.outliers)
+        outliers = foreign.outliers(dataset, config.outliers, seed=config.seed)
+        x_train, y_train, x_val, y_val = split
+        labels = np.full(len(outliers), OUTLIER, y_train.dtype)
+        split = (np.concatenate([x_train, outliers]), np.concatenate([y_train, labels]), x_val, y_val)
+        if on_progress is not None:
+            on_progress(
+                "drawing scribbles and shapes to learn what is not a class", len(outliers), len(outliers)
+            )
+    return split
 
 
 def _follow_optimizer_settings(model: keras.Model, config: MLPConfig, total_steps: int) -> None:
@@ -303,20 +343,25 @@ class _Runner:
             self.x.assign(self._upload(images))
         return self.rng.permutation(len(self.x_source)).astype(np.int32)
 
-    def run(self, order: np.ndarray, batch: int, count: int) -> tuple[float, float, int]:
-        """Train on `count` batches starting at batch number `batch` of this epoch's `order`."""
+    def run(self, order: np.ndarray, batch: int, count: int) -> tuple[float, float, float, int]:
+        """Train on `count` batches starting at batch number `batch` of this epoch's `order`.
+
+        Returns the loss summed over the images, how many were read right, how many have a class
+        (not OUTLIER), and how many there were.
+        """
         size = self.config.batch_size
         indices = order[batch * size : (batch + count) * size]
         if len(indices) == count * size:
-            loss_sum, correct = self._train_steps(indices.reshape(count, size))
+            sums = self._train_steps(indices.reshape(count, size))
         else:  # the epoch's short last batch goes alone, so every batch has one size per call
             full = (count - 1) * size
-            loss_sum, correct = (0.0, 0.0)
+            sums = (0.0, 0.0, 0.0)
             if full:
-                loss_sum, correct = self._train_steps(indices[:full].reshape(count - 1, size))
-            tail_loss, tail_correct = self._train_steps(indices[full:].reshape(1, -1))
-            loss_sum, correct = loss_sum + tail_loss, correct + tail_correct
-        return float(loss_sum), float(correct), len(indices)
+                sums = self._train_steps(indices[:full].reshape(count - 1, size))
+            tail = self._train_steps(indices[full:].reshape(1, -1))
+            sums = tuple(a + b for a, b in zip(sums, tail, strict=True))
+        loss_sum, correct, inliers = (float(value) for value in sums)
+        return loss_sum, correct, inliers, len(indices)
 
     def _train_steps_graph(self, batches):
         tf = self.tf
@@ -325,6 +370,7 @@ class _Runner:
         variables = model.trainable_variables
         loss_sum = tf.constant(0.0)
         correct = tf.constant(0.0)
+        inliers = tf.constant(0.0)
         for index in tf.range(tf.shape(batches)[0]):
             batch = batches[index]
             images = tf.gather(self.x, batch)
@@ -341,7 +387,8 @@ class _Runner:
             loss_sum += tf.reduce_sum(losses)
             predicted = tf.argmax(probabilities, axis=1, output_type=tf.int32)
             correct += tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
-        return loss_sum, correct
+            inliers += tf.reduce_sum(tf.cast(labels < NUM_CLASSES, tf.float32))
+        return loss_sum, correct, inliers
 
     def _evaluate_graph(self, images, labels):
         tf = self.tf
@@ -404,7 +451,13 @@ def _fused_update(tf, optimizer, gradients, variables) -> bool:
 
 
 def _cross_entropy(tf, labels, probabilities):
-    """Per-example cross-entropy from softmax outputs, clipped as Keras does against log(0)."""
+    """Per-example cross-entropy from softmax outputs, clipped as Keras does against log(0).
+
+    For an OUTLIER label it is OUTLIER_WEIGHT times the cross-entropy to the uniform distribution
+    (outlier exposure), which is smallest when every class gets 10%.
+    """
     epsilon = 1e-7
-    picked = tf.gather(probabilities, labels, axis=1, batch_dims=1)
-    return -tf.math.log(tf.clip_by_value(picked, epsilon, 1.0 - epsilon))
+    logs = tf.math.log(tf.clip_by_value(probabilities, epsilon, 1.0 - epsilon))  # (n, 10)
+    is_outlier = labels >= NUM_CLASSES
+    picked = tf.gather(logs, tf.minimum(labels, NUM_CLASSES - 1), axis=1, batch_dims=1)
+    return tf.where(is_outlier, -OUTLIER_WEIGHT * tf.reduce_mean(logs, axis=1), -picked)

@@ -15,6 +15,7 @@ Unsure; an image past any one limit is Unsure, with that limit as the reason.
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,7 +63,7 @@ class Detector:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as archive:
                 values = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError, EOFError) as err:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise UnsureError(f"Unreadable Unsure detector: {err}") from err
         expected = {"class_means", "precision", "pixel_mean", "components", "limits", "kind"}
         if set(values) != expected:
@@ -105,7 +106,8 @@ def fit(
     """Learn what the training images look like, then set the limits on validation images.
 
     Args:
-        x_train: (n, 28, 28) uint8 or float in [0, 1], the model's training images; y_train (n,) labels.
+        x_train: (n, 28, 28) uint8 or float in [0, 1], the model's training images; y_train (n,) labels
+            (images labelled 10 and up, outlier exposure's images of no class, are left out).
         x_val: (m, 28, 28) validation images of the same kind, as the model will be shown them (for a
             digit model trained on pen strokes: originals and pen-stroke renders).
         kind: what the model reads, e.g. "digit".
@@ -121,6 +123,8 @@ def fit(
             f"training image. Received: false_alarm={false_alarm!r}, {len(x_val)} validation images, "
             f"{len(y_train)} labels for {len(x_train)} images."
         )
+    of_a_class = y_train < NUM_CLASSES  # outlier-exposure images (train.OUTLIER) describe no class
+    x_train, y_train = x_train[of_a_class], y_train[of_a_class]
     features = explain.features(model, x_train).astype(np.float64)  # (n, h)
     if features.shape[1] > _MAX_FEATURES:
         features = features[:, :0]

@@ -10,6 +10,23 @@ LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 
 
+def pen_strokes_input(dataset_name: str, base: model.MLPConfig, preset: str) -> int:
+    """How many pen-stroke renders of each digit to train on; digits only."""
+    if dataset_name != "mnist":
+        return 0
+    return int(
+        st.number_input(
+            "Pen-stroke renders per digit",
+            0,
+            model.MAX_PEN_STROKES,
+            base.pen_strokes,
+            key=f"train_pen_{preset}",
+            help="Digits as people draw them: each training digit also drawn again with one pen, a few "
+            "strokes, any size. Reads drawings better; about 20 s per 1,000 digits before the first run.",
+        )
+    )
+
+
 def settings() -> tuple[str, model.MLPConfig | None]:
     """The settings widgets; the config is None (with an error shown) when they do not fit together."""
     data_column, model_column, training_column = st.columns(3)
@@ -68,21 +85,19 @@ def settings() -> tuple[str, model.MLPConfig | None]:
                 key=f"train_mirror_{preset}",
                 help="Flips a random half of the images each epoch: right for clothes, wrong for digits.",
             ),
-            "pen_strokes": int(
+            "pen_strokes": pen_strokes_input(name, base, preset),
+            "outliers": int(
                 st.number_input(
-                    "Pen-stroke renders per digit",
+                    "Images of no class (outlier exposure)",
                     0,
-                    model.MAX_PEN_STROKES,
-                    base.pen_strokes,
-                    key=f"train_pen_{preset}",
-                    disabled=name != "mnist",
-                    help="Digits as people draw them: each training digit also drawn again with one pen, "
-                    "a few strokes, any size. Reads drawings better; about 20 s more per 1,000 digits "
-                    "before the first run on this server.",
+                    20_000,
+                    base.outliers,
+                    1000,
+                    key=f"train_outliers_{preset}",
+                    help="Scribbles, shapes and pictures of the other dataset, taught to get an even 10% "
+                    "on every class, so the model says Unsure for what is not of its kind.",
                 )
-            )
-            if name == "mnist"
-            else 0,
+            ),
             "seed": int(st.number_input("Seed", 0, 2**31 - 1, base.seed, key="train_seed")),
         }
     try:

@@ -159,3 +159,20 @@ def test_load_by_path_of_a_keras_file(tmp_path, small_model):
     assert loaded.card is None and loaded.model.count_params() == small_model.count_params()
     with pytest.raises(store.StoreError, match="no such file"):
         store.load(str(tmp_path / "missing.keras"))
+
+
+def test_an_unsure_detector_is_saved_beside_the_model_and_read_back(model_store, small_model, digits):
+    from mnist_mlp import unsure
+
+    detector = unsure.fit(small_model, digits.x_train[:500], digits.y_train[:500], digits.x_test[:100],
+                          kind="digit")  # fmt: skip
+    path = store.save(small_model, make_card("judged"), detector=detector)
+    assert (path / store.DETECTOR_FILE).is_file()
+    loaded = store.load("judged")
+    np.testing.assert_array_equal(loaded.detector.limits, detector.limits)
+    np.testing.assert_array_equal(loaded.detector.precision, detector.precision)
+    assert store.load(store.save(small_model, make_card("plain"))).detector is None
+
+    (path / store.DETECTOR_FILE).write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(store.StoreError, match="unsure.npz: Unreadable Unsure detector"):
+        store.load("judged")

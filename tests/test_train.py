@@ -253,3 +253,31 @@ def test_long_runs_keep_a_bounded_spread_of_snapshots():
     gaps = np.diff(steps[3:-1])
     assert gaps.max() < 3 * gaps.min() + 150  # evenly spread, not bunched at one end
     assert train.thin_snapshots({1: snapshots[0]}, keep=20) == {1: snapshots[0]}
+
+
+def test_the_loss_of_an_outlier_is_half_its_cross_entropy_to_even_probabilities():
+    import tensorflow as tf
+
+    probabilities = tf.constant([[0.7] + [0.3 / 9] * 9, [0.1] * 10], tf.float32)
+    labels = tf.constant([0, train.OUTLIER], tf.int32)
+    losses = train._cross_entropy(tf, labels, probabilities).numpy()
+    assert losses[0] == pytest.approx(-np.log(0.7), rel=1e-6)
+    assert losses[1] == pytest.approx(train.OUTLIER_WEIGHT * -np.log(0.1), rel=1e-6)
+
+
+def test_outlier_exposure_spreads_the_probabilities_of_images_of_no_class(small_split):
+    x_train, y_train, x_val, y_val = small_split
+    rng = np.random.default_rng(0)
+    blobs = np.zeros((600, 28, 28), np.uint8)  # filled squares and bars: ink where digits have none
+    for index, blob in enumerate(blobs):
+        top, left = rng.integers(2, 10, 2)
+        blob[top : top + rng.integers(12, 18), left : left + rng.integers(12, 18)] = 255
+    labels = np.full(500, train.OUTLIER, y_train.dtype)
+    config = model.MLPConfig(hidden_units=(64,), dropout_rate=0.0, epochs=4, batch_size=32, seed=1)
+    exposed = train.train(config, np.concatenate([x_train, blobs[:500]]), np.concatenate([y_train, labels]),
+                          x_val, y_val)  # fmt: skip
+    plain = train.train(config, x_train, y_train, x_val, y_val)
+    held_out = blobs[500:]
+    assert model.predict(exposed.model, held_out).max(axis=1).mean() < 0.3  # near 0.1 each
+    assert model.predict(plain.model, held_out).max(axis=1).mean() > 0.45  # a confident guess
+    assert exposed.history[-1]["val_accuracy"] > 0.85 and exposed.history[-1]["accuracy"] > 0.85

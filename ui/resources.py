@@ -69,12 +69,13 @@ def dataset(name: str) -> data.Dataset:
 
 @st.cache_resource(show_spinner=False)
 def training_split(
-    name: str, seed: int, pen_strokes: int = 0
+    name: str, seed: int, pen_strokes: int = 0, outliers: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_val, y_val) of `name`'s training images, the same for the same seed,
-    with `pen_strokes` pen-stroke renders of each digit added (see mnist_mlp.pen)."""
-    if pen_strokes:
-        return _with_pen_strokes(name, seed, pen_strokes)
+    with `pen_strokes` pen-stroke renders of each digit and `outliers` images of no class added
+    (see mnist_mlp.train.with_extras)."""
+    if pen_strokes or outliers:
+        return _with_extras(name, seed, pen_strokes, outliers)
     source = dataset(name)
     arrays = data.split_validation(source.x_train, source.y_train, VALIDATION_FRACTION, seed=seed)
     for array in arrays:
@@ -82,13 +83,15 @@ def training_split(
     return arrays
 
 
-@st.cache_resource(show_spinner="Drawing the digits again as pen strokes (once per server)…", max_entries=2)
-def _with_pen_strokes(
-    name: str, seed: int, pen_strokes: int
+@st.cache_resource(show_spinner="Drawing pen strokes, scribbles and shapes to train on (once per server)…",
+                   max_entries=2)  # fmt: skip
+def _with_extras(
+    name: str, seed: int, pen_strokes: int, outliers: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from mnist_mlp import pen
+    from mnist_mlp import model, train
 
-    arrays = pen.with_renders(training_split(name, seed), pen_strokes, seed=seed)
+    config = model.MLPConfig(seed=seed, pen_strokes=pen_strokes, outliers=outliers)
+    arrays = train.with_extras(training_split(name, seed), config, name)
     for array in arrays:
         array.setflags(write=False)  # shared by every session
     return arrays

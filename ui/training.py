@@ -58,7 +58,7 @@ def start_training(
     """
     from mnist_mlp import job
 
-    split = resources.training_split(dataset_name, config.seed, config.pen_strokes)
+    split = resources.training_split(dataset_name, config.seed, config.pen_strokes, config.outliers)
     mixed = {}
     if mix_drawings:
         from mnist_mlp import drawings
@@ -109,14 +109,20 @@ def save_training(session: Training, name: str) -> None:
     Raises:
         ValueError: a bad or taken name. OSError: the store cannot be written.
     """
-    from mnist_mlp import job
+    from mnist_mlp import data, job, unsure
 
     result = session.job.result
     test = session.test or evaluate_training(session)
     card = job.make_card(
         name, result, resources.dataset(session.dataset), session.samples, test, "Trained in the app."
     )
-    store.save(result.model, card, snapshots=result.snapshots)
+    settings = result.config
+    x_train, y_train, x_val, _ = resources.training_split(
+        session.dataset, settings.seed, settings.pen_strokes, settings.outliers
+    )
+    with st.spinner("Setting where the model should say Unsure…"):
+        detector = unsure.fit(result.model, x_train, y_train, x_val, kind=data.ITEMS[session.dataset])
+    store.save(result.model, card, snapshots=result.snapshots, detector=detector)
     session.saved_as = name
     resources.store_changed()
     picker.select_model(name)

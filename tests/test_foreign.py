@@ -1,0 +1,51 @@
+"""Tests for mnist_mlp.foreign: scribbles, letters and bitmaps on the canvas, reproducible and as asked."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_mlp import drawing, foreign
+from tests.conftest import mnist_digits
+
+
+def _ink_box(canvas: np.ndarray) -> tuple[int, int, int, int]:
+    ink = canvas[..., 3] > 127
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return int(rows[0]), int(columns[0]), int(rows[-1]) + 1, int(columns[-1]) + 1
+
+
+def test_scribbles_are_reproducible_canvases_with_ink_that_to_mnist_reads():
+    first = list(foreign.scribbles(5, seed=2))
+    again = list(foreign.scribbles(5, seed=2))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not np.array_equal(first[0], next(foreign.scribbles(1, seed=3)))
+    for canvas in first:
+        assert canvas.shape == (280, 280, 4) and canvas.dtype == np.uint8
+        top, left, bottom, right = _ink_box(canvas)
+        assert max(bottom - top, right - left) >= 40  # a drawing, not a tap
+        assert drawing.to_mnist(canvas) is not None
+
+
+def test_letters_leave_out_those_shaped_like_digits():
+    assert not set(foreign.LETTERS) & set("OoIlZzSsBbgq")
+    assert set("AEFHKMNRWXYaehkmnprwxy") <= set(foreign.LETTERS)
+    letters = list(foreign.letters(20, seed=0))
+    assert {letter for letter, _ in letters} <= set(foreign.LETTERS)
+    for _, canvas in letters:
+        assert canvas.shape == (280, 280, 4) and drawing.to_mnist(canvas) is not None
+
+
+def test_a_glyph_fills_twenty_pixels_of_the_field_like_an_mnist_digit():
+    glyph = foreign._glyph("H", foreign._font("DejaVuSans.ttf"))
+    rows, columns = np.flatnonzero(glyph.max(axis=1) > 64), np.flatnonzero(glyph.max(axis=0) > 64)
+    assert max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1 in (19, 20, 21)
+    assert glyph[:, 14].max() > 200  # the H's crossbar passes the middle column
+
+
+def test_bitmaps_keep_the_picture_and_pen_digits_follow_the_seed():
+    digit = mnist_digits()[0][:1]
+    (canvas,) = foreign.bitmaps(digit, seed=0)
+    prepared = drawing.to_mnist(canvas)
+    assert np.corrcoef(prepared.ravel(), drawing.to_mnist(digit[0]).ravel())[0, 1] > 0.9
+    first, again = (next(foreign.pen_digits(digit, seed=4)) for _ in range(2))
+    assert np.array_equal(first, again)
