@@ -2,8 +2,7 @@
 
 Training can show a model some of them as images of no class (`outliers`, outlier exposure), so that
 it spreads its probabilities evenly over the classes for such input; the Unsure verdict is measured
-on fresh ones (benchmarks/unsure_verdict.py). Letters are never used in training, so the benchmark
-shows how the verdict does on a kind of input it has never seen.
+on fresh ones (benchmarks/unsure_verdict.py): other seeds, the test splits, letters in other fonts.
 """
 
 from __future__ import annotations
@@ -24,7 +23,9 @@ DIGIT_LIKE_LETTERS = set("OoQDIiLlJjZzSsBbGgqTt")
 LETTERS = "".join(
     c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in DIGIT_LIKE_LETTERS
 )
-FONT_FILES = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
+# Fonts that matplotlib ships: training shows a model letters in some, the benchmark uses the others.
+TRAINING_FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "STIXGeneral.ttf", "cmr10.ttf")
+BENCHMARK_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSerif-Italic.ttf", "cmss10.ttf")
 SCRIBBLE_STROKES = (1, 3)  # a scribble is one to three strokes
 SCRIBBLE_POINTS = (4, 9)  # each a smooth curve through four to nine random points
 MIN_SHAPE_FILL = 0.25  # a shape covers at least this share of its box
@@ -86,31 +87,37 @@ def outliers(dataset: str, count: int, seed: int) -> np.ndarray:
     """Images of no class for training a `dataset` model (outlier exposure), prepared as the Draw page
     prepares a drawing: (count, 28, 28) uint8, ink white on black.
 
-    A third each: scribbles, filled shapes, and the other dataset's training images (garments for a
-    digit model, digits for a clothing model). Never letters: the benchmark keeps those unseen.
+    For a digit model a quarter each of scribbles, filled shapes, letters in TRAINING_FONTS and garments
+    (Fashion-MNIST training images); for a clothing model half scribbles, half digits (MNIST training
+    images): no shapes, as a bag is one. The benchmark draws fresh ones, letters in other fonts.
     """
     from mnist_mlp import data, drawing
 
-    if count < 3:
-        raise ValueError(f"Expected at least 3 outliers (a third of each kind). Received: count={count}.")
+    kinds = 4 if dataset == "mnist" else 2
+    if count < kinds:
+        raise ValueError(f"Expected at least {kinds} outliers (one of each kind). Received: count={count}.")
     other = data.load("fashion_mnist" if dataset == "mnist" else "mnist")
     rng = np.random.default_rng(seed)
-    pictures = other.x_train[
-        rng.choice(len(other.x_train), count // 3, replace=len(other.x_train) < count // 3)
-    ]
-    canvases = [*scribbles(count // 3, seed + 1), *shapes(count - 2 * (count // 3), seed + 2)]
-    prepared = [drawing.to_mnist(image) for image in [*pictures, *canvases]]
+    share = count // kinds
+    chosen = rng.choice(len(other.x_train), share, replace=len(other.x_train) < share)
+    canvases = list(scribbles(count - (kinds - 1) * share, seed + 1))
+    if dataset == "mnist":
+        canvases += list(shapes(share, seed + 2))
+        canvases += [canvas for _, canvas in letters(share, seed + 3, TRAINING_FONTS)]
+    prepared = [drawing.to_mnist(image) for image in [*other.x_train[chosen], *canvases]]
     images = [np.rint(image * 255).astype(np.uint8) for image in prepared if image is not None]
     return np.stack(images)
 
 
-def letters(count: int, seed: int) -> Iterator[tuple[str, np.ndarray]]:
+def letters(
+    count: int, seed: int, fonts: tuple[str, ...] = BENCHMARK_FONTS
+) -> Iterator[tuple[str, np.ndarray]]:
     """Letters that are not shaped like digits (LETTERS), traced from fonts and drawn as pen strokes.
 
     Yields (letter, (280, 280, 4) uint8 RGBA canvas).
     """
     rng = np.random.default_rng(seed)
-    fonts = [_font(name) for name in FONT_FILES]
+    fonts = [_font(name) for name in fonts]
     for _ in range(count):
         letter = LETTERS[int(rng.integers(len(LETTERS)))]
         glyph = _glyph(letter, fonts[int(rng.integers(len(fonts)))])  # (28, 28) uint8, ink white

@@ -106,6 +106,25 @@ def test_predict_reads_digit_images(capsys, cli_store, tmp_path, digits):
     right = sum(p["class"] == label for p, label in zip(predictions[:20], digits.y_test[:20], strict=True))
     assert right >= 15
     assert all(abs(sum(p["probabilities"]) - 1) < 1e-4 for p in predictions[:20])
+    assert sum(p["unsure"] for p in predictions[:20]) <= 2 and all(p["reason"] == "" for p in predictions[:20]
+                                                                     if not p["unsure"])  # fmt: skip
+
+
+def test_predict_calls_a_picture_that_is_no_digit_unsure_and_says_why(capsys, cli_store, tmp_path):
+    from mnist_mlp import store, unsure
+
+    board = tmp_path / "board.png"
+    Image.fromarray(
+        (np.indices((8, 8)).sum(axis=0) % 2 * 255).astype(np.uint8).repeat(14, 0).repeat(14, 1)
+    ).save(board)
+    code, out, _ = run(capsys, "predict", board, "--model", "tiny", "--store", cli_store, "--json")
+    [prediction] = json.loads(out)["predictions"]
+    assert code == 0 and prediction["unsure"] is True
+    assert prediction["reason"].startswith("It does not look like a digit")
+    assert (cli_store / "tiny" / store.DETECTOR_FILE).is_file()  # fitted when the CLI saved it
+    assert isinstance(store.load("tiny", cli_store).detector, unsure.Detector)
+    code, out, _ = run(capsys, "predict", board, "--model", "tiny", "--store", cli_store)
+    assert out.startswith(f"{board}: unsure, perhaps ") and "It does not look like a digit" in out
 
 
 @pytest.mark.parametrize(

@@ -49,3 +49,15 @@ def test_bitmaps_keep_the_picture_and_pen_digits_follow_the_seed():
     assert np.corrcoef(prepared.ravel(), drawing.to_mnist(digit[0]).ravel())[0, 1] > 0.9
     first, again = (next(foreign.pen_digits(digit, seed=4)) for _ in range(2))
     assert np.array_equal(first, again)
+
+
+def test_outliers_for_training_are_prepared_images_of_each_kind_and_reproducible():
+    digits_model = foreign.outliers("mnist", 30, seed=1)
+    assert digits_model.shape[1:] == (28, 28) and digits_model.dtype == np.uint8
+    assert 27 <= len(digits_model) <= 30  # a canvas to_mnist finds blank is left out
+    assert np.array_equal(digits_model, foreign.outliers("mnist", 30, seed=1))
+    assert all(image.max() > 100 for image in digits_model)  # ink, stretched by to_mnist
+    clothing_model = foreign.outliers("fashion_mnist", 20, seed=1)
+    assert 18 <= len(clothing_model) <= 20
+    with np.testing.assert_raises(ValueError):
+        foreign.outliers("mnist", 2, seed=0)

@@ -174,5 +174,5 @@ def test_an_unsure_detector_is_saved_beside_the_model_and_read_back(model_store,
     assert store.load(store.save(small_model, make_card("plain"))).detector is None
 
     (path / store.DETECTOR_FILE).write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(store.StoreError, match="unsure.npz: Unreadable Unsure detector"):
+    with pytest.raises(store.StoreError, match=r"unsure\.npz: Unreadable Unsure detector"):
         store.load("judged")

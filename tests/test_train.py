@@ -269,7 +269,7 @@ def test_outlier_exposure_spreads_the_probabilities_of_images_of_no_class(small_
     x_train, y_train, x_val, y_val = small_split
     rng = np.random.default_rng(0)
     blobs = np.zeros((600, 28, 28), np.uint8)  # filled squares and bars: ink where digits have none
-    for index, blob in enumerate(blobs):
+    for blob in blobs:
         top, left = rng.integers(2, 10, 2)
         blob[top : top + rng.integers(12, 18), left : left + rng.integers(12, 18)] = 255
     labels = np.full(500, train.OUTLIER, y_train.dtype)

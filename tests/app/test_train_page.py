@@ -2,6 +2,8 @@
 
 import time
 
+import numpy as np
+
 from tests.app.conftest import open_page, texts
 
 
@@ -38,6 +40,27 @@ def test_trains_one_epoch_then_saves_the_model_with_its_card(app, models_folder)
     assert card.test_accuracy == training.test.accuracy
     assert card.samples == {"train": 3600, "validation": 400, "test": 1000}
     assert (models_folder / "my first model" / store.SNAPSHOT_FILE).is_file()
+    assert store.load("my first model").detector is not None  # its Unsure limits, set on validation
+
+
+def test_pen_strokes_and_outliers_join_the_training_images(app, models_folder):
+    from mnist_mlp import train
+    from ui import resources
+
+    open_page(app, "train")
+    choose_tiny_model(app, epochs=1)
+    app.number_input(key="train_pen_custom").set_value(1)
+    app.number_input(key="train_outliers_custom").set_value(1000).run()
+    app.button(key="train_start").click().run(timeout=600)  # the renders come first, once per server
+    training = app.session_state["training"]
+    assert training.job.wait(120) and training.job.status == "finished"
+    assert training.job.config.pen_strokes == 1 and training.job.config.outliers == 1000
+    x_train, y_train, x_val, _ = resources.training_split("mnist", 0, 1, 1000)  # what the job trained on
+    assert training.samples == {"train": len(x_train), "validation": len(x_val), "test": 1000}
+    pen_renders = np.count_nonzero(y_train < train.OUTLIER) - 3600
+    assert 3550 <= pen_renders <= 3600  # each digit once more (a render to_mnist finds blank is left out)
+    assert 990 <= np.count_nonzero(y_train == train.OUTLIER) <= 1000
+    assert 750 <= len(x_val) <= 800  # and each validation digit once more
 
 
 def test_stop_ends_a_run_and_keeps_the_model(app):
