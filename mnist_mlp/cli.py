@@ -395,19 +395,22 @@ def _quiet(message: str) -> None:
 
 
 class _Counter:
-    """ "what: done/total" on one terminal line, for work before training starts."""
+    """What is being made before training starts, as "what: done/total" on one terminal line."""
 
-    def __init__(self, what: str, enabled: bool) -> None:
-        self.what, self.enabled, self.live = what, enabled, enabled and sys.stderr.isatty()
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.live, self.what = enabled, enabled and sys.stderr.isatty(), ""
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, what: str, done: int, total: int) -> None:
+        if self.live and self.what and what != self.what:
+            print(file=sys.stderr)  # keep the finished line
+        self.what = what
         if self.live:
-            print(f"\r{self.what}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+            print(f"\r{what}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
         elif self.enabled and done == total:
-            print(f"{self.what}: {done:,}/{total:,}", file=sys.stderr)
+            print(f"{what}: {done:,}/{total:,}", file=sys.stderr)
 
     def close(self) -> None:
-        if self.live:
+        if self.live and self.what:
             print(file=sys.stderr)
 
 

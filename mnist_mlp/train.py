@@ -213,16 +213,15 @@ def with_extras(
 
         split = pen.with_renders(split, config.pen_strokes, seed=config.seed, on_progress=rendering)
     if config.outliers:
+        what = "drawing images of no class (outlier exposure)"
         if on_progress is not None:
-            on_progress("drawing scribbles and shapes to learn what is not a class", 0, config.outliers)
+            on_progress(what, 0, config.outliers)
         outliers = foreign.outliers(dataset, config.outliers, seed=config.seed)
         x_train, y_train, x_val, y_val = split
         labels = np.full(len(outliers), OUTLIER, y_train.dtype)
         split = (np.concatenate([x_train, outliers]), np.concatenate([y_train, labels]), x_val, y_val)
         if on_progress is not None:
-            on_progress(
-                "drawing scribbles and shapes to learn what is not a class", len(outliers), len(outliers)
-            )
+            on_progress(what, len(outliers), len(outliers))
     return split
 
 

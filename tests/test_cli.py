@@ -48,6 +48,17 @@ def test_train_reports_json_and_saves_with_card(capsys, tmp_path):
     assert len(card["history"]) == 1 and card["training_seconds"] > 0
 
 
+def test_train_with_outliers_records_them_on_the_card(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--hidden", "16", "--epochs", "1", "--outliers", "90",
+                         "--out", "exposed", "--store", tmp_path, "--json")  # fmt: skip
+    assert code == 0
+    card = json.loads((tmp_path / "exposed" / "card.json").read_text())
+    assert card["config"]["outliers"] == 90 and card["config"]["pen_strokes"] == 0
+    assert 3600 + 85 <= card["samples"]["train"] <= 3600 + 90  # the digits and the images of no class
+    code, _, err = run(capsys, "train", "--outliers", "-1", "--no-save")
+    assert code == 2 and "invalid value for outliers" in err
+
+
 def test_train_talks_to_people_without_json(capsys, tmp_path):
     code, out, err = run(capsys, "train", "--preset", "softmax", "--epochs", "1", "--no-save")
     assert code == 0

@@ -170,7 +170,7 @@ def test_an_unsure_detector_is_saved_beside_the_model_and_read_back(model_store,
     assert (path / store.DETECTOR_FILE).is_file()
     loaded = store.load("judged")
     np.testing.assert_array_equal(loaded.detector.limits, detector.limits)
-    np.testing.assert_array_equal(loaded.detector.precision, detector.precision)
+    np.testing.assert_array_equal(loaded.detector.components, detector.components)
     assert store.load(store.save(small_model, make_card("plain"))).detector is None
 
     (path / store.DETECTOR_FILE).write_bytes(b"PK\x03\x04 truncated")

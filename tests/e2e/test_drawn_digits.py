@@ -6,7 +6,9 @@ and brush width; the browser must read it as the library reads the same strokes,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,11 @@ SHAKE = 0.01  # a slightly unsteady hand: points wander by up to 1% of the drawi
 LEGIBLE_SHARE = 6  # a drawing at least this many brush widths tall or wide stays legible
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-14's screen in CSS px
+SCREENS = {  # browser context options for each way of drawing
+    "mouse": {"viewport": DESKTOP},
+    "touch": {"viewport": DESKTOP, "has_touch": True},
+    "phone": {"viewport": PHONE, "device_scale_factor": 3, "is_mobile": True, "has_touch": True},
+}
 
 # (brush, size, down, across): the pen width and the drawing's longer side in canvas px, then where
 # the drawing sits in the room the canvas leaves it: 0 at the top (left) edge, 1 at the bottom (right).
@@ -35,13 +42,28 @@ MOUSE_LAYOUTS: list[Layout] = [  # one per digit, 0 to 9
 ]  # fmt: skip
 TOUCH_LAYOUTS: list[Layout] = [
     (14, 150, 1.0, 1.0), (28, 200, 0.0, 0.3), (10, 130, 0.5, 0.0), (20, 190, 1.0, 0.6),
-    (8, 130, 0.0, 1.0), (34, 230, 0.4, 0.5), (12, 140, 0.0, 0.0), (24, 170, 0.8, 1.0),
+    (8, 130, 0.2, 1.0), (34, 230, 0.4, 0.5), (12, 140, 0.0, 0.0), (24, 170, 0.8, 1.0),
     (18, 250, 0.5, 0.2), (16, 120, 1.0, 0.0),
 ]  # fmt: skip
 PHONE_DIGIT, PHONE_LAYOUT = 4, (16, 170, 0.3, 0.7)
 
+# The canvas's own toolbar (Update, Undo, Redo, Edit, Reset) lies unseen (opacity 0) over the top-right
+# of the canvas, x >= 139 and y <= 30 canvas px, and only moves up out of the way while the pointer
+# hovers the canvas. A finger never hovers: a touch there lands on the toolbar, so a stroke that starts
+# there is lost and a tap may press Reset. The touch drawings start their strokes elsewhere; the two
+# xfail tests below pin the fault (when they pass, drop TOOLBAR_ZONE from the touch cases).
+TOOLBAR_ZONE = (135, 34)  # canvas px, with a little to spare: x from, y up to
+TOOLBAR_FAULT = "the canvas's hidden toolbar lies over its top-right corner on touch screens (no hover)"
+CORNER_STROKE = np.array([[150, 16], [205, 15], [262, 16], [240, 70], [214, 126]], np.float32)  # a 7
+CORNER_TAP = (265, 7)  # canvas px: where the Reset button lies, unseen
+
 CANVAS = "canvas.upper-canvas"  # the Draw page's drawing surface (in the component's shadow DOM)
 PREDICTION = "[data-testid='stMetric']:has-text('Prediction')"
+# True while a page point (x, y) is on the canvas itself, not on the toolbar over it.
+ON_CANVAS = """([x, y]) => {
+  const root = document.querySelector("[data-testid='stBidiComponentIsolated']").shadowRoot;
+  return root.elementFromPoint(x, y)?.classList.contains("upper-canvas") ?? false;
+}"""
 
 # Installed before the app opens: notes on the page's clock every rerun the page asks for, every
 # script run that starts and every one that ends (top-level fields of Streamlit's protobuf messages:
@@ -63,7 +85,8 @@ WIRE_PROBE = """(() => {
       const tag = varint(), field = Math.floor(tag / 8), type = tag % 8;
       if (![0, 1, 2, 5].includes(type)) break;  // groups: Streamlit's messages have none
       const value = type === 0 ? varint() : null;  // script_finished's status is a number
-      const skipped = type === 2 ? varint() : type === 1 ? 8 : type === 5 ? 4 : 0;  // read before adding
+      // The length goes into a constant first: `at += varint()` would add it to `at` as it was before.
+      const skipped = type === 2 ? varint() : type === 1 ? 8 : type === 5 ? 4 : 0;
       at += skipped;
       if (watched(out, field)) wire.events.push({t: performance.now(), out, field, value});
     }
@@ -150,12 +173,34 @@ def library_reading(model, strokes: tuple[np.ndarray, ...], brush: int) -> int:
     return -1 if prepared is None else int(models.predict(model, prepared[None])[0].argmax())
 
 
-def choose_case(model, images, labels, label: int, layout: Layout, used: set[int]) -> Case:
-    """The first test digit of `label`, not in `used`, whose drawing in `layout` the library reads right."""
+def starts_under_toolbar(strokes: tuple[np.ndarray, ...]) -> bool:
+    """Whether a stroke starts where the canvas's hidden toolbar lies (see TOOLBAR_ZONE)."""
+    return any(stroke[0, 0] >= TOOLBAR_ZONE[0] and stroke[0, 1] <= TOOLBAR_ZONE[1] for stroke in strokes)
+
+
+def choose_case(
+    model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    label: int,
+    layout: Layout,
+    used: set[int],
+    *,
+    by_touch: bool,
+) -> Case:
+    """The first test digit of `label`, not in `used`, whose drawing in `layout` the library reads right.
+
+    Args:
+        model: the keras.Model the app serves.
+        images, labels: (n, 28, 28) uint8 test digits, white ink on black, and their (n,) labels.
+        by_touch: only a drawing that starts no stroke under the canvas's toolbar (see TOOLBAR_ZONE).
+    """
     for index in np.flatnonzero(labels == label):
         if int(index) in used or images[index].max() < 128:  # too faint to trace
             continue
         strokes = placed_strokes(images[index], layout, seed=int(index))
+        if by_touch and starts_under_toolbar(strokes):
+            continue
         if library_reading(model, strokes, layout[0]) == label:
             return Case(label, int(index), layout[0], strokes)
     raise AssertionError(f"the library reads no test digit {label} drawn as {layout} as a {label}")
@@ -176,7 +221,8 @@ def cases(e2e_store) -> dict[str, list[Case]]:
     plans = {"mouse": MOUSE_LAYOUTS, "touch": TOUCH_LAYOUTS, "phone": [PHONE_LAYOUT]}
     for method, layouts in plans.items():
         labels = [PHONE_DIGIT] if method == "phone" else range(10)
-        chosen[method] = [choose_case(model, test.x_test, test.y_test, label, layout, used)
+        chosen[method] = [choose_case(model, test.x_test, test.y_test, label, layout, used,
+                                      by_touch=method != "mouse")
                           for label, layout in zip(labels, layouts, strict=True)]  # fmt: skip
         used |= {case.index for case in chosen[method]}
     return chosen
@@ -190,7 +236,15 @@ Drawer = Callable[[tuple[np.ndarray, ...]], None]  # draws canvas strokes on the
 
 def settle(page, timeout_ms: int = 60_000) -> None:
     """Wait until the rerun the last input asked for has run to its end, and the app is idle again."""
-    page.wait_for_function(SETTLED, timeout=timeout_ms, polling=50)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(SETTLED, timeout=timeout_ms, polling=50)
+    except PlaywrightTimeout as err:
+        seconds = timeout_ms / 1000
+        raise AssertionError(
+            f"no script run answered the last input within {seconds:.0f} s: nothing drawn, or a stuck app"
+        ) from err
     wait_for_idle(page, timeout_ms)
 
 
@@ -204,17 +258,27 @@ def open_draw_page(page, app_url: str) -> None:
     assert page.locator(PREDICTION).count() == 0
 
 
+def slider_keys(current: int, target: int, low: int, high: int) -> list[str]:
+    """The fewest key presses that move a slider from `current` to `target`: arrows, after Home or End."""
+
+    def arrows(start: int) -> list[str]:
+        return ["ArrowRight" if target > start else "ArrowLeft"] * abs(target - start)
+
+    return min([arrows(current), ["Home", *arrows(low)], ["End", *arrows(high)]], key=len)
+
+
 def set_brush(page, brush: int) -> None:
-    """Move the Brush size slider to `brush` with the arrow keys, and wait for the page to use it."""
+    """Move the Brush size slider to `brush` with the keyboard, and wait for the page to use it."""
     from playwright.sync_api import expect
 
     thumb = page.get_by_role("slider", name="Brush size")
     current = int(thumb.input_value())
+    low, high = (int(thumb.get_attribute(bound)) for bound in ("min", "max"))
     if current == brush:
         return
     thumb.focus()
-    for _ in range(abs(brush - current)):
-        page.keyboard.press("ArrowRight" if brush > current else "ArrowLeft")
+    for key in slider_keys(current, brush, low, high):
+        page.keyboard.press(key)  # each press may rerun the app; settle waits for the last one
     expect(thumb).to_have_value(str(brush))
     settle(page)
 
@@ -236,11 +300,13 @@ def page_paths(page, strokes: tuple[np.ndarray, ...]) -> list[PointerPath]:
 
 
 def mouse_drawer(page) -> Drawer:
-    """Draws strokes with the mouse: button down, through every point, button up."""
+    """Draws strokes with the mouse: in over the canvas, button down, through every point, button up."""
 
     def draw(strokes: tuple[np.ndarray, ...]) -> None:
         for path in page_paths(page, strokes):
-            page.mouse.move(*path[0])
+            page.mouse.move(*path[0], steps=STEPS)
+            # A hand rests a moment before it presses; meanwhile the canvas's toolbar moves aside.
+            page.wait_for_function(ON_CANVAS, arg=list(path[0]), timeout=10_000, polling=50)
             page.mouse.down()
             for x, y in path[1:]:
                 page.mouse.move(x, y)
@@ -298,6 +364,28 @@ def truth(chosen: list[Case]) -> dict[str, str]:
     return {str(case.label): str(case.label) for case in chosen}
 
 
+def inked(page, points: np.ndarray) -> np.ndarray:
+    """(k,) bool: whether the canvas shows ink at each (x, y) canvas point, read from a screenshot."""
+    from PIL import Image
+
+    shot = page.locator(CANVAS).screenshot(scale="css")
+    gray = np.asarray(Image.open(io.BytesIO(shot)).convert("L"))  # (>= 280, >= 280) uint8
+    columns, rows = np.clip(np.rint(points).astype(int), 0, CANVAS_PIXELS - 1).T
+    return gray[rows, columns] > 127  # white ink on the black canvas
+
+
+@contextlib.contextmanager
+def draw_page_in(browser, app_url: str, screen: dict) -> Iterator:
+    """The Draw page in a browser context of its own (a touch screen, a phone), closed afterwards."""
+    context = browser.new_context(**screen)
+    try:
+        page = context.new_page()
+        open_draw_page(page, app_url)
+        yield page
+    finally:
+        context.close()
+
+
 def ink_box(case: Case) -> tuple[float, float, float, float]:
     """(left, top, right, bottom) of a case's ink on the canvas, px."""
     points = np.concatenate(case.strokes)
@@ -318,12 +406,16 @@ def test_the_drawings_vary_in_size_place_and_brush(cases, method):
     assert sides.min() < 140 and sides.max() > 220
     assert (sides >= LEGIBLE_SHARE * np.array([case.brush for case in chosen]) - 1).all()
     near, far = MARGIN + 2, CANVAS_PIXELS - MARGIN - 2  # px: a drawing past these touches an edge
+    below_toolbar = TOOLBAR_ZONE[1] + near if method == "touch" else near  # the touch top-right corner
     corners = set()
     for left, top, right, bottom in boxes:
-        vertical = "top" if top < near else "bottom" if bottom > far else ""
         horizontal = "left" if left < near else "right" if right > far else ""
+        vertical = "top" if top < (below_toolbar if horizontal == "right" else near) else ""
+        vertical = vertical or ("bottom" if bottom > far else "")
         corners |= {f"{vertical} {horizontal}"} if vertical and horizontal else set()
     assert corners == {"top left", "top right", "bottom left", "bottom right"}  # not only the middle
+    if method == "mouse":  # the mouse also starts strokes where the toolbar lies hidden
+        assert any(starts_under_toolbar(case.strokes) for case in chosen)
     others = "touch" if method == "mouse" else "mouse"
     assert {case.index for case in chosen}.isdisjoint(case.index for case in cases[others])
 
@@ -334,25 +426,39 @@ def test_ten_digits_drawn_with_the_mouse_are_read(page, app_url, cases):
 
 
 def test_ten_digits_drawn_by_touch_are_read(browser, app_url, cases):
-    context = browser.new_context(viewport=DESKTOP, has_touch=True)
-    try:
-        page = context.new_page()
-        open_draw_page(page, app_url)
+    with draw_page_in(browser, app_url, SCREENS["touch"]) as page:
         assert readings(page, cases["touch"], touch_drawer(page)) == truth(cases["touch"])
-    finally:
-        context.close()
 
 
 def test_on_a_phone_the_canvas_fits_and_a_digit_drawn_by_touch_is_read(browser, app_url, cases):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=3, is_mobile=True, has_touch=True)
-    try:
-        page = context.new_page()
-        open_draw_page(page, app_url)
+    with draw_page_in(browser, app_url, SCREENS["phone"]) as page:
         box = page.locator(CANVAS).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
         assert box["width"] == pytest.approx(CANVAS_PIXELS, abs=1)  # whole, not squeezed
         (case,) = cases["phone"]
         assert drawn_reading(page, case, touch_drawer(page)) == str(case.label)
         screenshot(page, "draw-phone")
-    finally:
-        context.close()
+
+
+@pytest.mark.parametrize(
+    "method", ["mouse", pytest.param("touch", marks=pytest.mark.xfail(strict=True, reason=TOOLBAR_FAULT))]
+)
+def test_a_stroke_may_start_in_the_top_right_corner(browser, app_url, method):
+    with draw_page_in(browser, app_url, SCREENS[method]) as page:
+        drawer = mouse_drawer(page) if method == "mouse" else touch_drawer(page)
+        drawer((CORNER_STROKE,))
+        assert inked(page, CORNER_STROKE).all()
+
+
+@pytest.mark.xfail(strict=True, reason=TOOLBAR_FAULT)
+def test_on_a_phone_a_tap_in_the_top_right_corner_keeps_the_drawing(browser, app_url, cases):
+    (case,) = cases["phone"]
+    with draw_page_in(browser, app_url, SCREENS["phone"]) as page:
+        drawn_reading(page, case, touch_drawer(page))
+        box = page.locator(CANVAS).bounding_box()
+        x, y = CORNER_TAP
+        page.touchscreen.tap(box["x"] + x, box["y"] + y)  # a dot where the canvas shows nothing else
+        page.wait_for_timeout(1_000)  # time for a reset to clear the canvas, were one pressed
+        wait_for_idle(page)
+        assert inked(page, np.concatenate(case.strokes)).mean() > 0.9
+        assert page.locator(PREDICTION).count() == 1
