@@ -66,8 +66,9 @@ def measure(loaded: store.LoadedModel, sets: dict[str, tuple[bool, np.ndarray]])
     detector = loaded.detector
     if detector is None:
         raise SystemExit(f"{loaded.path}: saved without an Unsure detector; train or save it again.")
-    print("| input | n | called Unsure | goal | by probability | by features | by pixels |")
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
+    columns = " | ".join(f"by {score}" for score in unsure.SCORES)
+    print(f"| input | n | called Unsure | goal | {columns} |")
+    print("| --- | ---: | ---: | --- |" + " ---: |" * len(unsure.SCORES))
     met = True
     for name, (is_foreign, images) in sets.items():
         found = unsure.scores(detector, loaded.model, images)

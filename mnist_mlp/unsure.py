@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp.model import NUM_CLASSES, image_batch
+from mnist_mlp.model import NUM_CLASSES, image_batch, predict
 
 if TYPE_CHECKING:
     import keras
@@ -43,8 +43,8 @@ class Detector:
 
     pixel_mean: np.ndarray  # (784,) float32, mean training image, pixels in [0, 1]
     components: np.ndarray  # (k, 784) float32, orthonormal principal directions of the training pixels
-    limits: np.ndarray  # (3,) float64, one per SCORES entry: beyond it, Unsure
-    kind: str  # what the model reads, for people: "digit" or "garment"
+    limits: np.ndarray  # (2,) float64, one per SCORES entry: beyond it, Unsure
+    kind: str  # what the model reads, for people: "digit" or "piece of clothing" (data.ITEMS)
 
     def to_bytes(self) -> bytes:
         """The detector as an .npz file's bytes (no pickles)."""
@@ -136,11 +136,9 @@ def fit_on_dataset(model: keras.Model, dataset: data.Dataset, *, seed: int = 0) 
 
 def scores(detector: Detector, model: keras.Model, images: np.ndarray) -> np.ndarray:
     """(n, 2) float64 scores for (n, 28, 28) images, one column per SCORES entry; larger is stranger."""
-    from mnist_mlp import model as mlp
-
     pixels = _pixels(images)
     result = np.zeros((len(pixels), len(SCORES)))
-    result[:, 0] = 1 - mlp.predict(model, pixels).max(axis=1)
+    result[:, 0] = 1 - predict(model, pixels).max(axis=1)
     flat = pixels.reshape(len(pixels), -1) - detector.pixel_mean
     residual = flat - (flat @ detector.components.T) @ detector.components
     result[:, 1] = np.linalg.norm(residual, axis=1)
