@@ -36,6 +36,7 @@ with left:
             key=widgets.canvas_key(),
         )
         st.button("Clear", on_click=widgets.clear_canvas, icon=":material/delete:")
+        widgets.guard_canvas_toolbar()  # so that a touch on the canvas's corner draws, not resets
         image = canvas.image_data
     else:
         upload = st.file_uploader(

@@ -1,4 +1,4 @@
-"""Small shared widgets: a model's card, digits and digit grids, weight mosaics, the canvas's key."""
+"""Small shared widgets: a model's card, digits and digit grids, weight mosaics, the canvas's key, guard."""
 
 from __future__ import annotations
 
@@ -9,6 +9,40 @@ from mnist_mlp import store
 
 DATASET_LABELS = {"mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST clothes"}
 CANVAS_KEY = "canvas_generation"  # session_state: bumped to give the canvas a new key, clearing it
+# streamlit-drawable-canvas 0.13 keeps its toolbar (Update, Undo, Redo, Edit, Reset) unseen over the
+# canvas's top-right corner until a pointer hovers the canvas, and the unseen toolbar still takes
+# touches: a finger never hovers, so a stroke started there is lost and a tap may press Reset. This
+# script puts one CSS rule into every canvas's shadow root, now and whenever a canvas mounts (Clear
+# mounts a new one): while the toolbar is hidden, touches and clicks pass through it to the canvas.
+# No "<" in the script: st.html's DOMPurify drops a script with "<" before a letter, "/" or "!".
+CANVAS_TOOLBAR_GUARD = """<script>
+(() => {
+  // This element only runs a script: hidden, it leaves no gap in the column.
+  document.currentScript.closest("[data-testid='stElementContainer']").style.display = "none";
+  if (window.canvasToolbarGuard) return;  // a rerun or another visit: the observer is already there
+  window.canvasToolbarGuard = true;
+  const rule = ".dc-root:not(:hover) > .dc-toolbar:not(:focus-within):not([data-pinned='true'])"
+    + " { pointer-events: none; }";
+  let retrying = false;  // at most one look a frame while a host has no shadow root yet
+  const retry = () => { retrying = false; guard(); };
+  const guard = () => {
+    for (const host of document.querySelectorAll("[data-testid='stBidiComponentIsolated']")) {
+      const root = host.shadowRoot;  // Streamlit attaches it just after it mounts the host
+      if (root === null && !retrying) {
+        retrying = true;
+        requestAnimationFrame(retry);
+      } else if (root !== null && !root.querySelector("style[data-canvas-toolbar-guard]")) {
+        const style = document.createElement("style");
+        style.dataset.canvasToolbarGuard = "";
+        style.textContent = rule;
+        root.append(style);
+      }
+    }
+  };
+  new MutationObserver(guard).observe(document.body, {childList: true, subtree: true});
+  guard();
+})();
+</script>"""
 
 
 def model_card(card: store.Card) -> None:
@@ -77,6 +111,11 @@ def weight_grid(weights: np.ndarray, shared_scale: bool = False, columns: int = 
 
 def canvas_key() -> str:
     return f"canvas_{st.session_state.get(CANVAS_KEY, 0)}"
+
+
+def guard_canvas_toolbar() -> None:
+    """Let touches through the drawing canvas's hidden toolbar (see CANVAS_TOOLBAR_GUARD); call once a run."""
+    st.html(CANVAS_TOOLBAR_GUARD, unsafe_allow_javascript=True)
 
 
 def clear_canvas() -> None:
