@@ -111,6 +111,8 @@ def main() -> None:
             loaded = store.load(name)
         except ValueError as err:
             parser.exit(2, f"unsure_verdict: error: {err}\n")
+        if loaded.detector is None:
+            parser.exit(2, f"unsure_verdict: error: {name} was saved without an Unsure detector\n")
         dataset = loaded.card.dataset if loaded.card else "mnist"
         limits = ", ".join(f"{s} {v:.3g}" for s, v in zip(unsure.SCORES, loaded.detector.limits, strict=True))
         print(f"\n### {name} ({dataset}); limits: {limits}\n")

@@ -75,9 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="digits as people draw them: add N pen-stroke renders of each training "
                             "digit (0 = off; the shipped digits-mlp uses 3)")  # fmt: skip
     group.add_argument("--outliers", type=int, metavar="N",
-                       help="outlier exposure: train on N images of no class (scribbles, shapes, the "
-                            "other dataset) towards even probabilities, so Unsure catches them; "
-                            "0 = off (the shipped models use 6000)")  # fmt: skip
+                       help="outlier exposure: train on N images of no class (scribbles, shapes, letters, "
+                            "the other dataset) towards even probabilities, so Unsure catches them; "
+                            "0 = off (digits-mlp uses 12000, fashion-mlp 6000)")  # fmt: skip
     group.add_argument("--seed", type=int)
     train.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
                        help="share of the training data held out for validation (%(default)s)")  # fmt: skip
@@ -183,10 +183,8 @@ def run_train(args: argparse.Namespace) -> int:
     say = _quiet if args.json else _say
     say(f"data: {dataset.source}")
     if config.pen_strokes or config.outliers:
-        from mnist_mlp import train as training
-
         counter = _Counter(enabled=not args.json)
-        split = training.with_extras((x_train, y_train, x_val, y_val), config, dataset.name, counter.update)
+        split = train.with_extras((x_train, y_train, x_val, y_val), config, dataset.name, counter.update)
         x_train, y_train, x_val, y_val = split
         counter.close()
     mixed = 0

@@ -23,7 +23,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "selu")
 OPTIMIZERS = ("adam", "sgd", "adagrad", "rmsprop")
 LEARNING_RATE_DECAYS = ("none", "cosine")
 MAX_PEN_STROKES = 8  # pen-stroke renders per digit: more adds time, not variety
-MAX_OUTLIERS = 60_000  # images of no class for outlier exposure
+MIN_OUTLIERS, MAX_OUTLIERS = 10, 60_000  # images of no class for outlier exposure, when on
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ class MLPConfig:
         _check(0 <= self.seed < 2**31, "seed", self.seed, "in 0..2**31-1")
         _check(0 <= self.pen_strokes <= MAX_PEN_STROKES, "pen_strokes", self.pen_strokes,
                f"renders per digit in 0..{MAX_PEN_STROKES}")  # fmt: skip
-        _check(0 <= self.outliers <= MAX_OUTLIERS, "outliers", self.outliers, f"in 0..{MAX_OUTLIERS}")
+        _check(self.outliers == 0 or MIN_OUTLIERS <= self.outliers <= MAX_OUTLIERS, "outliers", self.outliers,
+               f"0 (off) or {MIN_OUTLIERS}..{MAX_OUTLIERS}")  # fmt: skip
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:

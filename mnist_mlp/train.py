@@ -205,7 +205,12 @@ def with_extras(
     """
     from mnist_mlp import foreign, pen
 
-    if config.pen_strokes and dataset == "mnist":
+    if config.pen_strokes and dataset != "mnist":
+        raise ValueError(
+            f"Pen-stroke renders are drawings of digits. Received: pen_strokes={config.pen_strokes} for "
+            f"{dataset}. Set pen_strokes=0 (--pen-strokes 0) for it."
+        )
+    if config.pen_strokes:
 
         def rendering(done: int, total: int) -> None:
             if on_progress is not None:

@@ -46,6 +46,10 @@ class Detector:
     limits: np.ndarray  # (2,) float64, one per SCORES entry: beyond it, Unsure
     kind: str  # what the model reads, for people: "digit" or "piece of clothing" (data.ITEMS)
 
+    def __post_init__(self) -> None:
+        for array in (self.pixel_mean, self.components, self.limits):
+            array.setflags(write=False)  # a model's detector is shared by every session of the app
+
     def to_bytes(self) -> bytes:
         """The detector as an .npz file's bytes (no pickles)."""
         buffer = io.BytesIO()
@@ -116,11 +120,8 @@ def fit(
             f"training image. Received: false_alarm={false_alarm!r}, {len(x_val)} validation images, "
             f"{len(y_train)} labels for {len(x_train)} images."
         )
-    flat = x_train[y_train < NUM_CLASSES].reshape(-1, 784).astype(np.float64)  # outliers describe no class
-    pixel_mean = flat.mean(axis=0)
-    _, _, directions = np.linalg.svd(flat - pixel_mean, full_matrices=False)
-    unlimited = Detector(pixel_mean.astype(np.float32), directions[:PIXEL_COMPONENTS].astype(np.float32),
-                         np.full(len(SCORES), np.inf), kind)  # fmt: skip
+    pixel_mean, components = _principal_components(x_train[y_train < NUM_CLASSES])  # outliers: no class
+    unlimited = Detector(pixel_mean, components, np.full(len(SCORES), np.inf), kind)
     validation = scores(unlimited, model, x_val)  # (m, 2)
     return Detector(unlimited.pixel_mean, unlimited.components, _joint_limits(validation, false_alarm), kind)
 
@@ -170,6 +171,22 @@ def _verdict(row: np.ndarray, top: float, detector: Detector) -> Verdict:
         reasons.append(f"the model is only {top:.0%} sure: this may not be a {kind}, or not one it can read")
     text = "; ".join(reasons)
     return Verdict(bool(reasons), text[:1].upper() + text[1:] + "." if text else "", top)
+
+
+def _principal_components(images: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (784,) and the top PIXEL_COMPONENTS principal directions (k, 784) of (n, 28, 28) images.
+
+    From the 784x784 scatter matrix, summed a chunk at a time: a few MB where an SVD of the whole
+    set would hold it twice in float64 (about 1 GB for full MNIST with its pen strokes).
+    """
+    flat = images.reshape(len(images), -1)
+    mean = flat.mean(axis=0, dtype=np.float64)
+    scatter = np.zeros((flat.shape[1], flat.shape[1]))
+    for start in range(0, len(flat), chunk):
+        centred = flat[start : start + chunk].astype(np.float64) - mean
+        scatter += centred.T @ centred
+    _, vectors = np.linalg.eigh(scatter)  # ascending eigenvalues
+    return mean.astype(np.float32), np.ascontiguousarray(vectors[:, ::-1][:, :PIXEL_COMPONENTS].T, np.float32)
 
 
 def _joint_limits(validation: np.ndarray, false_alarm: float) -> np.ndarray:

@@ -8,6 +8,7 @@ from ui import charts, links, picker, resources, through_app, training, widgets
 CUSTOM = "custom"
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
+MAX_OUTLIERS_HERE = 20_000  # images of no class on this page: more would keep a class waiting minutes
 
 
 def pen_strokes_input(dataset_name: str, base: model.MLPConfig, preset: str) -> int:
@@ -90,12 +91,12 @@ def settings() -> tuple[str, model.MLPConfig | None]:
                 st.number_input(
                     "Images of no class (outlier exposure)",
                     0,
-                    20_000,
+                    MAX_OUTLIERS_HERE,
                     base.outliers,
                     1000,
                     key=f"train_outliers_{preset}",
-                    help="Scribbles, shapes and pictures of the other dataset, taught to get an even 10% "
-                    "on every class, so the model says Unsure for what is not of its kind.",
+                    help="Scribbles, shapes, letters and pictures of the other dataset, taught to get an "
+                    "even 10% on every class, so the model says Unsure for what is not of its kind.",
                 )
             ),
             "seed": int(st.number_input("Seed", 0, 2**31 - 1, base.seed, key="train_seed")),
@@ -195,8 +196,12 @@ with st.expander("Settings", expanded=session is None):
         st.caption(f"{config.architecture}: {config.parameter_count:,} parameters.")
     links.class_link()
 if st.button("Start training", type="primary", disabled=busy or config is None, key="train_start"):
-    training.start_training(config, dataset_name)
-    st.rerun()
+    try:
+        training.start_training(config, dataset_name)
+    except ValueError as err:  # training data that cannot be made as asked
+        st.error(f"Not started: {err}")
+    else:
+        st.rerun()
 if session is not None and busy:
     live(session)
     live_weights(session)

@@ -281,3 +281,12 @@ def test_outlier_exposure_spreads_the_probabilities_of_images_of_no_class(small_
     assert model.predict(exposed.model, held_out).max(axis=1).mean() < 0.3  # near 0.1 each
     assert model.predict(plain.model, held_out).max(axis=1).mean() > 0.45  # a confident guess
     assert exposed.history[-1]["val_accuracy"] > 0.85 and exposed.history[-1]["accuracy"] > 0.85
+
+
+def test_extras_are_refused_where_they_cannot_be_made(small_split):
+    with pytest.raises(ValueError, match="invalid value for outliers"):
+        model.MLPConfig(outliers=3)  # fewer than one image of each kind
+    with pytest.raises(ValueError, match="Pen-stroke renders are drawings of digits"):
+        train.with_extras(small_split, model.MLPConfig(pen_strokes=2), "fashion_mnist")
+    same = train.with_extras(small_split, model.MLPConfig(), "mnist")
+    assert all(a is b for a, b in zip(same, small_split, strict=True))  # nothing asked: nothing made

@@ -83,6 +83,8 @@ def test_joint_limits_share_one_percentile_and_flag_no_more_than_asked():
 
 def test_a_detector_is_read_back_exactly_and_a_broken_one_is_refused(detector):
     again = unsure.Detector.from_bytes(detector.to_bytes())
+    with pytest.raises(ValueError, match="read-only"):
+        again.limits[0] = 1.0  # shared by every session of the app
     for name in ("pixel_mean", "components", "limits"):
         np.testing.assert_array_equal(getattr(again, name), getattr(detector, name))
     assert again.kind == "digit"

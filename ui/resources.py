@@ -67,7 +67,7 @@ def dataset(name: str) -> data.Dataset:
     return data.load(name, allow_download=False)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=8)  # each one a copy of the training images
 def training_split(
     name: str, seed: int, pen_strokes: int = 0, outliers: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
