@@ -280,7 +280,9 @@ def run_predict(args: argparse.Namespace) -> int:
         dataset_name = (
             loaded.card.dataset if loaded.card and loaded.card.dataset in data.DATASETS else "mnist"
         )
-        detector = unsure.fit_on_dataset(loaded.model, data.load(dataset_name))
+        from mnist_mlp import train
+
+        detector = train.unsure_detector(loaded.model, data.load(dataset_name))
     results = []
     for path, prepared in zip(args.images, inputs, strict=True):
         if prepared is None:

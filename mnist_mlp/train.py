@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp import augment
+from mnist_mlp import augment, unsure
 from mnist_mlp.model import (
     IMAGE_SHAPE,
     NUM_CLASSES,
@@ -28,6 +28,8 @@ from mnist_mlp.model import (
 
 if TYPE_CHECKING:
     import keras
+
+    from mnist_mlp.data import Dataset
 
 SNAPSHOT_STEPS = (0, 10, 100, 1000, 10000)  # plus every epoch end: early steps change most
 SNAPSHOT_UNITS = 64  # first-layer units kept per snapshot: enough for a grid, small in memory
@@ -228,6 +230,15 @@ def with_extras(
         if on_progress is not None:
             on_progress(what, len(outliers), len(outliers))
     return split
+
+
+def unsure_detector(model: keras.Model, dataset: Dataset, *, seed: int = 0) -> unsure.Detector:
+    """Unsure limits for a model saved without them (an upload, an older save): fitted on the dataset's
+    training images and its validation split as `data.split_validation` makes it (originals only)."""
+    from mnist_mlp import data
+
+    x_train, y_train, x_val, _ = data.split_validation(dataset.x_train, dataset.y_train, seed=seed)
+    return unsure.fit(model, x_train, y_train, x_val, kind=data.ITEMS.get(dataset.name, "digit"))
 
 
 def _follow_optimizer_settings(model: keras.Model, config: MLPConfig, total_steps: int) -> None:

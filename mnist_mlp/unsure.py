@@ -26,8 +26,6 @@ from mnist_mlp.model import NUM_CLASSES, image_batch, predict
 if TYPE_CHECKING:
     import keras
 
-    from mnist_mlp import data
-
 FALSE_ALARM = 0.02  # share of validation images called Unsure: the price of catching foreign input
 PIXEL_COMPONENTS = 50  # principal components of the training pixels that the residual is taken off
 SCORES = ("probability", "pixels")
@@ -124,15 +122,6 @@ def fit(
     unlimited = Detector(pixel_mean, components, np.full(len(SCORES), np.inf), kind)
     validation = scores(unlimited, model, x_val)  # (m, 2)
     return Detector(unlimited.pixel_mean, unlimited.components, _joint_limits(validation, false_alarm), kind)
-
-
-def fit_on_dataset(model: keras.Model, dataset: data.Dataset, *, seed: int = 0) -> Detector:
-    """A detector for a model saved without one (an upload, an older save): fitted on the dataset's
-    training images and its validation split as the training flow makes it (originals only)."""
-    from mnist_mlp import data
-
-    x_train, y_train, x_val, _ = data.split_validation(dataset.x_train, dataset.y_train, seed=seed)
-    return fit(model, x_train, y_train, x_val, kind=data.ITEMS.get(dataset.name, "digit"))
 
 
 def scores(detector: Detector, model: keras.Model, images: np.ndarray) -> np.ndarray:

@@ -110,7 +110,9 @@ def detector(path: str, modified_ns: int, dataset_name: str, source: str) -> uns
     Holds no reference to the model, so an evicted model is freed.
     """
     loaded = load_model(path, modified_ns)
-    return loaded.detector or unsure.fit_on_dataset(loaded.model, dataset(dataset_name))
+    from mnist_mlp import train
+
+    return loaded.detector or train.unsure_detector(loaded.model, dataset(dataset_name))
 
 
 @st.cache_data(show_spinner="Asking which test images the model is unsure of…", max_entries=16)
