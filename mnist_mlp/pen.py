@@ -85,6 +85,7 @@ def draw(
     shake: float = 0.0,
     seed: int = 0,
     canvas_size: int = CANVAS_SIZE,
+    strokes: list[np.ndarray] | None = None,
 ) -> PenDrawing:
     """Draw a digit again with one round pen, `size` px tall or wide, at (top, left) on a canvas.
 
@@ -96,6 +97,8 @@ def draw(
         shake: a shaky hand: each stroke point wanders smoothly by up to about this share of
             `size` (0.02 is a noticeable wobble); 0 draws the centre line exactly.
         seed: the wobble follows it.
+        strokes: the digit's strokes when already traced (`trace(digit)`): a digit drawn many ways
+            is traced once.
 
     Returns:
         PenDrawing.
@@ -103,22 +106,7 @@ def draw(
     Raises:
         ValueError: out-of-range brush, size or place, a drawing that does not fit, or as `trace`.
     """
-    return draw_traced(trace(digit), brush=brush, size=size, top=top, left=left, shake=shake, seed=seed,
-                       canvas_size=canvas_size)  # fmt: skip
-
-
-def draw_traced(
-    strokes: list[np.ndarray],
-    *,
-    brush: int,
-    size: int,
-    top: int,
-    left: int,
-    shake: float = 0.0,
-    seed: int = 0,
-    canvas_size: int = CANVAS_SIZE,
-) -> PenDrawing:
-    """`draw` for strokes already traced from a digit (`trace`): a digit drawn many ways is traced once."""
+    strokes = trace(digit) if strokes is None else strokes
     if not (BRUSH_RANGE[0] <= brush <= BRUSH_RANGE[1]) or not 0 <= shake <= 0.1:
         raise ValueError(
             f"Expected a brush in {BRUSH_RANGE[0]}..{BRUSH_RANGE[1]} px and a shake in [0, 0.1]. "
@@ -196,9 +184,8 @@ def random_draw(
     size = int(rng.integers(min(smallest, largest), largest + 1))
     # The drawing's box is at most size x size: any place that keeps that square on the canvas.
     top, left = (int(v) for v in rng.integers(0, canvas_size - size + 1, 2))
-    strokes = trace(digit) if strokes is None else strokes
-    return draw_traced(strokes, brush=brush, size=size, top=top, left=left, shake=shake,
-                       seed=int(rng.integers(2**31)), canvas_size=canvas_size)  # fmt: skip
+    return draw(digit, brush=brush, size=size, top=top, left=left, shake=shake, seed=int(rng.integers(2**31)),
+                canvas_size=canvas_size, strokes=strokes)  # fmt: skip
 
 
 def _walk(skeleton: np.ndarray) -> list[list[tuple[int, int]]]:
