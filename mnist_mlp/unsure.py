@@ -137,8 +137,7 @@ def scores(detector: Detector, model: keras.Model, images: np.ndarray) -> np.nda
 
 def judge(detector: Detector, model: keras.Model, images: np.ndarray) -> list[Verdict]:
     """One Verdict per image of (n, 28, 28), with the reasons a person can read."""
-    pixels = _pixels(images)
-    found = scores(detector, model, pixels)
+    found = scores(detector, model, images)  # checks the images
     tops = 1 - found[:, 0]
     return [_verdict(row, float(top), detector) for row, top in zip(found, tops, strict=True)]
 
