@@ -32,6 +32,21 @@ ALLOWED_LAYERS = {
     "InputLayer", "Flatten", "Reshape", "Dense", "Dropout", "Activation", "BatchNormalization",
     "Rescaling",
 }  # fmt: skip
+# Every class an object inside a layer or the compile settings may name: what build_model and
+# train.py save with every activation, optimizer, learning-rate decay, L2 and dropout (found by
+# inspecting their config.json, and the shipped models'), and the few alternatives Keras writes by
+# default for the same layers and losses. Anything else (a layer nested in a layer, a custom
+# initializer) is refused, however harmless its module looks.
+ALLOWED_NESTED = {
+    "__keras_tensor__", "DTypePolicy", "FloatDTypePolicy",
+    "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
+    "RandomUniform", "RandomNormal", "TruncatedNormal", "VarianceScaling", "Zeros", "Ones", "Constant",
+    "L1", "L2", "L1L2",
+    "Adam", "AdamW", "Nadam", "SGD", "Adagrad", "RMSprop",
+    "CosineDecay", "CosineDecayRestarts", "ExponentialDecay",
+    "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
+    "SparseCategoricalAccuracy", "CategoricalAccuracy", "Accuracy",
+}  # fmt: skip
 FORBIDDEN_CLASSES = {"Lambda", "__lambda__", "function", "TFSMLayer"}
 
 
@@ -151,6 +166,7 @@ def check_config(config: Any, *, label: str = "upload") -> None:
                 f"{label}: layer type {name!r} is not allowed; an MLP needs only "
                 f"{', '.join(sorted(ALLOWED_LAYERS))}."
             )
+    top_level = {id(config), *map(id, layers)}  # the model and its layers, checked above
     for node in _walk(config):
         class_name = node.get("class_name")
         module = node.get("module")
@@ -161,6 +177,10 @@ def check_config(config: Any, *, label: str = "upload") -> None:
             raise ModelFileError(f"{label}: refers to code outside Keras ({module!r}); refused.")
         if isinstance(registered, str) and ">" in registered:
             raise ModelFileError(f"{label}: uses the custom object {registered!r}; refused.")
+        if "class_name" in node and id(node) not in top_level and class_name not in ALLOWED_NESTED:
+            raise ModelFileError(
+                f"{label}: holds a {class_name!r} object, which a plain MLP does not need; refused."
+            )
 
 
 def check_model(model: keras.Model, *, label: str = "upload") -> None:
