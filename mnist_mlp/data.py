@@ -30,6 +30,7 @@ _CLASS_NAMES = {
     ),
 }  # fmt: skip
 DEBIAN_DATASETS_DIR = Path("/usr/share/datasets")  # dataset-fashion-mnist installs here
+DATASETS_DIR_ENV = "MNIST_MLP_DATASETS_DIR"  # a folder to look in instead of Debian's (tests seal theirs)
 SAMPLE_DIR = Path(__file__).parent / "sample"  # regenerate with scripts/make_sample.py
 SAMPLE_FILES = {"mnist": "mnist_sample.npz", "fashion_mnist": "fashion_mnist_sample.npz"}
 SAMPLE_ORIGINS = {
@@ -175,16 +176,23 @@ def _keras_cache_dir() -> Path:
     return base / ".keras" / "datasets"
 
 
+def _datasets_dir() -> Path:
+    """Debian's datasets folder, or the one $MNIST_MLP_DATASETS_DIR names instead."""
+    if os.environ.get(DATASETS_DIR_ENV):
+        return Path(os.environ[DATASETS_DIR_ENV]).expanduser()
+    return DEBIAN_DATASETS_DIR
+
+
 def _local_sources(dataset: str) -> list[tuple[Path, str]]:
     """(path, description) of each local copy worth trying, best first."""
     cache = _keras_cache_dir()
     if dataset == "mnist":
-        debian = DEBIAN_DATASETS_DIR / "mnist"
+        debian = _datasets_dir() / "mnist"
         return [
             (cache / "mnist.npz", f"Keras cache {cache / 'mnist.npz'}"),
             (debian, f"{debian} (Debian datasets folder)"),
         ]
-    debian = DEBIAN_DATASETS_DIR / "fashion-mnist"
+    debian = _datasets_dir() / "fashion-mnist"
     return [
         (cache / "fashion-mnist", f"Keras cache {cache / 'fashion-mnist'}"),
         (debian, f"{debian} (Debian package dataset-fashion-mnist)"),

@@ -1,13 +1,17 @@
 """Shared fixtures: small real data, a temporary model store, and a quiet TensorFlow.
 
-Also helpers that write dataset files, shared by test_data and test_datafiles (import them from
-tests.conftest).
+Tests are sealed from the machine: the Keras cache, Debian's datasets folder and the drawings
+folder are empty temporary folders unless a test is marked `real_folders`. Under $CI a skip fails
+(tests/ci_skips.py). Also helpers that write dataset files, shared by test_data and test_datafiles
+(import them from tests.conftest).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -16,7 +20,47 @@ os.environ["MNIST_MLP_OFFLINE"] = "1"  # the internet is the one thing tests nev
 import numpy as np
 import pytest
 
-from mnist_mlp import data, datafiles
+from mnist_mlp import data, datafiles, drawings
+from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
+
+# What the machine holds, as tests see it: an environment variable each, set to a temporary folder.
+SEALED = {"keras": "KERAS_HOME", "datasets": data.DATASETS_DIR_ENV, "drawings": drawings.DRAWINGS_ENV}
+SEAL_ROOT_ENV = "MNIST_MLP_TEST_SEAL"  # the temporary folder that holds the three
+_unsealed: dict[str, str | None] = {}  # each variable as it was before the seal
+
+
+def pytest_configure(config):
+    """Seal the session (and every server and CLI it starts) before any test module imports Keras."""
+    root = Path(tempfile.mkdtemp(prefix="mnist-mlp-sealed-"))
+    _unsealed.update({variable: os.environ.get(variable) for variable in [*SEALED.values(), SEAL_ROOT_ENV]})
+    os.environ[SEAL_ROOT_ENV] = str(root)
+    for name, variable in SEALED.items():
+        (root / name).mkdir()
+        os.environ[variable] = str(root / name)
+
+
+def pytest_unconfigure(config):
+    root = os.environ.get(SEAL_ROOT_ENV)
+    for variable, value in _unsealed.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
+    if root:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def real_folders(request, monkeypatch):
+    """`@pytest.mark.real_folders("datasets")`: this test sees the machine's own folders (all three
+    when none is named)."""
+    marker = request.node.get_closest_marker("real_folders")
+    for name in (marker.args or SEALED) if marker else ():
+        if _unsealed.get(SEALED[name]) is None:
+            monkeypatch.delenv(SEALED[name], raising=False)
+        else:
+            monkeypatch.setenv(SEALED[name], _unsealed[SEALED[name]])
+
 
 IDX_NAMES = {  # the spelling LeCun's site and Keras use
     "x_train": "train-images-idx3-ubyte",

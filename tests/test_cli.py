@@ -199,6 +199,7 @@ def test_module_entry_point_help_and_usage_errors():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not FASHION.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+@pytest.mark.real_folders("datasets")
 def test_classic_preset_on_full_fashion_mnist(tmp_path):
     """The issue's acceptance run: 784-512-10, 4 epochs, full Fashion-MNIST, at least 87%."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

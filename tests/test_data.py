@@ -30,7 +30,7 @@ def isolated(tmp_path, monkeypatch):
     """Offline, an empty Keras cache and no Debian folders, unless a test sets them up."""
     monkeypatch.setenv("MNIST_MLP_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(data, "DEBIAN_DATASETS_DIR", tmp_path / "debian")
+    monkeypatch.setenv(data.DATASETS_DIR_ENV, str(tmp_path / "debian"))
 
 
 # --- class names -------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def test_bundled_sample(dataset):
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=NO_DEBIAN)
 def test_debian_full_fashion_mnist(monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_DATASETS_DIR", DEBIAN_FASHION.parent)
+    monkeypatch.setenv(data.DATASETS_DIR_ENV, str(DEBIAN_FASHION.parent))
     datafiles._read_idx_cached.cache_clear()  # time a cold load
     started = time.perf_counter()
     loaded = data.load("fashion_mnist")

@@ -187,6 +187,7 @@ def test_bad_arrays_are_refused_with_shapes(small_split):
     not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").is_dir(),
     reason="Debian's dataset-fashion-mnist is not installed (CI installs it)",
 )
+@pytest.mark.real_folders("datasets")
 def test_learns_full_fashion_mnist():
     from mnist_mlp import data, evaluate
 

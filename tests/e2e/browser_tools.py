@@ -150,7 +150,7 @@ def streamlit_arguments(port: int) -> list[str]:
 def serve(
     store: Path, log: Path, *, pause_saves: str = "", marker: Path | None = None, wait: bool = True
 ) -> Iterator[Server]:
-    """A `streamlit run app.py` on `store`, stopped on exit.
+    """A `streamlit run app.py` on `store`, stopped on exit; its My drawings are in a folder beside `log`.
 
     Args:
         pause_saves: saves of models whose name starts with this stop half-way (see _pause_saves).
@@ -161,6 +161,7 @@ def serve(
     env = {
         **os.environ,
         "MNIST_MLP_MODELS": str(store),
+        "MNIST_MLP_DRAWINGS": str(log.parent / "drawings"),  # never the user's own
         "MNIST_MLP_OFFLINE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
