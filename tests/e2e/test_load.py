@@ -33,6 +33,10 @@ CLOSED_EPOCHS = 20  # a training left running in a closed tab: long enough to cl
 LONG_EPOCHS = 500  # a training still running when the test stops it or leaves (~0.2 s an epoch)
 PAST_FIRST_EPOCH = re.compile(r"Epoch (?:[2-9]|[1-9]\d+)/\d+")  # the live progress, epoch 2 or later
 SECONDS = 240  # the most any one test may take
+# A drawing read by the shipped digit model must be read right: test_app_browser checks that it reads
+# every one of STROKES. A 784-20-10 trained here for a few epochs on 3,600 digits is not sure to read
+# a hand-drawn digit right, so for its drawings the test asks for one digit, not which.
+ONE_DIGIT = re.compile(r"[0-9]")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +144,10 @@ def test_ten_sessions_at_once_draw_browse_and_train(server, model_store):
     assert seen == []
     assert not math.isnan(training_seconds), "the training did not finish"
     assert len(drawings) == (SESSIONS - 1) * DRAWINGS
-    assert all(drawing.prediction in "0123456789" and drawing.prediction for drawing in drawings)
+    # every drawing session reads with the default model, the shipped one
+    assert [(d.session, d.index, d.prediction) for d in drawings] == [
+        (d.session, d.index, d.digit) for d in drawings
+    ]
     assert "trained-under-load" in [entry.name for entry in store.list_models(model_store)]
 
 
@@ -178,7 +185,7 @@ def test_two_sessions_saving_under_one_name(server, model_store):
     [[message]] = told
     assert message.startswith("Not saved:") and name in message
     assert "already exists" in message or "saved by someone else" in message
-    assert outcomes[2] == [] and drawn is not None and drawn[1] in "0123456789"
+    assert outcomes[2] == [] and drawn is not None and ONE_DIGIT.fullmatch(drawn[1])  # a 1-epoch model's
     entries = [entry for entry in store.list_models(model_store) if entry.name == name]
     assert len(entries) == 1 and entries[0].error is None
     assert not list(model_store.glob(".saving-*"))
@@ -206,7 +213,7 @@ def test_a_training_stopped_mid_epoch_leaves_a_usable_model(server, model_store)
     epochs, seen, picked, (_, prediction) = tools.run(stop_and_use(), SECONDS)
     assert 1 < epochs < LONG_EPOCHS
     assert seen == []
-    assert picked == "stopped-mid-epoch" and prediction in "0123456789"
+    assert picked == "stopped-mid-epoch" and ONE_DIGIT.fullmatch(prediction)  # a model trained here
     [entry] = [entry for entry in store.list_models(model_store) if entry.name == "stopped-mid-epoch"]
     assert entry.card.epochs == pytest.approx(epochs, abs=0.01)
 
@@ -241,8 +248,8 @@ def test_leaving_the_page_mid_epoch_loses_nothing(server, model_store):
 
     background, drawn, again, seen = tools.run(leave(), SECONDS)
     assert background == 1
-    assert drawn[1] in "0123456789"
-    assert again[0] == "left-mid-epoch" and again[2] in "0123456789"
+    assert drawn[1] == "7"  # read by the default, shipped model, while the training goes on
+    assert again[0] == "left-mid-epoch" and ONE_DIGIT.fullmatch(again[2])  # a model trained here
     assert seen == []
     [entry] = [entry for entry in store.list_models(model_store) if entry.name == "left-mid-epoch"]
     assert entry.error is None and entry.card.epochs > 1
@@ -326,7 +333,7 @@ def test_a_server_killed_mid_save_leaves_the_earlier_models_usable(restarted, cr
     picker, (_, prediction), seen = tools.run(check(), SECONDS)
     assert seen == []
     assert {store.DEFAULT_MODEL, "earlier"} <= set(picker) and "crash-me" not in picker
-    assert prediction in "0123456789"
+    assert ONE_DIGIT.fullmatch(prediction)  # read by 'earlier', a model trained here for one epoch
     assert not (crashed_store / "crash-me").exists()
     assert len(list(crashed_store.glob(".saving-*"))) == 1  # the half-written save, out of sight
 
