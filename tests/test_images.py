@@ -7,12 +7,8 @@ import pytest
 from PIL import Image
 
 from mnist_mlp import images
-
-
-def encoded(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
+from tests import hostile
+from tests.hostile import encoded
 
 
 def digit_picture(mode: str = "L") -> Image.Image:
@@ -34,9 +30,10 @@ def test_common_formats_and_modes_become_uint8_arrays(mode, fmt, shape):
 
 
 def test_sixteen_bit_images_are_scaled_to_eight():
-    values = np.full((20, 20), 65535, np.uint16)
+    values = np.full((20, 20), 255, np.uint8)
     values[5:15, 9:11] = 0
-    array = images.read_image(encoded(Image.fromarray(values), "PNG"))
+    assert Image.open(io.BytesIO(hostile.sixteen_bit(values))).mode.startswith("I")
+    array = images.read_image(hostile.sixteen_bit(values))
     assert array.dtype == np.uint8 and array[0, 0, 0] == 255 and array[10, 10, 0] == 0
 
 
@@ -64,7 +61,7 @@ def test_non_images_are_refused(data, message):
 
 
 def test_decompression_bomb_is_refused_without_decoding():
-    bomb = encoded(Image.new("L", (6000, 6000), 0), "PNG")  # tiny file, 36 megapixels
+    bomb = hostile.decompression_bomb()  # tiny file, 36 megapixels
     assert len(bomb) < 100_000
     with pytest.raises(images.ImageError, match=r"too large|decompression bomb"):
         images.read_image(bomb, label="bomb.png")

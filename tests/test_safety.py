@@ -12,6 +12,8 @@ import pytest
 
 from mnist_mlp import safety
 from mnist_mlp.model import ACTIVATIONS, OPTIMIZERS, MLPConfig, build_model
+from tests import hostile
+from tests.hostile import rewrite
 
 
 @pytest.fixture(scope="module")
@@ -19,20 +21,6 @@ def good_bytes(tmp_path_factory):
     path = tmp_path_factory.mktemp("good") / "good.keras"
     build_model(MLPConfig(hidden_units=(8,))).save(path)
     return path.read_bytes()
-
-
-def rewrite(archive_bytes: bytes, **members: bytes | None) -> bytes:
-    """A copy of a .keras archive with members replaced, added, or (None) removed."""
-    source = zipfile.ZipFile(io.BytesIO(archive_bytes))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            if info.filename not in members:
-                target.writestr(info, source.read(info))
-        for name, content in members.items():
-            if content is not None:
-                target.writestr(name, content)
-    return out.getvalue()
 
 
 def test_a_good_model_loads(good_bytes, tmp_path):
@@ -44,14 +32,8 @@ def test_a_good_model_loads(good_bytes, tmp_path):
 
 def test_lambda_that_writes_a_file_is_refused_and_writes_nothing(tmp_path):
     marker = tmp_path / "pwned.txt"
-    inputs = keras.Input((28, 28))
-    x = keras.layers.Flatten()(inputs)
-    writes_a_file = eval(f"lambda t: t + 0 * len(open({str(marker)!r}, 'w').name)")  # no closure
-    x = keras.layers.Lambda(writes_a_file)(x)
-    outputs = keras.layers.Dense(10, activation="softmax")(x)
     path = tmp_path / "hostile.keras"
-    keras.Model(inputs, outputs).save(path)
-    marker.unlink()  # building the model ran the lambda once; loading must not run it again
+    path.write_bytes(hostile.lambda_model(marker, tmp_path))
     with pytest.raises(safety.ModelFileError, match="'Lambda' is not allowed"):
         safety.load_keras_file(path)
     assert not marker.exists()
@@ -105,15 +87,9 @@ def test_broken_archives_are_refused(good_bytes, tmp_path, make, message):
 
 
 def test_zip_bomb_is_refused_before_unpacking(good_bytes, tmp_path):
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        source = zipfile.ZipFile(io.BytesIO(good_bytes))
-        for info in source.infolist():
-            if info.filename != "model.weights.h5":
-                target.writestr(info.filename, source.read(info))
-        target.writestr("model.weights.h5", b"\0" * (safety.MAX_UNCOMPRESSED_BYTES + 1))
+    bomb = hostile.zip_bomb(good_bytes, safety.MAX_UNCOMPRESSED_BYTES + 1)
     with pytest.raises(safety.ModelFileError, match="size limit"):
-        safety.load_keras_bytes(out.getvalue(), label="bomb.keras")
+        safety.load_keras_bytes(bomb, label="bomb.keras")
 
 
 def test_other_formats_and_oversize_are_refused(good_bytes, tmp_path, monkeypatch):
