@@ -11,6 +11,7 @@ import sys
 BENCHMARKS = (
     "training_speed",
     "prediction_latency",
+    "responsiveness",
     "drawing_robustness",
     "unsure_verdict",
     "neighbour_search",

@@ -205,11 +205,13 @@ def test_wrong_images_are_refused(image, received) -> None:
     assert received in str(error.value)
 
 
-def test_every_transform_at_once_takes_under_two_milliseconds(digit) -> None:
+def test_every_transform_at_once_is_quick_enough_for_a_slider(digit) -> None:
+    """The goal, a median under 2 ms, is measured by `python -m benchmarks.responsiveness`; this test
+    only catches a slow path (a per-pixel Python loop takes ~100 ms), with room for a busy machine."""
     setting = probe.Probe(shift_x=2.5, shift_y=-1, rotation=20, scale=1.3, stroke=1.5)
     durations = []
-    for _ in range(200):
+    for _ in range(50):
         start = time.perf_counter()
         probe.apply(digit, setting)
         durations.append(time.perf_counter() - start)
-    assert np.median(durations) < 2e-3  # measured: median 0.18 ms, p99 0.4 ms on 2 shared cores
+    assert np.median(durations) < 50e-3  # measured: median 0.18 ms, p99 0.4 ms on 2 shared cores
