@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.e2e import conftest as sync_tools
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, free_port, wait_until_healthy
 from tests.e2e.test_app_browser import STROKES
 
@@ -239,6 +240,7 @@ async def chromium():
 async def new_session(browser, url: str, path: str = ""):
     """A new browser context (its own Streamlit session) with one page open at `path`."""
     context = await browser.new_context(viewport=VIEWPORT)
+    await context.add_init_script(script=sync_tools.RUN_COUNTER)  # for wait_for_idle
     page = await context.new_page()
     await open_page(page, url, path)
     return page
@@ -275,9 +277,15 @@ async def open_when_ready(
 
 
 async def wait_for_idle(page, timeout_ms: int = 60_000) -> None:
-    """conftest.wait_for_idle, also waiting for the page's skeletons (elements still to come) to go."""
-    await page.wait_for_timeout(300)
+    """conftest.wait_for_idle: the run the last action started (if any) has ended and nothing is to come."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):  # a timeout: the action started no run
+        await page.wait_for_function(
+            sync_tools.RUN_STARTED, timeout=sync_tools.START_GRACE_MS, polling=POLL_MS
+        )
     await page.wait_for_function(IDLE, timeout=timeout_ms, polling=POLL_MS)
+    await page.evaluate(sync_tools.RUNS_SEEN)
 
 
 async def navigate(page, title: str, timeout_ms: int = 60_000) -> None:

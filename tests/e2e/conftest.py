@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -22,6 +23,37 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 pytestmark = pytest.mark.e2e
+
+# Counts the app's script runs in the page, so that a wait after a click waits for the run the click
+# started rather than for a fixed time: a run starts when the app's script state leaves notRunning
+# (Streamlit sets rerunRequested at once on a widget change) and ends when it comes back. Installed
+# in each browser context (`watch_runs`); `waited` is how many runs the last wait_for_idle saw.
+RUN_COUNTER = """(() => {
+  if (window.__scriptRuns) return;
+  const runs = {started: 0, finished: 0, waited: 0};
+  window.__scriptRuns = runs;
+  const attribute = "data-test-script-state";
+  const busy = (state) => ["running", "rerunRequested", "stopRequested"].includes(state);
+  let last = null;
+  const step = (state) => {
+    if (state === null || state === last) return;
+    if (busy(state) && !busy(last)) runs.started += 1;
+    if (!busy(state) && busy(last)) runs.finished += 1;
+    last = state;
+  };
+  new MutationObserver((records) => {
+    for (const record of records) if (record.type === "attributes") step(record.oldValue);
+    const app = document.querySelector("[data-testid='stApp']");
+    if (app) step(app.getAttribute(attribute));
+  }).observe(document, {subtree: true, childList: true, attributes: true, attributeOldValue: true,
+                        attributeFilter: [attribute]});
+})()"""
+# True once a run has started since the last wait (or where no counter is installed)
+RUN_STARTED = "() => !window.__scriptRuns || window.__scriptRuns.started > window.__scriptRuns.waited"
+RUNS_SEEN = "() => { if (window.__scriptRuns) window.__scriptRuns.waited = window.__scriptRuns.started; }"
+START_GRACE_MS = 3_000  # the most a wait gives an action to start a run; one that starts none costs this
+IDLE_STATES = ("[data-test-connection-state='CONNECTED']", "[data-test-script-state='notRunning']")
+NO_SKELETONS = "() => document.querySelectorAll(\"[data-testid='stSkeleton']\").length === 0"
 
 
 def free_port() -> int:
@@ -105,7 +137,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = watch_runs(browser.new_context(viewport={"width": 1400, "height": 1000}))
     opened = context.new_page()
     yield opened
     context.close()
@@ -118,14 +150,23 @@ def open_page(page, url: str, path: str = "") -> None:
     wait_for_idle(page)
 
 
+def watch_runs(context):
+    """`context`, counting the app's script runs in each of its pages (see RUN_COUNTER)."""
+    context.add_init_script(script=RUN_COUNTER)
+    return context
+
+
 def wait_for_idle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the app is connected, its script has finished, and no element is still a skeleton."""
-    page.wait_for_timeout(200)  # let a rerun that was just triggered start
-    for state in ("[data-test-connection-state='CONNECTED']", "[data-test-script-state='notRunning']"):
+    """Wait for the run the last action started (if it started one) to end: until the app is
+    connected, its script has finished, and no element is still a skeleton."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):  # a timeout: the action started no run
+        page.wait_for_function(RUN_STARTED, timeout=START_GRACE_MS)
+    for state in IDLE_STATES:
         page.locator(f"[data-testid='stApp']{state}").wait_for(state="attached", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => document.querySelectorAll(\"[data-testid='stSkeleton']\").length === 0", timeout=timeout_ms
-    )
+    page.wait_for_function(NO_SKELETONS, timeout=timeout_ms)
+    page.evaluate(RUNS_SEEN)
 
 
 def assert_no_exception(page) -> None:

@@ -90,3 +90,21 @@ def test_a_drawing_is_explained_saved_and_listed_in_my_drawings(page, app_url, d
     assert_no_exception(page)
     assert page.get_by_text("drawings: 7 1").count() == 1  # one drawing, labelled 7
     assert page.locator("[data-testid='stImage'], [data-testid='stImageContainer']").count() >= 1
+
+
+def test_the_run_counter_sees_each_run_a_click_starts(page, app_url):
+    """wait_for_idle waits for the run an action started; here the counter it relies on is checked."""
+    from tests.e2e.conftest import RUN_STARTED
+
+    def runs() -> dict[str, int]:
+        return page.evaluate("() => ({...window.__scriptRuns})")
+
+    open_page(page, app_url, "draw")
+    opened = runs()
+    assert opened["started"] >= 1 and opened["finished"] == opened["started"] == opened["waited"]
+    assert not page.evaluate(RUN_STARTED)  # nothing new since the wait
+    draw(page, STROKES["1"])
+    wait_for_idle(page)
+    drawn = runs()
+    assert drawn["started"] > opened["started"] and drawn["finished"] == drawn["started"] == drawn["waited"]
+    assert prediction(page) == "1"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, open_page, screenshot, wait_for_idle
+from tests.e2e.conftest import assert_no_exception, open_page, screenshot, wait_for_idle, watch_runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -369,7 +369,7 @@ def inked(page, points: np.ndarray) -> np.ndarray:
 @contextlib.contextmanager
 def draw_page_in(browser, app_url: str, screen: dict) -> Iterator:
     """The Draw page in a browser context of its own (a touch screen, a phone), closed afterwards."""
-    context = browser.new_context(**screen)
+    context = watch_runs(browser.new_context(**screen))
     try:
         page = context.new_page()
         open_draw_page(page, app_url)
@@ -445,7 +445,6 @@ def test_on_a_phone_a_tap_in_the_top_right_corner_keeps_the_drawing(browser, app
         box = page.locator(CANVAS).bounding_box()
         x, y = CORNER_TAP
         page.touchscreen.tap(box["x"] + x, box["y"] + y)  # a dot where the canvas shows nothing else
-        page.wait_for_timeout(1_000)  # time for a reset to clear the canvas, were one pressed
-        wait_for_idle(page)
+        wait_for_idle(page)  # the dot's run: a reset, were one pressed, would clear the canvas in it
         assert inked(page, np.concatenate(case.strokes)).mean() > 0.9
         assert page.locator(PREDICTION).count() == 1
