@@ -36,7 +36,7 @@ def percentile(values: list[float], q: float) -> float:
 async def cold_start(browser, store: Path, work: Path, path: str, ready: str) -> float:
     """Seconds from `streamlit run` to `path` usable in a new session."""
     with tools.serve(store, work / f"start-{path or 'home'}.log", wait=False) as server:
-        context = await browser.new_context(viewport=tools.VIEWPORT)
+        context = await tools.counted_context(browser)
         page = await context.new_page()
         await tools.open_when_ready(page, server.url, path, ready)
         seconds = time.monotonic() - server.started
@@ -99,7 +99,7 @@ async def measure(args, store: Path, work: Path) -> dict:
             figures["home"].append(await cold_start(browser, store, work, "", tools.PAGE_LINKS))
             figures["draw"].append(await cold_start(browser, store, work, "draw", tools.CANVAS))
         with tools.serve(store, work / "server.log") as server:
-            first = await browser.new_context(viewport=tools.VIEWPORT)
+            first = await tools.counted_context(browser)
             page = await first.new_page()
             await tools.open_page(page, server.url)
             await page.wait_for_timeout(1000)

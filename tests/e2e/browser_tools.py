@@ -239,11 +239,17 @@ async def chromium():
 
 async def new_session(browser, url: str, path: str = ""):
     """A new browser context (its own Streamlit session) with one page open at `path`."""
-    context = await browser.new_context(viewport=VIEWPORT)
-    await context.add_init_script(script=sync_tools.RUN_COUNTER)  # for wait_for_idle
+    context = await counted_context(browser)
     page = await context.new_page()
     await open_page(page, url, path)
     return page
+
+
+async def counted_context(browser):
+    """A new browser context that counts the app's script runs, which `wait_for_idle` waits on."""
+    context = await browser.new_context(viewport=VIEWPORT)
+    await context.add_init_script(script=sync_tools.RUN_COUNTER)
+    return context
 
 
 async def open_page(page, url: str, path: str = "", timeout_ms: int = 60_000) -> None:
