@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # never pass for a shipped one, nor a shipped one be replaced. Its maintainers rebuild one by removing
 # its folder by hand first, then running the command in saved_models/README.md.
 SHIPPED_MODELS = ("digits-mlp", "fashion-mlp")
-ACTIONS = {"rename": "renamed", "delete": "deleted", "replace": "replaced"}  # action: its past participle
+ACTIONS = ("rename", "delete", "replace")  # what `decide` rules on; using and copying are everyone's
 APP_SAVES = ("app", "upload")  # Card.saved_by values that a browser session's owner id goes with
 
 
@@ -73,14 +73,14 @@ def decide(actor: Actor, action: str, name: str, store_folder: str | os.PathLike
         raise ValueError(f"Expected an action in {sorted(ACTIONS)}. Received: action={action!r}")
     if is_shipped(name):
         return Decision(False, f"{name!r} ships with the app: it can be used, copied and exported, "
-                               f"never {ACTIONS[action]}.")  # fmt: skip
+                               "never renamed, deleted or replaced.")  # fmt: skip
     if actor.kind == "cli" or actor.teacher:
         return Decision(True)
     why = _saved_by(name, store_folder, actor.owner)
     if why is None:
         return Decision(True)
-    return Decision(False, f"Only the browser session that saved {name!r}, or a teacher, can have it "
-                           f"{ACTIONS[action]}: {why}.")  # fmt: skip
+    return Decision(False, f"Only the browser session that saved {name!r}, or a teacher, can rename, "
+                           f"delete or replace it: {why}.")  # fmt: skip
 
 
 def _saved_by(name: str, store_folder: str | os.PathLike | None, owner: str = "") -> str | None:
