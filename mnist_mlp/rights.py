@@ -140,8 +140,10 @@ def save(
     replacing = store.find(card.name, store_folder) is not None
     if replacing and not overwrite:
         raise store.StoreError(f"A model named {card.name!r} already exists. Choose another name.")
-    if replacing:
-        check(actor, "replace", card.name, store_folder)
+    if replacing and not decide(actor, "replace", card.name, store_folder).allowed:
+        why = _saved_by(card.name, store_folder, actor.owner)
+        raise RightsError(f"A model named {card.name!r} already exists, and only the session that saved "
+                          f"it or a teacher may replace it: {why}. Choose another name.")  # fmt: skip
     path = store.save(model, card, snapshots=snapshots, detector=detector, store=store_folder,
                       overwrite=replacing)  # fmt: skip
     return path, replacing

@@ -47,7 +47,7 @@ def test_trains_one_epoch_then_saves_the_model_with_its_card(app, models_folder)
     name_box = next(box for box in app.text_input if box.key.startswith("train_name_"))
     name_box.set_value("tiny")  # a name someone else chose (saved before cards said by whom)
     app.button(key="train_save").click().run()
-    refusal = "Not saved: Only the browser session that saved 'tiny'"
+    refusal = "Not saved: A model named 'tiny' already exists, and only the session that saved it"
     assert any(error.startswith(refusal) for error in texts(app.error)), texts(app.error)
     assert (models_folder / "tiny" / store.MODEL_FILE).read_bytes() == tiny_before
 
