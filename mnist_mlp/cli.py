@@ -1,6 +1,7 @@
-"""The command line: `python -m mnist_mlp train | evaluate | predict | models | export`.
+"""The command line: `python -m mnist_mlp train | evaluate | predict | models | rename | delete | export`.
 
-Bad arguments or files end with one line on stderr and exit code 2, never a traceback.
+Bad arguments or files end with one line on stderr and exit code 2, never a traceback. The machine's
+owner runs it, so it may change any saved model except the shipped ones (see `rights`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from mnist_mlp import data, model, store, unsure
+from mnist_mlp import data, model, rights, store, unsure
 
 EXIT_USAGE = 2
 
@@ -85,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="go on training this saved model (its layers are kept)")  # fmt: skip
     train.add_argument("--out", metavar="NAME", help="save under this name (default: generated)")
     train.add_argument("--no-save", action="store_true", help="train and evaluate only")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a saved model of the --out name (never a shipped one)")  # fmt: skip
     train.add_argument("--mix-drawings", type=_times, default=0, metavar="TIMES",
                        help="add my saved drawings (Draw page) to the training images, each "
                             "TIMES times, e.g. to fine-tune with --continue")  # fmt: skip
@@ -113,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(handler=run_models)
     models.add_argument("--json", action="store_true", help="print one JSON object")
 
+    rename = commands.add_parser("rename", help="rename a saved model (not a shipped one)")
+    rename.set_defaults(handler=run_rename)
+    rename.add_argument("old", metavar="NAME")
+    rename.add_argument("new", metavar="NEW_NAME")
+
+    delete = commands.add_parser("delete", help="delete a saved model for good (not a shipped one)")
+    delete.set_defaults(handler=run_delete)
+    delete.add_argument("name", metavar="NAME")
+
     export = commands.add_parser("export", help="a SavedModel and a TensorFlow Lite file to take away")
     export.set_defaults(handler=run_export)
     export.add_argument("model", metavar="MODEL", help="a saved model's name or a .keras file")
@@ -121,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what to write (default: %(default)s)")  # fmt: skip
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
     export.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
-    for sub in (train, evaluate, predict, models):
+    for sub in (train, evaluate, predict, models, rename, delete):
         sub.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
     return parser
 
@@ -175,8 +187,12 @@ def run_train(args: argparse.Namespace) -> int:
     dataset_name = args.dataset or (previous.card.dataset if previous and previous.card else "mnist")
     dataset = data.load(dataset_name, args.data)
     name = store.check_name(args.out) if args.out else _generated_name(dataset.name, config)
-    if not args.no_save and (store.store_dir(args.store) / name).exists():
-        raise CliError(f"a model named {name!r} already exists; choose another --out")
+    if not args.no_save:  # fail fast, before the training
+        rights.check_new_name(name)
+        if store.find(name, args.store) is not None:
+            if not args.overwrite:
+                raise CliError(f"a model named {name!r} already exists; choose another --out or --overwrite")
+            rights.check(rights.CLI, "replace", name, args.store)
     x_train, y_train, x_val, y_val = data.split_validation(
         dataset.x_train, dataset.y_train, args.validation, seed=config.seed
     )
@@ -223,7 +239,10 @@ def run_train(args: argparse.Namespace) -> int:
         command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
         card = job.make_card(name, result, dataset, samples, test, notes=notes, command=command)
         detector = unsure.fit(result.model, x_train, y_train, x_val, kind=data.ITEMS[dataset.name])
-        path = store.save(result.model, card, snapshots=result.snapshots, detector=detector, store=args.store)
+        path, _ = rights.save(
+            rights.CLI, result.model, card, overwrite=args.overwrite, snapshots=result.snapshots,
+            detector=detector, store_folder=args.store,
+        )  # fmt: skip
         summary["saved"] = str(path)
         say(f"saved: {name} ({path})")
     if args.json:
@@ -327,6 +346,18 @@ def run_models(args: argparse.Namespace) -> int:
             continue
         print(f"{entry.name:<28} {card.dataset:<14} {card.config.architecture:<18} "
               f"{_percent(card.test_accuracy):>8} {card.epochs:>6g}  {card.created[:16]}")  # fmt: skip
+    return 0
+
+
+def run_rename(args: argparse.Namespace) -> int:
+    path = rights.rename(rights.CLI, args.old, args.new, args.store)
+    print(f"renamed {args.old} to {args.new} ({path})")
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    rights.delete(rights.CLI, args.name, args.store)
+    print(f"deleted {args.name}")
     return 0
 
 

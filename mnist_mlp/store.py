@@ -35,6 +35,8 @@ CARD_VERSION = 1
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,62}")
 RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(10)}
 STALE_TEMP_SECONDS = 3600  # a half-written save older than this was interrupted: clean it up
+SAVING_PREFIX, DELETING_PREFIX = ".saving-", ".deleting-"  # hidden: a save being written, a retired copy
+STAND_IN_PREFIX = ".standin-"  # hidden: `.standin-<hex>-<name>`, the old copy while a new one moves in
 
 
 class StoreError(ValueError):
@@ -60,6 +62,8 @@ class Card:
     versions: dict[str, str] = field(default_factory=dict)
     notes: str = ""  # anything a reader should know, e.g. what the data leaves out
     command: str = ""  # the command that reproduces this model, when there is one
+    saved_by: str = ""  # "app" (a browser session), "upload" (uploaded in one), "cli"; "" unrecorded
+    owner: str = ""  # the saving browser session's opaque random id; no personal data
 
     @property
     def epochs(self) -> float:
@@ -71,11 +75,69 @@ class Card:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Card:
-        values = dict(values)
-        values.pop("card_version", None)
-        values["config"] = MLPConfig.from_dict(values["config"])
+        """The card that `to_dict` wrote; StoreError naming the field when one is missing or mistyped."""
         known = set(cls.__dataclass_fields__)
-        return cls(**{key: value for key, value in values.items() if key in known})
+        values = {key: value for key, value in values.items() if key in known}
+        _check_card_values(values)
+        try:
+            values["config"] = MLPConfig.from_dict(values["config"])
+        except (TypeError, ValueError) as err:
+            raise StoreError(f"{CARD_FILE}: its config is not a valid MLPConfig: {err}") from err
+        return cls(**values)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _list_of(check):
+    return lambda value: isinstance(value, list) and all(check(item) for item in value)
+
+
+def _dict_of(check):
+    return lambda value: (
+        isinstance(value, dict) and all(isinstance(key, str) and check(item) for key, item in value.items())
+    )
+
+
+def _epoch_row(value: object) -> bool:
+    return _dict_of(_number)(value) and "epoch" in value
+
+
+REQUIRED_CARD_FIELDS = ("name", "config", "dataset", "data_source", "class_names")
+CARD_FIELD_TYPES = {  # field: (check, what the check wants, in words)
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "config": (lambda v: isinstance(v, dict), "an object of MLPConfig fields"),
+    "dataset": (lambda v: isinstance(v, str), "a string"),
+    "data_source": (lambda v: isinstance(v, str), "a string"),
+    "class_names": (_list_of(lambda v: isinstance(v, str)), "a list of strings"),
+    "samples": (_dict_of(lambda v: isinstance(v, int) and not isinstance(v, bool)), "counts by split"),
+    "test_accuracy": (lambda v: v is None or _number(v), "a number or null"),
+    "test_loss": (lambda v: v is None or _number(v), "a number or null"),
+    "per_class_accuracy": (_list_of(lambda v: v is None or _number(v)), "a list of numbers or nulls"),
+    "training_seconds": (_number, "a number"),
+    "history": (_list_of(_epoch_row), 'a list of objects of numbers, each with an "epoch"'),
+    "created": (lambda v: isinstance(v, str), "a string"),
+    "versions": (_dict_of(lambda v: isinstance(v, str)), "an object of strings"),
+    "notes": (lambda v: isinstance(v, str), "a string"),
+    "command": (lambda v: isinstance(v, str), "a string"),
+    "saved_by": (lambda v: isinstance(v, str), "a string"),
+    "owner": (lambda v: isinstance(v, str), "a string"),
+}
+
+
+def _check_card_values(values: dict[str, Any]) -> None:
+    """StoreError for the first missing or mistyped field, so no KeyError or TypeError surfaces later."""
+    missing = [key for key in REQUIRED_CARD_FIELDS if key not in values]
+    if missing:
+        raise StoreError(
+            f"{CARD_FILE} lacks {', '.join(missing)}. Expected the fields {list(REQUIRED_CARD_FIELDS)}. "
+            f"Received: {sorted(values)}"
+        )
+    for key, value in values.items():
+        check, wanted = CARD_FIELD_TYPES[key]
+        if not check(value):
+            raise StoreError(f"{CARD_FILE}: expected {key} to be {wanted}. Received: {key}={value!r:.100}")
 
 
 @dataclass(frozen=True)
@@ -145,67 +207,170 @@ def save(
 ) -> Path:
     """Save a model with its card as one unit: either all of it lands, or nothing changes.
 
-    Everything is written to a hidden temporary folder first and then renamed into place, so a
-    crash leaves at most a temporary folder that listing skips. Two saves under one name: one wins
-    and the other gets StoreError.
+    Everything is written to a hidden temporary folder and flushed to disk first, then put in place
+    (see `_move_in`), so a crash at any point leaves the name holding the old model or the new one,
+    whole, plus at most a hidden folder that listing skips and cleans up. Two saves under one name
+    without `overwrite`: one wins and the other gets StoreError.
     """
     name = check_name(card.name)
     root = store_dir(store)
     root.mkdir(parents=True, exist_ok=True)
-    final = root / name
-    if final.exists() and not overwrite:
+    if not overwrite and find(name, root) is not None:
         raise StoreError(f"A model named {name!r} already exists. Choose another name or delete it.")
-    temporary = root / f".saving-{uuid.uuid4().hex}"
+    temporary = root / f"{SAVING_PREFIX}{uuid.uuid4().hex}"
     temporary.mkdir()
+    old = None
     try:
-        model.save(temporary / MODEL_FILE)
-        if snapshots:
-            np.savez_compressed(temporary / SNAPSHOT_FILE, **{f"step_{s}": w for s, w in snapshots.items()})
-        if detector is not None:
-            (temporary / DETECTOR_FILE).write_bytes(detector.to_bytes())
-        _write_json(temporary / CARD_FILE, card.to_dict())
-        files.fsync_dir(temporary)
-        if overwrite and final.exists():
-            retired = root / f".deleting-{uuid.uuid4().hex}"
-            final.rename(retired)
-            shutil.rmtree(retired, ignore_errors=True)
-        try:
-            temporary.rename(final)  # atomic; fails if another save got there first
-        except OSError as err:
-            raise StoreError(
-                f"A model named {name!r} was saved by someone else just now. Choose another name."
-            ) from err
-        files.fsync_dir(root)
+        _write_folder(temporary, model, card, snapshots, detector)
+        old = _move_in(temporary, root / name, overwrite)
     finally:
-        if temporary.exists():
+        if old is None and temporary.exists():  # not published: a failed save leaves nothing behind
             shutil.rmtree(temporary, ignore_errors=True)
-    return final
+    if old is not None:
+        _retire(old)
+    return root / name
+
+
+def _write_folder(
+    folder: Path,
+    model: keras.Model,
+    card: Card,
+    snapshots: dict[int, np.ndarray] | None,
+    detector: unsure.Detector | None,
+) -> None:
+    """Write a model's files into `folder`, each flushed to disk before the folder is published."""
+    model.save(folder / MODEL_FILE)
+    files.fsync_file(folder / MODEL_FILE)
+    _reached("model written")
+    if snapshots:
+        np.savez_compressed(folder / SNAPSHOT_FILE, **{f"step_{s}": w for s, w in snapshots.items()})
+        files.fsync_file(folder / SNAPSHOT_FILE)
+        _reached("snapshots written")
+    if detector is not None:
+        (folder / DETECTOR_FILE).write_bytes(detector.to_bytes())
+        files.fsync_file(folder / DETECTOR_FILE)
+        _reached("detector written")
+    _write_json(folder / CARD_FILE, card.to_dict())  # flushed, and the folder with it
+    _reached("card written")
+
+
+def _move_in(temporary: Path, final: Path, overwrite: bool) -> Path | None:
+    """Publish the written folder `temporary` under `final`; the old copy's folder to retire, if any.
+
+    A plain rename cannot replace a non-empty folder, so replacing one is a swap: Linux exchanges the
+    two names in one atomic step (`files.exchange`), leaving the old copy under the temporary name.
+    Elsewhere the old copy first steps aside as a stand-in (`.standin-<hex>-<name>`) that `find`,
+    `load` and `list_models` serve under the name until the new copy is renamed in. We chose this over
+    a name -> versioned-folder indirection because a model stays one plain folder that people can
+    copy, zip and ship, and the listing stays one folder read.
+    """
+    root = final.parent
+    if overwrite and final.is_dir():
+        try:
+            if files.exchange(temporary, final):
+                files.fsync_dir(root)
+                _reached("swapped in")
+                return temporary  # now holding the old copy
+        except FileNotFoundError:
+            pass  # deleted meanwhile: nothing to replace
+        else:
+            return _move_in_beside_stand_in(temporary, final)
+    try:
+        temporary.rename(final)  # atomic; fails if another save got there first
+    except OSError as err:
+        raise StoreError(
+            f"A model named {final.name!r} was saved by someone else just now. Choose another name."
+        ) from err
+    files.fsync_dir(root)
+    _reached("renamed in")
+    return None
+
+
+def _move_in_beside_stand_in(temporary: Path, final: Path) -> Path:
+    """Replace `final` by `temporary` where no atomic swap exists; the stand-in, to retire."""
+    stand_in = final.parent / f"{STAND_IN_PREFIX}{uuid.uuid4().hex}-{final.name}"
+    final.rename(stand_in)  # from here `find` serves the old copy from the stand-in
+    files.fsync_dir(final.parent)
+    _reached("old copy stood aside")
+    try:
+        temporary.rename(final)
+    except OSError as err:  # another save got in between: theirs stands, the stand-in is superseded
+        raise StoreError(
+            f"A model named {final.name!r} was saved by someone else just now. Choose another name."
+        ) from err
+    files.fsync_dir(final.parent)
+    _reached("renamed in")
+    return stand_in
+
+
+def _retire(folder: Path) -> None:
+    """Remove a replaced or deleted copy: renamed out of sight first (atomic), then its files removed."""
+    retired = folder.parent / f"{DELETING_PREFIX}{uuid.uuid4().hex}"
+    folder.rename(retired)
+    _reached("old copy retired")
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _reached(step: str) -> None:
+    """A named point in a save or rename; nothing here, and the crash tests' place to kill the process."""
+
+
+def find(name: str, store: str | os.PathLike | None = None) -> Path | None:
+    """The folder that holds the model `name` in the store now, or None: its own, else its stand-in."""
+    root = store_dir(store)
+    folder = root / check_name(name)
+    if folder.is_dir():
+        return folder
+    return _stand_ins(root).get(name)
+
+
+def _stand_ins(root: Path) -> dict[str, Path]:
+    """name -> the stand-in serving it (see `_move_in`): the old copy of a replace still under way."""
+    found = {}
+    for path in sorted(root.glob(f"{STAND_IN_PREFIX}*")):
+        name = path.name.removeprefix(STAND_IN_PREFIX).partition("-")[2]
+        if NAME_PATTERN.fullmatch(name) and path.is_dir():
+            found[name] = path
+    return found
 
 
 def list_models(store: str | os.PathLike | None = None) -> list[StoredModel]:
-    """Every model in the store, newest first; unreadable entries are listed with their error."""
+    """Every model in the store, newest first; unreadable entries are listed with their error.
+
+    An entry another session deletes while it is listed is left out, never an error.
+    """
     root = store_dir(store)
     if not root.is_dir():
         return []
     _clean_stale_temporaries(root)
-    entries = []
-    for path in root.iterdir():
-        if path.name.startswith(".") or not path.is_dir():
-            continue
-        modified = path.stat().st_mtime
-        try:
-            card = read_card(path)
-            if not (path / MODEL_FILE).is_file():
-                raise StoreError(f"{MODEL_FILE} is missing")
-            safety.check_keras_file(path / MODEL_FILE)
-            entries.append(StoredModel(path.name, path, card, None, modified))
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            entries.append(StoredModel(path.name, path, None, f"unreadable: {err}", modified))
+    folders = {path.name: path for path in root.iterdir() if not path.name.startswith(".")}
+    folders = _stand_ins(root) | folders
+    entries = [entry for name, path in folders.items() if (entry := _entry(name, path)) is not None]
     return sorted(entries, key=lambda entry: (entry.card is None, -entry.modified, entry.name))
 
 
+def _entry(name: str, path: Path) -> StoredModel | None:
+    """The listing's entry for one folder; None when it is no folder or vanished while being read."""
+    try:
+        if not path.is_dir():
+            return None
+        modified = path.stat().st_mtime
+    except OSError:  # deleted between the listing and now
+        return None
+    try:
+        card = read_card(path)
+        if not (path / MODEL_FILE).is_file():
+            raise StoreError(f"{MODEL_FILE} is missing")
+        safety.check_keras_file(path / MODEL_FILE)
+    except (OSError, ValueError) as err:
+        if not path.exists():
+            return None  # deleted while its files were read
+        return StoredModel(name, path, None, f"unreadable: {err}", modified)
+    return StoredModel(name, path, card, None, modified)
+
+
 def read_card(folder: Path) -> Card:
-    """The card in a model folder; ValueError when it is missing or malformed."""
+    """The card in a model folder; StoreError saying why when it is missing or malformed."""
     path = folder / CARD_FILE
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
@@ -226,10 +391,10 @@ def resolve(name_or_path: str | os.PathLike, store: str | os.PathLike | None = N
         if not candidate.exists():
             raise StoreError(f"{text}: no such file or folder.")
         return candidate
-    folder = store_dir(store) / check_name(text)
-    if not folder.is_dir() and text == DEFAULT_MODEL and (SHIPPED_STORE / text).is_dir():
+    folder = find(text, store)
+    if folder is None and text == DEFAULT_MODEL and (SHIPPED_STORE / text).is_dir():
         folder = SHIPPED_STORE / text  # the shipped default serves every store
-    if not folder.is_dir():
+    if folder is None:
         known = ", ".join(m.name for m in list_models(store)) or "none"
         raise StoreError(f"No model named {text!r} in {store_dir(store)}. Saved models: {known}.")
     return folder
@@ -274,28 +439,37 @@ def read_snapshots(folder: Path) -> dict[int, np.ndarray]:
 
 
 def rename(old: str, new: str, store: str | os.PathLike | None = None) -> Path:
-    """Rename a stored model (card included); never overwrites another model."""
+    """Rename a stored model (card included); never overwrites another model.
+
+    The folder moves first (atomic) and the card is rewritten after (atomic too), so a crash between
+    the two leaves the model whole under its new name, its card still giving the old one.
+    """
     root = store_dir(store)
-    source = resolve(old, store)
+    source = find(old, root)
+    if source is None:
+        raise StoreError(f"No model named {old!r} in {root}.")
     target = root / check_name(new)
-    if target.exists():
+    if find(new, root) is not None:
         raise StoreError(f"A model named {new!r} already exists. Choose another name.")
-    card = read_card(source)
+    card = read_card(source)  # a model with an unreadable card is refused before anything moves
+    try:
+        source.rename(target)
+    except OSError as err:
+        raise StoreError(f"A model named {new!r} was saved by someone else just now.") from err
+    files.fsync_dir(root)
+    _reached("folder moved")
     card.name = new
-    _write_json(source / CARD_FILE, card.to_dict())
-    source.rename(target)
+    _write_json(target / CARD_FILE, card.to_dict())
     return target
 
 
 def delete(name: str, store: str | os.PathLike | None = None) -> None:
     """Remove a stored model: first renamed out of sight (atomic), then its files removed."""
     root = store_dir(store)
-    folder = root / check_name(name)
-    if not folder.is_dir():
+    folder = find(name, root)
+    if folder is None:
         raise StoreError(f"No model named {name!r} in {root}.")
-    retired = root / f".deleting-{uuid.uuid4().hex}"
-    folder.rename(retired)
-    shutil.rmtree(retired, ignore_errors=True)
+    _retire(folder)
 
 
 def _write_json(path: Path, values: dict[str, Any]) -> None:
@@ -303,12 +477,17 @@ def _write_json(path: Path, values: dict[str, Any]) -> None:
 
 
 def _clean_stale_temporaries(root: Path) -> None:
+    """Remove what interrupted saves and deletes left: old half-written saves, retired copies, and
+    stand-ins whose new copy is in place."""
     now = time.time()
-    for path in root.glob(".saving-*"):
+    for path in root.glob(f"{SAVING_PREFIX}*"):
         try:
             if now - path.stat().st_mtime > STALE_TEMP_SECONDS:
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             pass
-    for path in root.glob(".deleting-*"):
+    for path in root.glob(f"{DELETING_PREFIX}*"):
         shutil.rmtree(path, ignore_errors=True)
+    for name, path in _stand_ins(root).items():
+        if (root / name).is_dir():
+            shutil.rmtree(path, ignore_errors=True)

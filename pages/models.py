@@ -1,10 +1,10 @@
-"""Models: every saved model side by side; rename, delete, download, export, or upload a .keras file."""
+"""Models: every saved model side by side; rename or delete (with the right), download, export, upload."""
 
 import pandas as pd
 import streamlit as st
 
-from mnist_mlp import data, evaluate, job, safety, store
-from ui import picker, resources, through_app, widgets
+from mnist_mlp import data, evaluate, job, rights, safety, store
+from ui import classroom, picker, resources, through_app, widgets
 
 through_app()
 st.title("Models")
@@ -77,32 +77,7 @@ else:
                 "(batch, 28, 28), ink white on black, as they are, and return classes and probabilities; "
                 "README.txt and export.json inside say how."
             )
-    if entry.path.parent.resolve() != store.store_dir().resolve():
-        st.caption("This is the shipped default model: it can be used and downloaded, not changed here.")
-    else:
-        rename_column, delete_column = st.columns(2)
-        with rename_column:
-            new_name = st.text_input("New name", name, key=f"models_new_name_{name}")
-            if st.button("Rename", key="models_rename", disabled=new_name.strip() in ("", name)):
-                try:
-                    store.rename(name, new_name.strip())
-                except (ValueError, OSError) as err:
-                    st.error(str(err))
-                else:
-                    resources.store_changed()
-                    if current == name:
-                        picker.select_model(new_name.strip())
-                    st.rerun()
-        with delete_column:
-            sure = st.checkbox(f"Yes, delete {name} for good", key=f"models_sure_{name}")
-            if st.button("Delete", key="models_delete", disabled=not sure, icon=":material/delete:"):
-                try:
-                    store.delete(name)
-                except (ValueError, OSError) as err:
-                    st.error(str(err))
-                else:
-                    resources.store_changed()
-                    st.rerun()
+    classroom.rename_and_delete(name, current)
 
 st.subheader("Upload a model")
 st.caption(
@@ -123,13 +98,16 @@ if st.button("Add to the store", key="models_add", disabled=upload is None, icon
         test = resources.dataset(upload_data)
         results = evaluate.evaluate(network, test.x_test, test.y_test)
         name = upload_name.strip() or upload.name.removesuffix(".keras")
-        store.save(network, job.upload_card(name, network, test, upload.name, results))
+        card = job.upload_card(name, network, test, upload.name, results)
+        _, replaced = rights.save(classroom.actor(), network, card, uploaded=True, overwrite=True)
     except (ValueError, OSError) as err:
         st.error(f"Refused: {err}")
     else:
         resources.store_changed()
         picker.select_model(name)
         st.success(
-            f"Added {name!r} ({results.accuracy:.2%} on the {len(test.y_test):,} test images); "
-            "it is the picked model from your next click on."
+            f"{'Replaced' if replaced else 'Added'} {name!r} ({results.accuracy:.2%} on the "
+            f"{len(test.y_test):,} test images); it is the picked model from your next click on."
         )
+
+classroom.teacher_box()

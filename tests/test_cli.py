@@ -293,3 +293,63 @@ def test_export_refuses_bad_input_with_one_line(capsys, cli_store, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["export", "tiny", "--out", str(tmp_path / "three"), "--format", "onnx"])
     assert exit_info.value.code == 2 and "invalid choice: 'onnx'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def shipped_store(tmp_path, monkeypatch):
+    """A store that is the shipped folder too (the app's default set-up): the two shipped models."""
+    from mnist_mlp import rights, store
+    from mnist_mlp.model import MLPConfig, build_model
+
+    folder = tmp_path / "saved_models"
+    network = build_model(MLPConfig(hidden_units=(8,)))
+    for name in rights.SHIPPED_MODELS:
+        card = store.Card(name=name, config=MLPConfig(hidden_units=(8,)), dataset="mnist",
+                          data_source="test", class_names=[str(d) for d in range(10)])  # fmt: skip
+        store.save(network, card, store=folder)
+    monkeypatch.setattr(store, "SHIPPED_STORE", folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["delete", "digits-mlp"],
+        ["rename", "fashion-mlp", "my-fashion"],
+        ["train", "--hidden", "8", "--epochs", "1", "--out", "digits-mlp", "--overwrite"],
+        ["train", "--hidden", "8", "--epochs", "1", "--out", "fashion-mlp"],
+    ],
+    ids=["delete", "rename", "overwrite", "save-over"],
+)
+def test_the_cli_never_deletes_renames_or_overwrites_a_shipped_model(capsys, shipped_store, argv):
+    from tests.ondisk import files_and_bytes
+
+    before = files_and_bytes(shipped_store)
+    code, out, err = run(capsys, *argv, "--store", shipped_store)
+    assert code == 2 and "ships with the app" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "epoch" not in err + out  # refused before any training
+    assert files_and_bytes(shipped_store) == before
+
+
+def test_the_cli_renames_deletes_and_overwrites_the_other_models(capsys, shipped_store):
+    from mnist_mlp import store
+
+    train = ["train", "--hidden", "8", "--epochs", "1", "--batch-size", "64", "--out", "mine",
+             "--store", shipped_store, "--json"]  # fmt: skip
+    assert run(capsys, *train)[0] == 0
+    first = (shipped_store / "mine" / store.MODEL_FILE).read_bytes()
+    code, _, err = run(capsys, *train)
+    assert code == 2 and "already exists; choose another --out or --overwrite" in err
+    assert (shipped_store / "mine" / store.MODEL_FILE).read_bytes() == first
+    assert run(capsys, *train, "--overwrite", "--seed", "5")[0] == 0
+    assert (shipped_store / "mine" / store.MODEL_FILE).read_bytes() != first
+    assert store.read_card(shipped_store / "mine").saved_by == "cli"
+    code, out, _ = run(capsys, "rename", "mine", "yours", "--store", shipped_store)
+    assert code == 0 and out.startswith("renamed mine to yours")
+    assert store.read_card(shipped_store / "yours").name == "yours"
+    code, out, _ = run(capsys, "delete", "yours", "--store", shipped_store)
+    assert code == 0 and out.strip() == "deleted yours"
+    assert sorted(path.name for path in shipped_store.iterdir()) == ["digits-mlp", "fashion-mlp"]
+    code, _, err = run(capsys, "delete", "yours", "--store", shipped_store)
+    assert code == 2 and "No model named 'yours'" in err

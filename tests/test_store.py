@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -12,6 +13,9 @@ import pytest
 
 from mnist_mlp import store
 from mnist_mlp.model import MLPConfig, build_model
+from tests import crashing_save
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_card(name: str, accuracy: float = 0.9) -> store.Card:
@@ -176,3 +180,160 @@ def test_an_unsure_detector_is_saved_beside_the_model_and_read_back(model_store,
     (path / store.DETECTOR_FILE).write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(store.StoreError, match=r"unsure\.npz: Unreadable Unsure detector"):
         store.load("judged")
+
+
+@pytest.fixture(scope="module")
+def versions_on_disk(tmp_path_factory) -> dict[float, Path]:
+    """Two .keras files of one MLP: every weight 1.0 (the old version) or 2.0 (the new)."""
+    folder = tmp_path_factory.mktemp("versions")
+    network = build_model(crashing_save.CONFIG)
+    paths = {}
+    for value in (1.0, 2.0):
+        network.set_weights([np.full_like(w, value) for w in network.get_weights()])
+        paths[value] = folder / f"v{value:g}.keras"
+        network.save(paths[value])
+    return paths
+
+
+def assert_whole_version(folder: Path, name: str) -> float:
+    """The version (1.0 or 2.0) the store serves under `name`, having checked every file agrees."""
+    loaded = store.load(name, folder)
+    weights = np.concatenate([w.ravel() for w in loaded.model.get_weights()])
+    value = float(weights[0])
+    assert value in (1.0, 2.0)
+    np.testing.assert_array_equal(weights, value)
+    assert loaded.card.test_accuracy == pytest.approx(value / 10)  # the card of the same version
+    np.testing.assert_array_equal(loaded.snapshots[0], value)
+    np.testing.assert_array_equal(loaded.detector.limits, [value, value])
+    assert [e.name for e in store.list_models(folder)] == [name]
+    return value
+
+
+SAVE_STEPS = ["model written", "snapshots written", "detector written", "card written"]
+CRASH_POINTS = {
+    "exchange": [*SAVE_STEPS, "swapped in", "old copy retired"],
+    "stand-in": [*SAVE_STEPS, "old copy stood aside", "renamed in", "old copy retired"],
+}
+PUBLISHED = {"exchange": "swapped in", "stand-in": "renamed in"}  # from here on the name is the new one
+
+
+def run_crashing(how: str, step: str, folder: Path, keras_file: Path) -> list[str]:
+    """Run the save (or rename) in a real child process that dies at `step`; the steps it reached."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [
+        sys.executable,
+        str(ROOT / "tests" / "crashing_save.py"),
+        how,
+        step,
+        str(folder),
+        str(keras_file),
+    ]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 9, completed.stderr
+    return completed.stdout.split("\n")[:-1]
+
+
+@pytest.mark.parametrize(
+    ("how", "step"), [(how, step) for how, steps in CRASH_POINTS.items() for step in steps]
+)
+def test_a_process_killed_at_any_step_of_a_replace_leaves_the_old_or_the_new_model(
+    tmp_path, versions_on_disk, how, step
+):
+    folder = tmp_path / "models"
+    store.save(**crashing_save.version(1.0, versions_on_disk[1.0]), store=folder)
+    reached = run_crashing(how, step, folder, versions_on_disk[2.0])
+    steps = CRASH_POINTS[how]
+    assert reached == steps[: steps.index(step) + 1]  # the child really got this far, in this order
+    expected = 2.0 if steps.index(step) >= steps.index(PUBLISHED[how]) else 1.0
+    assert assert_whole_version(folder, crashing_save.NAME) == expected
+    left = {p.name for p in folder.iterdir() if p.name.startswith(".") and not p.name.startswith(".saving-")}
+    assert left <= {store.find(crashing_save.NAME, folder).name}  # at most the stand-in, while it serves
+
+
+def test_the_stand_in_is_served_and_cleared_by_the_next_replace(tmp_path, versions_on_disk):
+    folder = tmp_path / "models"
+    store.save(**crashing_save.version(1.0, versions_on_disk[1.0]), store=folder)
+    run_crashing("stand-in", "old copy stood aside", folder, versions_on_disk[2.0])
+    assert not (folder / crashing_save.NAME).exists()  # only the stand-in holds the model now
+    assert store.find(crashing_save.NAME, folder).name.startswith(".standin-")
+    store.save(**crashing_save.version(2.0, versions_on_disk[2.0]), store=folder, overwrite=True)
+    assert assert_whole_version(folder, crashing_save.NAME) == 2.0
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".saving-")) == ["kept"]
+
+
+def test_a_rename_killed_after_the_move_leaves_the_model_whole_under_its_new_name(tmp_path, versions_on_disk):
+    folder = tmp_path / "models"
+    store.save(**crashing_save.version(1.0, versions_on_disk[1.0]), store=folder)
+    card_before = (folder / "kept" / store.CARD_FILE).read_bytes()
+    assert run_crashing("rename", "folder moved", folder, versions_on_disk[2.0]) == ["folder moved"]
+    assert (folder / "moved" / store.CARD_FILE).read_bytes() == card_before  # moved, not yet rewritten
+    assert assert_whole_version(folder, "moved") == 1.0
+    store.rename("moved", "again", folder)  # and it can be renamed on: the card catches up
+    assert store.read_card(folder / "again").name == "again"
+
+
+def test_an_entry_deleted_while_listed_is_left_out(model_store, small_model, monkeypatch):
+    store.save(small_model, make_card("stays"))
+    store.save(small_model, make_card("goes"))
+    listed = Path.iterdir
+
+    def listing_then_a_delete(path):
+        entries = list(listed(path))
+        if path == model_store:
+            store.delete("goes")  # another session, between the listing and the look at each entry
+        return iter(entries)
+
+    monkeypatch.setattr(Path, "iterdir", listing_then_a_delete)
+    assert [entry.name for entry in store.list_models()] == ["stays"]
+
+
+def test_a_model_folder_deleted_while_its_card_is_read_is_left_out(model_store, small_model, monkeypatch):
+    store.save(small_model, make_card("stays"))
+    store.save(small_model, make_card("goes"))
+    read = store.read_card
+
+    def read_then_gone(folder):
+        if folder.name == "goes":
+            store.delete("goes")
+        return read(folder)
+
+    monkeypatch.setattr(store, "read_card", read_then_gone)
+    assert [entry.name for entry in store.list_models()] == ["stays"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"config": None}, "lacks config"),
+        ({"class_names": None}, "lacks class_names"),
+        ({"class_names": 5}, "expected class_names to be a list of strings. Received: class_names=5"),
+        ({"history": [{"loss": 0.5}]}, 'each with an "epoch"'),
+        ({"test_accuracy": "high"}, "expected test_accuracy to be a number or null"),
+        ({"samples": {"train": "many"}}, "expected samples to be counts by split"),
+        ({"config": {"hidden_units": 5}}, "its config is not a valid MLPConfig"),
+        ({"config": {"epochs": "ten"}}, "its config is not a valid MLPConfig"),
+        ({"owner": 7}, "expected owner to be a string"),
+    ],
+)
+def test_a_card_with_missing_or_mistyped_fields_is_a_store_error_and_listed_unreadable(
+    model_store, small_model, capsys, change, reason
+):
+    from mnist_mlp import cli
+
+    store.save(small_model, make_card("good"))
+    path = store.save(small_model, make_card("odd"))
+    values = json.loads((path / store.CARD_FILE).read_text())
+    for key, value in change.items():
+        if value is None:
+            del values[key]
+        else:
+            values[key] = value
+    (path / store.CARD_FILE).write_text(json.dumps(values))
+    with pytest.raises(store.StoreError, match=re.escape(reason)):
+        store.load("odd")
+    entries = {entry.name: entry for entry in store.list_models()}
+    assert entries["odd"].card is None and reason in entries["odd"].error
+    assert entries["good"].card is not None
+    assert cli.main(["evaluate", "--model", "odd"]) == 2
+    err = capsys.readouterr().err
+    assert reason in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

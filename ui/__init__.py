@@ -2,7 +2,8 @@
 
 `resources` (every st.cache_* wrapper), `picker` (the model picker and the picked model), `training`
 (this session's runs), `widgets` and `charts`, `links` (settings in the URL), `collection` (my
-drawings), `probing` and `explanations` (the Draw page's probe and "why"). TensorFlow is imported
+drawings), `probing` and `explanations` (the Draw page's probe and "why"), `classroom` (this session's
+owner id and teacher rights). TensorFlow is imported
 only by the functions that need it. Every page calls `through_app()` first; see there.
 """
 

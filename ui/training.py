@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mnist_mlp import store
-from ui import collection, picker, resources
+from mnist_mlp import rights
+from ui import classroom, collection, picker, resources
 
 if TYPE_CHECKING:
     from mnist_mlp import evaluate, job, model
@@ -106,8 +106,12 @@ def evaluate_training(session: Training) -> evaluate.Evaluation:
 def save_training(session: Training, name: str) -> None:
     """Save this session's model with its card (tested first) and make it the picked model.
 
+    A name taken by a model of this session's (or any, for a teacher) is replaced; one of someone
+    else's, or a shipped model's, is refused (see `rights`).
+
     Raises:
-        ValueError: a bad or taken name. OSError: the store cannot be written.
+        ValueError: a bad name, or one taken by a model this session may not replace. OSError: the
+            store cannot be written.
     """
     from mnist_mlp import data, job, unsure
 
@@ -122,7 +126,8 @@ def save_training(session: Training, name: str) -> None:
     )
     with st.spinner("Setting where the model should say Unsure…"):
         detector = unsure.fit(result.model, x_train, y_train, x_val, kind=data.ITEMS[session.dataset])
-    store.save(result.model, card, snapshots=result.snapshots, detector=detector)
+    rights.save(classroom.actor(), result.model, card, overwrite=True, snapshots=result.snapshots,
+                detector=detector)  # fmt: skip
     session.saved_as = name
     resources.store_changed()
     picker.select_model(name)

@@ -41,6 +41,15 @@ def test_trains_one_epoch_then_saves_the_model_with_its_card(app, models_folder)
     assert card.samples == {"train": 3600, "validation": 400, "test": 1000}
     assert (models_folder / "my first model" / store.SNAPSHOT_FILE).is_file()
     assert store.load("my first model").detector is not None  # its Unsure limits, set on validation
+    assert (card.saved_by, card.owner) == ("app", app.session_state["owner_id"])  # this session's
+
+    tiny_before = (models_folder / "tiny" / store.MODEL_FILE).read_bytes()
+    name_box = next(box for box in app.text_input if box.key.startswith("train_name_"))
+    name_box.set_value("tiny")  # a name someone else chose (saved before cards said by whom)
+    app.button(key="train_save").click().run()
+    refusal = "Not saved: A model named 'tiny' already exists, and only the session that saved it"
+    assert any(error.startswith(refusal) for error in texts(app.error)), texts(app.error)
+    assert (models_folder / "tiny" / store.MODEL_FILE).read_bytes() == tiny_before
 
 
 def test_pen_strokes_and_outliers_join_the_training_images(app, models_folder):
