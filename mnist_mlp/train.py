@@ -324,7 +324,10 @@ class _Runner:
         self.config = config
         self.x_source = x_train
         self.y = tf.constant(y_train, tf.int32)
-        self.x = self._upload(x_train)
+        # Memory: the training images stay uint8 on the device and each batch is scaled as it is
+        # read (`_scaled`): a float32 copy of a full epoch is 4x larger, and its upload made two
+        # more, ~500 MB at once for 54,000 images, again every augmented epoch.
+        self.x = tf.constant(x_train)  # (n, 28, 28) uint8
         if config.augment or config.mirror:  # a variable, read by reference: each epoch's copy is seen
             self.x = tf.Variable(self.x, trainable=False)
         self.x_val = self._upload(x_val)
@@ -356,7 +359,7 @@ class _Runner:
         if self.config.mirror:
             images = augment.mirror(images, seed=seed + 1)
         if images is not self.x_source:
-            self.x.assign(self._upload(images))
+            self.x.assign(images)
         return self.rng.permutation(len(self.x_source)).astype(np.int32)
 
     def run(self, order: np.ndarray, batch: int, count: int) -> tuple[np.ndarray, float, float, int]:
@@ -391,7 +394,7 @@ class _Runner:
         inliers = tf.constant(0.0)
         for index in tf.range(count):
             batch = batches[index]
-            images = tf.gather(self.x, batch)
+            images = _scaled(tf, tf.gather(self.x, batch))  # (size, 28, 28) float32 in [0, 1]
             labels = tf.gather(self.y, batch)
             with tf.GradientTape() as tape:
                 probabilities = model(images, training=True)
@@ -466,6 +469,17 @@ def _fused_update(tf, optimizer, gradients, variables) -> bool:
         return False
     optimizer.iterations.assign_add(1)
     return True
+
+
+def _scaled(tf, images):
+    """uint8 images as float32 in [0, 1], inside a compiled function: exactly value / 255 rounded
+    to float32, the numbers an eager upload (`_Runner._upload`) gives.
+
+    The division is done in float64 because the graph optimizer rewrites a float32 division by a
+    constant as a multiplication by 1/255, which rounds 126 of the 256 values differently; a
+    float64 quotient rounded to float32 is the correctly rounded float32 one (53 >= 2 * 24 + 2 bits).
+    """
+    return tf.cast(tf.cast(images, tf.float64) / 255.0, tf.float32)
 
 
 def _cross_entropy(tf, labels, probabilities):

@@ -335,3 +335,14 @@ def test_two_seeded_runs_at_once_match_their_lone_runs(small_split):
     for thread in threads:
         thread.join()
     assert [_same_run(alone[index], together[index]) for index in range(len(configs))] == [True, True]
+
+
+def test_batches_read_in_the_graph_are_scaled_exactly_as_an_upload():
+    """All 256 pixel values: the compiled step's scaling equals the eager float32 division."""
+    import tensorflow as tf
+
+    values = np.arange(256, dtype=np.uint8)
+    compiled = tf.function(lambda images: train._scaled(tf, images))
+    expected = np.arange(256, dtype=np.float32) / np.float32(255)
+    np.testing.assert_array_equal(compiled(tf.constant(values)).numpy(), expected)
+    np.testing.assert_array_equal((tf.constant(values, tf.float32) / 255.0).numpy(), expected)
