@@ -15,6 +15,7 @@ BENCHMARKS = (
     "drawing_robustness",
     "unsure_verdict",
     "neighbour_search",
+    "augment_memory",
     "export_agreement",
     "app_latency",
     "accuracy_table",

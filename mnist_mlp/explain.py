@@ -2,19 +2,18 @@
 
 The features it computes (the last hidden layer) are what `neighbours` searches and `unsure` judges.
 
-TensorFlow is imported inside the functions that need it; each model's function is traced once.
+TensorFlow is imported inside the functions that need it; each model's function is traced once
+(`model.compiled_function`, which lets a dropped model go).
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES, image_batch
+from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES, compiled_function, image_batch
 
 if TYPE_CHECKING:
     import keras
@@ -81,7 +80,7 @@ def explain(
         )
     if not (isinstance(steps, int) and 1 <= steps <= 1024):
         raise ExplainError(f"Expected steps to be an integer in 1..1024. Received: steps={steps!r}")
-    function = _compiled(model, ("explain", steps), lambda: _explain_function(model, steps))
+    function = compiled_function(model, ("explain", steps), lambda proxy: _explain_function(proxy, steps))
     values = function(tf.constant(pixels), tf.constant(-1 if target is None else int(target), tf.int32))
     values = {key: value.numpy() for key, value in values.items()}
     values["target"], values["baseline_logit"] = int(values["target"]), float(values["baseline_logit"])
@@ -94,7 +93,7 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
     images = image_batch(images)
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
-    function = _compiled(model, ("features",), lambda: _features_function(model))
+    function = compiled_function(model, ("features",), _features_function)
     chunks = [
         function(tf.constant(images[start : start + FEATURE_CHUNK], tf.float32) * scale).numpy()
         for start in range(0, len(images), FEATURE_CHUNK)
@@ -103,18 +102,6 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
 
 # ---- The compiled functions --------------------------------------------------------------------
-
-_compiled_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def _compiled(model: keras.Model, key: tuple, make):
-    """One traced function per model and key, made on first use and kept while the model lives."""
-    with _lock:
-        functions = _compiled_functions.setdefault(model, {})
-        if key not in functions:
-            functions[key] = make()
-        return functions[key]
 
 
 @dataclass(frozen=True)

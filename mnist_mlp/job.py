@@ -9,6 +9,7 @@ import logging
 import math
 import threading
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -78,7 +79,7 @@ class TrainingJob:
     ) -> None:
         self.config = config
         self.epochs = epochs or config.epochs
-        self._data = (x_train, y_train, x_val, y_val)
+        self._data: tuple[np.ndarray, ...] | None = (x_train, y_train, x_val, y_val)  # until the run ends
         self._previous = previous
         self._slots = slots
         self._weight_units = weight_units
@@ -92,6 +93,7 @@ class TrainingJob:
         self._live: train.TrainResult | None = previous
         self._result: train.TrainResult | None = None
         self._error: BaseException | None = None
+        self._traceback: str | None = None
         self._started = 0.0
         self._thread = threading.Thread(target=self._run, name="mnist-mlp-training", daemon=True)
 
@@ -131,13 +133,20 @@ class TrainingJob:
 
     @property
     def error(self) -> BaseException | None:
-        """The exception that ended the job, when status is FAILED."""
+        """The exception that ended the job, when status is FAILED; without its traceback (see
+        `traceback`), whose frames would keep the run's arrays and model alive."""
         with self._lock:
             return self._error
 
+    @property
+    def traceback(self) -> str | None:
+        """Where the job failed, as text, when status is FAILED."""
+        with self._lock:
+            return self._traceback
+
     def state(self) -> JobState:
         with self._lock:
-            error = None if self._error is None else f"{type(self._error).__name__}: {self._error}"
+            error = None if self._error is None else _reason(self._error)
             return JobState(
                 status=self._status,
                 progress=self._points[-1] if self._points else None,
@@ -151,6 +160,7 @@ class TrainingJob:
         if not self._acquire_slot():
             with self._lock:
                 self._status = STOPPED
+            self._data = None
             return
         try:
             with self._lock:
@@ -167,14 +177,36 @@ class TrainingJob:
             with self._lock:
                 self._result = result
                 self._status = STOPPED if result.stopped else FINISHED
-        except Exception as err:  # reported through `state().error`, never lost with the thread
-            _logger.exception("Training job failed")
-            with self._lock:
-                self._error = err
-                self._status = FAILED
+        except BaseException as err:  # any end, KeyboardInterrupt and SystemExit too: never RUNNING forever
+            self._fail(err)
         finally:
+            self._data = None  # the arrays were needed for the run only
             if self._slots is not None:
                 self._slots.release()
+
+    def _fail(self, err: BaseException) -> None:
+        """Mark the job FAILED with `err`, keeping its traceback as text only.
+
+        Memory: a traceback holds the frames of the training loop, and they hold the run's arrays
+        (the training set on the device, each epoch's distorted copy) and its model; a failed job
+        kept in a session would keep them all. So `err` and the exceptions chained to it lose their
+        tracebacks once the text is taken. The thread ends here: re-raising would attach a new
+        traceback, and a BaseException in a thread stops nothing else anyway.
+        """
+        text = "".join(traceback.format_exception(err))
+        _logger.error("Training job failed:\n%s", text)
+        pending, seen = [err], set()
+        while pending:  # the exception, its cause and context, theirs, and so on
+            chained = pending.pop()
+            if chained is None or id(chained) in seen:
+                continue
+            seen.add(id(chained))
+            chained.__traceback__ = None
+            pending += [chained.__cause__, chained.__context__]
+        with self._lock:
+            self._error = err
+            self._traceback = text
+            self._status = FAILED
 
     def _acquire_slot(self) -> bool:
         """Wait for a free slot; False when a stop came first."""
@@ -206,6 +238,11 @@ class TrainingJob:
         with self._lock:
             self._weights = weights  # (units, 28, 28) float32
             self._weights_at = now
+
+
+def _reason(err: BaseException) -> str:
+    """'ValueError: what it said', or only the name of an exception that said nothing."""
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
 
 def _new_result(config: model.MLPConfig, images: int, epochs: int) -> train.TrainResult:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import random
+import threading
 import weakref
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -150,12 +153,14 @@ def preset(name: str) -> MLPConfig:
 def build_model(config: MLPConfig) -> keras.Model:
     """A compiled-free Keras MLP: (batch, 28, 28) float32 in [0, 1] -> (batch, 10) softmax.
 
-    The same seed gives the same initial weights.
+    The same seed gives the same initial weights, in any thread and whatever other threads do:
+    every kernel initializer and every dropout layer gets its own seed (`layer_seeds`), and no
+    global random state is read or set.
     """
     import keras
     from keras import layers
 
-    keras.utils.set_random_seed(config.seed)
+    seeds = layer_seeds(config.seed, len(config.hidden_units) + 1)
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = layers.Flatten(name="flatten")(inputs)
@@ -163,15 +168,32 @@ def build_model(config: MLPConfig) -> keras.Model:
         x = layers.Dense(
             units,
             activation=config.activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[index - 1]),
             kernel_regularizer=regularizer,
             name=f"hidden_{index}",
         )(x)
         if config.dropout_rate > 0:
             x = layers.Dropout(config.dropout_rate, seed=config.seed + index, name=f"dropout_{index}")(x)
     outputs = layers.Dense(
-        NUM_CLASSES, activation="softmax", kernel_regularizer=regularizer, name="probabilities"
+        NUM_CLASSES,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]),
+        kernel_regularizer=regularizer,
+        name="probabilities",
     )(x)
     return keras.Model(inputs, outputs, name="mlp_" + config.architecture.replace("-", "_"))
+
+
+def layer_seeds(seed: int, count: int) -> list[int]:
+    """The kernel initializers' seeds, one per dense layer in order, derived from the config's seed.
+
+    They are the numbers Keras drew for unseeded initializers after `keras.utils.set_random_seed(seed)`
+    (Python's Mersenne Twister, `randint(1, 10**9)` a layer), which is how models were built before
+    each layer had its own seed: the same config still gives the same weights as then. A private
+    `random.Random` draws them, so the global generator is neither read nor moved.
+    """
+    generator = random.Random(seed)
+    return [generator.randint(1, int(1e9)) for _ in range(count)]
 
 
 def make_optimizer(
@@ -237,7 +259,33 @@ def first_layer_weights(model: keras.Model) -> np.ndarray:
 
 
 PREDICT_CHUNK = 8192  # images per call: large enough to amortise the call, small enough for memory
-_compiled_predict: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+# model -> {key: traced function}. Memory: the model is held weakly here, and each function reaches
+# it only through a weak proxy (see `compiled_function`), so a dropped model and its functions go.
+_compiled_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_compiled_lock = threading.Lock()
+
+
+def compiled_function(model: keras.Model, key: Hashable, make: Callable[[keras.Model], Callable]) -> Callable:
+    """One traced function per model and key, made on first use, reused, and dropped with the model.
+
+    Speed: tracing costs ~100 ms, a call of the traced function < 1 ms, so every caller that runs a
+    model often (predict, explain, features) shares this one cache.
+
+    Args:
+        key: what the function computes, e.g. ("predict",) or ("explain", 64).
+        make: builds the function from the model. It is given a `weakref.proxy` of the model, not
+            the model: a function that held the model would keep it, and every model ever used, alive
+            through this cache's values. It may keep the model's layers, which do not hold the model.
+    """
+    import tensorflow as tf
+
+    with _compiled_lock:
+        functions = _compiled_functions.setdefault(model, {})
+        if key not in functions:
+            _quiet_retracing_warning(tf)
+            functions[key] = make(weakref.proxy(model))
+        return functions[key]
 
 
 def image_batch(images: np.ndarray) -> np.ndarray:
@@ -254,26 +302,28 @@ def image_batch(images: np.ndarray) -> np.ndarray:
 def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """Class probabilities (n, 10) float32 for images (n, 28, 28): uint8 0..255 or float in [0, 1].
 
-    One compiled function per model is made on first use and reused (thread-safe), because
+    One compiled function per model is made on first use and reused (`compiled_function`), because
     `model.predict` rebuilds its machinery each call: ~100 ms for one drawing instead of < 1 ms.
     """
     import tensorflow as tf
 
     images = image_batch(images)
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
-    function = _compiled_predict.get(model)
-    if function is None:
-        _quiet_retracing_warning(tf)
-        function = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec((None, *IMAGE_SHAPE), tf.float32)],
-        )
-        _compiled_predict[model] = function
+    function = compiled_function(model, ("predict",), _predict_function)
     chunks = [
         function(tf.constant(images[start : start + PREDICT_CHUNK], tf.float32) * scale).numpy()
         for start in range(0, len(images), PREDICT_CHUNK)
     ]
     return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), np.float32)
+
+
+def _predict_function(model: keras.Model) -> Callable:
+    import tensorflow as tf
+
+    return tf.function(
+        lambda x: model(x, training=False),
+        input_signature=[tf.TensorSpec((None, *IMAGE_SHAPE), tf.float32)],
+    )
 
 
 def _quiet_retracing_warning(tf) -> None:

@@ -142,11 +142,12 @@ def train(
                 limit = min(limit, max(1, pending_snapshots[0] - result.steps))
             count = min(steps_per_call, limit)
             call_started = time.perf_counter()
-            loss_sum, correct, inliers, images = runner.run(order, batch, count)
+            step_losses, correct, inliers, images = runner.run(order, batch, count)
             call_seconds = time.perf_counter() - call_started
             steps_per_call = _next_steps_per_call(count, call_seconds)
             batch += count
-            epoch_loss += loss_sum
+            for step_loss in step_losses:  # step by step: the same sums however the calls split
+                epoch_loss += float(step_loss)
             epoch_correct += correct
             epoch_inliers += inliers
             epoch_images += images
@@ -323,7 +324,10 @@ class _Runner:
         self.config = config
         self.x_source = x_train
         self.y = tf.constant(y_train, tf.int32)
-        self.x = self._upload(x_train)
+        # Memory: the training images stay uint8 on the device and each batch is scaled as it is
+        # read (`_scaled`): a float32 copy of a full epoch is 4x larger, and its upload made two
+        # more, ~500 MB at once for 54,000 images, again every augmented epoch.
+        self.x = tf.constant(x_train)  # (n, 28, 28) uint8
         if config.augment or config.mirror:  # a variable, read by reference: each epoch's copy is seen
             self.x = tf.Variable(self.x, trainable=False)
         self.x_val = self._upload(x_val)
@@ -355,40 +359,42 @@ class _Runner:
         if self.config.mirror:
             images = augment.mirror(images, seed=seed + 1)
         if images is not self.x_source:
-            self.x.assign(self._upload(images))
+            self.x.assign(images)
         return self.rng.permutation(len(self.x_source)).astype(np.int32)
 
-    def run(self, order: np.ndarray, batch: int, count: int) -> tuple[float, float, float, int]:
+    def run(self, order: np.ndarray, batch: int, count: int) -> tuple[np.ndarray, float, float, int]:
         """Train on `count` batches starting at batch number `batch` of this epoch's `order`.
 
-        Returns the loss summed over the images, how many were read right, how many have a class
-        (not OUTLIER), and how many there were.
+        Returns each batch's loss summed over its images, (count,) float32; how many images were
+        read right, how many have a class (not OUTLIER), and how many there were. The losses come
+        back one per batch, not added up, because the steps per call follow the clock: a float32
+        total per call would round differently from run to run, and two seeded runs would differ.
         """
         size = self.config.batch_size
         indices = order[batch * size : (batch + count) * size]
         if len(indices) == count * size:
-            sums = self._train_steps(indices.reshape(count, size))
+            parts = [self._train_steps(indices.reshape(count, size))]
         else:  # the epoch's short last batch goes alone, so every batch has one size per call
             full = (count - 1) * size
-            sums = (0.0, 0.0, 0.0)
-            if full:
-                sums = self._train_steps(indices[:full].reshape(count - 1, size))
-            tail = self._train_steps(indices[full:].reshape(1, -1))
-            sums = tuple(a + b for a, b in zip(sums, tail, strict=True))
-        loss_sum, correct, inliers = (float(value) for value in sums)
-        return loss_sum, correct, inliers, len(indices)
+            parts = [self._train_steps(indices[:full].reshape(count - 1, size))] if full else []
+            parts.append(self._train_steps(indices[full:].reshape(1, -1)))
+        step_losses = np.concatenate([losses.numpy() for losses, _, _ in parts])
+        correct = sum(float(part_correct) for _, part_correct, _ in parts)  # counts: exact in float32
+        inliers = sum(float(part_inliers) for _, _, part_inliers in parts)
+        return step_losses, correct, inliers, len(indices)
 
     def _train_steps_graph(self, batches):
         tf = self.tf
         model = self.model
         optimizer = model.optimizer
         variables = model.trainable_variables
-        loss_sum = tf.constant(0.0)
+        count = tf.shape(batches)[0]
+        step_losses = tf.TensorArray(tf.float32, size=count)  # (count,) one loss sum per step
         correct = tf.constant(0.0)
         inliers = tf.constant(0.0)
-        for index in tf.range(tf.shape(batches)[0]):
+        for index in tf.range(count):
             batch = batches[index]
-            images = tf.gather(self.x, batch)
+            images = _scaled(tf, tf.gather(self.x, batch))  # (size, 28, 28) float32 in [0, 1]
             labels = tf.gather(self.y, batch)
             with tf.GradientTape() as tape:
                 probabilities = model(images, training=True)
@@ -399,11 +405,11 @@ class _Runner:
             gradients = tape.gradient(loss, variables)
             if not _fused_update(tf, optimizer, gradients, variables):
                 optimizer.apply_gradients(zip(gradients, variables, strict=True))
-            loss_sum += tf.reduce_sum(losses)
+            step_losses = step_losses.write(index, tf.reduce_sum(losses))
             predicted = tf.argmax(probabilities, axis=1, output_type=tf.int32)
             correct += tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
             inliers += tf.reduce_sum(tf.cast(labels < NUM_CLASSES, tf.float32))
-        return loss_sum, correct, inliers
+        return step_losses.stack(), correct, inliers
 
     def _evaluate_graph(self, images, labels):
         tf = self.tf
@@ -463,6 +469,17 @@ def _fused_update(tf, optimizer, gradients, variables) -> bool:
         return False
     optimizer.iterations.assign_add(1)
     return True
+
+
+def _scaled(tf, images):
+    """uint8 images as float32 in [0, 1], inside a compiled function: exactly value / 255 rounded
+    to float32, the numbers an eager upload (`_Runner._upload`) gives.
+
+    The division is done in float64 because the graph optimizer rewrites a float32 division by a
+    constant as a multiplication by 1/255, which rounds 126 of the 256 values differently; a
+    float64 quotient rounded to float32 is the correctly rounded float32 one (53 >= 2 * 24 + 2 bits).
+    """
+    return tf.cast(tf.cast(images, tf.float64) / 255.0, tf.float32)
 
 
 def _cross_entropy(tf, labels, probabilities):

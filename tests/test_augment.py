@@ -1,8 +1,11 @@
 """Augmentation: distorted digits stay digits, change, and follow the seed."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
+from benchmarks import augment_memory
 from mnist_mlp import augment
 
 
@@ -13,6 +16,34 @@ def test_distort_is_seeded_and_keeps_shape(digits):
     np.testing.assert_array_equal(first, augment.distort(images, seed=1))
     assert not np.array_equal(first, augment.distort(images, seed=2))
     assert not np.array_equal(first, images)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 299, 300, 301, 5000])
+def test_distort_gives_the_same_images_whatever_the_chunk_size(digits, chunk_size):
+    """Known answer: the old whole-set version (kept as the benchmark's baseline) for the same seed."""
+    images = digits.x_train[:300]
+    expected = augment_memory.whole_set_distort(images, seed=11)
+    np.testing.assert_array_equal(augment.distort(images, seed=11, chunk_size=chunk_size), expected)
+
+
+def _peak_bytes(function) -> int:
+    """The most memory numpy and scipy held at once while `function` ran (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_distort_memory_follows_the_chunk_not_the_set(digits):
+    images = digits.x_train[:4000]
+    whole = _peak_bytes(lambda: augment_memory.whole_set_distort(images, seed=1))
+    chunked = _peak_bytes(lambda: augment.distort(images, seed=1, chunk_size=250))
+    assert chunked < whole / 8  # 16 chunks: about 1/16 of the set's working memory, plus the result
+    assert _peak_bytes(lambda: augment.distort(images, seed=1)) < whole  # the default chunk too
+    with pytest.raises(ValueError, match="Received: chunk_size=0"):
+        augment.distort(images, seed=1, chunk_size=0)
 
 
 def test_distorted_digits_keep_their_ink_and_stay_close(digits):

@@ -99,7 +99,7 @@ def test_deeper_relu_net_without_biases_shares_the_whole_logit(digits):
 def test_the_compiled_function_is_traced_once_per_model(trained, digits):
     for index, target in enumerate([None, 3, None, 0]):
         explain.explain(trained.model, digits.x_test[index], target=target)
-    function = explain._compiled_functions[trained.model][("explain", explain.IG_STEPS)]
+    function = model._compiled_functions[trained.model][("explain", explain.IG_STEPS)]
     assert function.experimental_get_tracing_count() == 1
 
 

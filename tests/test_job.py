@@ -1,7 +1,9 @@
 """The background training job on real digits: it reports live, stops fast, queues, and reports errors."""
 
+import gc
 import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -93,6 +95,56 @@ def test_an_error_in_the_thread_is_reported_not_swallowed(tiny_split):
     assert "ValueError" in state.error and "uint8" in state.error
     assert broken.result is None
     assert slots.acquire(blocking=False), "a failed job gives its slot back too"
+
+
+class LessonEnded(BaseException):
+    """Not an Exception, as KeyboardInterrupt and SystemExit are not."""
+
+
+class FailsAtFirstReport(job.TrainingJob):
+    """A job whose progress callback raises `error` once training has begun."""
+
+    def __init__(self, *args, error: BaseException, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.raised = error
+
+    def _on_progress(self, progress: train.Progress) -> None:
+        super()._on_progress(progress)
+        raise self.raised
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(LessonEnded("the bell rang"), "LessonEnded: the bell rang"), (KeyboardInterrupt(), "KeyboardInterrupt"),
+     (SystemExit(3), "SystemExit: 3"), (ValueError("bad batch"), "ValueError: bad batch")],
+)  # fmt: skip
+def test_any_exception_in_the_thread_fails_the_job_and_lets_its_arrays_go(
+    tiny_split, monkeypatch, error, reason
+):
+    runners: list[weakref.ref] = []
+    make_runner = train._Runner.__init__
+
+    def watched_runner(self, *args, **kwargs):
+        runners.append(weakref.ref(self))  # what holds the run's tensors and distorted images
+        make_runner(self, *args, **kwargs)
+
+    monkeypatch.setattr(train._Runner, "__init__", watched_runner)
+    x_train = tiny_split[0].copy()  # only the job and the run see this copy
+    images = weakref.ref(x_train)
+    slots = threading.Semaphore(1)
+    failing = FailsAtFirstReport(TINY.replace(epochs=3), x_train, *tiny_split[1:], slots=slots, error=error)
+    del x_train
+    assert failing.start().wait(60)
+    state = failing.state()
+    assert state.status == job.FAILED and not state.active
+    assert state.error == reason
+    assert failing.error is error and error.__traceback__ is None
+    assert type(error).__name__ in failing.traceback and "_on_progress" in failing.traceback
+    assert failing.result is None
+    assert slots.acquire(blocking=False), "a failed job gives its slot back"
+    gc.collect()
+    assert len(runners) == 1 and runners[0]() is None, "the run's tensors are kept"
+    assert images() is None, "the training images are kept"
 
 
 def test_points_are_thinned_but_keep_every_epoch(tiny_split, monkeypatch):

@@ -1,5 +1,10 @@
 """The config, presets and Keras model: checked values, known sizes, known outputs."""
 
+import gc
+import random
+import threading
+import weakref
+
 import numpy as np
 import pytest
 
@@ -98,3 +103,81 @@ def test_predict_refuses_wrong_shape():
     keras_model = model.build_model(model.preset("softmax"))
     with pytest.raises(ValueError, match=r"shape \(n, 28, 28\).*Received: shape=\(28, 28\)"):
         model.predict(keras_model, np.zeros((28, 28)))
+
+
+def test_seeded_weights_are_those_of_the_global_seed_days():
+    """Known answer: the per-layer seeds give exactly the weights `keras.utils.set_random_seed(3)`
+    gave before, so saved models and their recorded commands still reproduce."""
+    weights = model.build_model(model.MLPConfig(hidden_units=(16,), seed=3)).get_weights()
+    np.testing.assert_array_equal(
+        weights[0][0, :3], np.float32([-0.0003582760691642761, -0.08384393155574799, 0.055303871631622314])
+    )
+    np.testing.assert_array_equal(
+        weights[2][5, :3], np.float32([0.06429284811019897, -0.16807404160499573, -0.24287034571170807])
+    )
+    assert model.layer_seeds(3, 2) == model.layer_seeds(3, 3)[:2]  # a layer's seed: its place, not the depth
+
+
+def test_building_a_model_leaves_the_global_random_state_alone():
+    random.seed(123)
+    np.random.seed(123)
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    model.build_model(model.MLPConfig(hidden_units=(8, 8), seed=5))
+    assert random.getstate() == python_state
+    numpy_after = np.random.get_state()
+    assert numpy_after[0] == numpy_state[0] and np.array_equal(numpy_after[1], numpy_state[1])
+    assert numpy_after[2:] == numpy_state[2:]
+
+
+def test_models_built_in_parallel_threads_match_lone_builds():
+    """Eight threads build models of seeds 0..7 at once, four rounds; each matches its lone build."""
+    configs = [model.MLPConfig(hidden_units=(32, 16), seed=seed) for seed in range(8)]
+    alone = [model.build_model(config).get_weights() for config in configs]
+    barrier = threading.Barrier(len(configs))
+    built: dict[tuple[int, int], list[np.ndarray]] = {}
+
+    def build(index: int) -> None:
+        for round_number in range(4):
+            barrier.wait()
+            built[index, round_number] = model.build_model(configs[index]).get_weights()
+
+    threads = [threading.Thread(target=build, args=(index,)) for index in range(len(configs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 4 * len(configs)
+    mismatched = [
+        key for key, weights in built.items()
+        if not all(np.array_equal(a, b) for a, b in zip(weights, alone[key[0]], strict=True))
+    ]  # fmt: skip
+    assert mismatched == []
+
+
+def _live(references: list[weakref.ref]) -> int:
+    gc.collect()
+    return sum(reference() is not None for reference in references)
+
+
+def test_models_predicted_on_and_explained_are_freed_when_dropped(tmp_path):
+    """The compiled-function cache must not keep a model alive: build or load, use, drop, collect."""
+    import keras
+
+    from mnist_mlp import explain
+
+    image = np.zeros((28, 28), np.uint8)
+    image[10:18, 12:15] = 255
+    model.build_model(model.MLPConfig(hidden_units=(8,), seed=0)).save(tmp_path / "saved.keras")
+    references = []
+    for index in range(6):
+        if index % 2:
+            keras_model = keras.models.load_model(tmp_path / "saved.keras", compile=False)
+        else:
+            keras_model = model.build_model(model.MLPConfig(hidden_units=(8,), seed=index))
+        probabilities = model.predict(keras_model, image[None])
+        assert explain.explain(keras_model, image, steps=4).target == int(probabilities[0].argmax())
+        assert explain.features(keras_model, image[None]).shape == (1, 8)
+        references.append(weakref.ref(keras_model))
+        del keras_model
+    assert _live(references) == 0
+    assert len(model._compiled_functions) == 0
