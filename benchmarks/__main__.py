@@ -13,6 +13,7 @@ BENCHMARKS = (
     "prediction_latency",
     "responsiveness",
     "drawing_robustness",
+    "pen_errors",
     "unsure_verdict",
     "neighbour_search",
     "augment_memory",

@@ -228,10 +228,15 @@ def read_pen_strokes(
     """Every digit drawn with each brush, steady and shaky, large enough for the brush and small for it."""
     correct = {}
     for brush, legible, shaky in itertools.product(PEN_BRUSHES, (True, False), (False, True)):
-        images = pen_images(digits, brush, legible=legible, shake=SHAKE if shaky else 0.0,
-                            seed=seed * 1000 + brush * 4 + 2 * legible + shaky)  # fmt: skip
+        images = pen_setup_images(digits, brush, legible, shaky, seed)
         correct[(brush, legible, shaky)] = model.predict(keras_model, images).argmax(axis=1) == labels
     return PenResults(correct)
+
+
+def pen_setup_images(digits: np.ndarray, brush: int, legible: bool, shaky: bool, seed: int) -> np.ndarray:
+    """`pen_images` for one set-up of the pen table, each set-up with its own seed from `seed`."""
+    setup_seed = seed * 1000 + brush * 4 + 2 * legible + shaky
+    return pen_images(digits, brush, legible=legible, shake=SHAKE if shaky else 0.0, seed=setup_seed)
 
 
 def print_pen_tables(
