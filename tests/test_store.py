@@ -156,6 +156,39 @@ def test_rename_and_delete(model_store, small_model):
         store.delete("../other")
 
 
+def test_a_replace_whose_old_copy_another_session_cleared_still_succeeds(
+    model_store, small_model, monkeypatch
+):
+    store.save(small_model, make_card("kept", 0.1))
+    monkeypatch.setattr(store.files, "exchange", lambda first, second: False)  # the stand-in path
+    steps = []
+
+    def another_session_lists(step: str) -> None:
+        steps.append(step)
+        if step == "renamed in":
+            store.list_models()  # clears the stand-in, the new copy being in place
+
+    monkeypatch.setattr(store, "_reached", another_session_lists)
+    assert store.save(small_model, make_card("kept", 0.7), overwrite=True) == model_store / "kept"
+    assert store.load("kept").card.test_accuracy == 0.7
+    assert "old copy retired" not in steps  # the listing did it
+    assert sorted(p.name for p in model_store.iterdir()) == ["kept"]
+
+
+def test_a_delete_that_loses_the_race_to_another_is_a_store_error(model_store, small_model, monkeypatch):
+    store.save(small_model, make_card("goes"))
+    found = store.find
+
+    def found_then_deleted_by_another_session(name, root=None):
+        folder = found(name, root)
+        store._retire(folder)
+        return folder
+
+    monkeypatch.setattr(store, "find", found_then_deleted_by_another_session)
+    with pytest.raises(store.StoreError, match="No model named 'goes'"):
+        store.delete("goes")
+
+
 def test_load_by_path_of_a_keras_file(tmp_path, small_model):
     path = tmp_path / "plain.keras"
     small_model.save(path)
