@@ -308,16 +308,18 @@ def test_a_rename_killed_after_the_move_leaves_the_model_whole_under_its_new_nam
 def test_an_entry_deleted_while_listed_is_left_out(model_store, small_model, monkeypatch):
     store.save(small_model, make_card("stays"))
     store.save(small_model, make_card("goes"))
-    listed = Path.iterdir
+    is_dir, deleted = Path.is_dir, []
 
-    def listing_then_a_delete(path):
-        entries = list(listed(path))
-        if path == model_store:
-            store.delete("goes")  # another session, between the listing and the look at each entry
-        return iter(entries)
+    def seen_then_deleted(path):
+        found = is_dir(path)
+        if path == model_store / "goes" and found and not deleted:
+            deleted.append(path)
+            store.delete("goes")  # another session, just after this one saw the folder, before its stat
+        return found
 
-    monkeypatch.setattr(Path, "iterdir", listing_then_a_delete)
+    monkeypatch.setattr(Path, "is_dir", seen_then_deleted)
     assert [entry.name for entry in store.list_models()] == ["stays"]
+    assert deleted
 
 
 def test_a_model_folder_deleted_while_its_card_is_read_is_left_out(model_store, small_model, monkeypatch):
