@@ -17,7 +17,10 @@ from tests import hostile
 from tests.app.conftest import open_page, texts
 from tests.app.test_train_page import choose_tiny_model
 
-TAKEN = "A model named 'tiny' already exists|saved by someone else|not yours"  # the page's wording may grow
+TAKEN = (  # tiny was saved before cards said by whom: only a teacher may replace it
+    r"A model named 'tiny' already exists, and only the session that saved it or a teacher may replace "
+    r"it: its card does not say who saved it\. Choose another name\."
+)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
