@@ -336,6 +336,12 @@ def test_a_model_folder_deleted_while_its_card_is_read_is_left_out(model_store, 
     assert [entry.name for entry in store.list_models()] == ["stays"]
 
 
+def test_every_card_field_has_its_check():
+    """A field added to Card without one would make every card that holds it a KeyError."""
+    assert set(store.CARD_FIELD_TYPES) == set(store.Card.__dataclass_fields__)
+    assert set(store.REQUIRED_CARD_FIELDS) <= set(store.CARD_FIELD_TYPES)
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
