@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import sys
 import tempfile
@@ -30,20 +31,15 @@ def write_atomically(path: Path, content: bytes, *, prefix: str = ".saving-") ->
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync(path.parent)
 
 
-def fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (new, renamed or removed files) to disk."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def fsync(path: Path) -> None:
+    """Flush a written file's bytes, or a folder's entries (new, renamed or removed files), to disk.
 
-
-def fsync_file(path: Path) -> None:
-    """Flush a written file's bytes to disk, so a rename that publishes it never shows it half-written."""
+    A file is flushed before the rename that publishes it, so the rename never shows it half-written;
+    a folder after the rename, so the rename itself survives a power cut.
+    """
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -71,6 +67,7 @@ def exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(first), None, str(second))
 
 
+@functools.cache
 def _renameat2():
     """The C library's renameat2, or None where it has none (not Linux, glibc before 2.28)."""
     if not sys.platform.startswith("linux"):

@@ -92,7 +92,7 @@ def _saved_by(name: str, store_folder: str | os.PathLike | None, owner: str = ""
         card = store.read_card(folder)
     except (OSError, ValueError):
         return "its card cannot be read, so who saved it is unknown"
-    if card.saved_by in APP_SAVES and owner and hmac.compare_digest(card.owner, owner):
+    if card.saved_by in APP_SAVES and owner and _same_secret(card.owner, owner):
         return None
     return {
         "app": "it was saved in another browser session",
@@ -166,4 +166,10 @@ def password_matches(given: str, expected: str | None) -> bool:
     """Whether `given` is the teacher password; never when none is set. Constant time, as for secrets."""
     if not expected or not isinstance(given, str):
         return False
+    return _same_secret(given, expected)
+
+
+def _same_secret(given: str, expected: str) -> bool:
+    """Constant-time equality; as bytes, since compare_digest refuses str with non-ASCII characters
+    (a hand-edited card's owner, a teacher password with accents) with a TypeError."""
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

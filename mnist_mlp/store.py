@@ -227,7 +227,7 @@ def save(
         if old is None and temporary.exists():  # not published: a failed save leaves nothing behind
             shutil.rmtree(temporary, ignore_errors=True)
     if old is not None:
-        _retire(old)
+        _retire(old)  # gone already when another session's listing cleared it: nothing left to do
     return root / name
 
 
@@ -240,15 +240,15 @@ def _write_folder(
 ) -> None:
     """Write a model's files into `folder`, each flushed to disk before the folder is published."""
     model.save(folder / MODEL_FILE)
-    files.fsync_file(folder / MODEL_FILE)
+    files.fsync(folder / MODEL_FILE)
     _reached("model written")
     if snapshots:
         np.savez_compressed(folder / SNAPSHOT_FILE, **{f"step_{s}": w for s, w in snapshots.items()})
-        files.fsync_file(folder / SNAPSHOT_FILE)
+        files.fsync(folder / SNAPSHOT_FILE)
         _reached("snapshots written")
     if detector is not None:
         (folder / DETECTOR_FILE).write_bytes(detector.to_bytes())
-        files.fsync_file(folder / DETECTOR_FILE)
+        files.fsync(folder / DETECTOR_FILE)
         _reached("detector written")
     _write_json(folder / CARD_FILE, card.to_dict())  # flushed, and the folder with it
     _reached("card written")
@@ -268,7 +268,7 @@ def _move_in(temporary: Path, final: Path, overwrite: bool) -> Path | None:
     if overwrite and final.is_dir():
         try:
             if files.exchange(temporary, final):
-                files.fsync_dir(root)
+                files.fsync(root)
                 _reached("swapped in")
                 return temporary  # now holding the old copy
         except FileNotFoundError:
@@ -281,7 +281,7 @@ def _move_in(temporary: Path, final: Path, overwrite: bool) -> Path | None:
         raise StoreError(
             f"A model named {final.name!r} was saved by someone else just now. Choose another name."
         ) from err
-    files.fsync_dir(root)
+    files.fsync(root)
     _reached("renamed in")
     return None
 
@@ -290,7 +290,7 @@ def _move_in_beside_stand_in(temporary: Path, final: Path) -> Path:
     """Replace `final` by `temporary` where no atomic swap exists; the stand-in, to retire."""
     stand_in = final.parent / f"{STAND_IN_PREFIX}{uuid.uuid4().hex}-{final.name}"
     final.rename(stand_in)  # from here `find` serves the old copy from the stand-in
-    files.fsync_dir(final.parent)
+    files.fsync(final.parent)
     _reached("old copy stood aside")
     try:
         temporary.rename(final)
@@ -298,17 +298,26 @@ def _move_in_beside_stand_in(temporary: Path, final: Path) -> Path:
         raise StoreError(
             f"A model named {final.name!r} was saved by someone else just now. Choose another name."
         ) from err
-    files.fsync_dir(final.parent)
+    files.fsync(final.parent)
     _reached("renamed in")
     return stand_in
 
 
-def _retire(folder: Path) -> None:
-    """Remove a replaced or deleted copy: renamed out of sight first (atomic), then its files removed."""
+def _retire(folder: Path) -> bool:
+    """Remove a replaced or deleted copy: renamed out of sight first (atomic), then its files removed.
+
+    False when the folder was gone already: another session deleted it, or its listing cleared the
+    old copy of a replace (see `_clean_stale_temporaries`) before this one could.
+    """
     retired = folder.parent / f"{DELETING_PREFIX}{uuid.uuid4().hex}"
-    folder.rename(retired)
+    try:
+        folder.rename(retired)
+    except FileNotFoundError:
+        return False
+    files.fsync(folder.parent)  # a deleted model stays deleted after a power cut
     _reached("old copy retired")
     shutil.rmtree(retired, ignore_errors=True)
+    return True
 
 
 def _reached(step: str) -> None:
@@ -456,7 +465,7 @@ def rename(old: str, new: str, store: str | os.PathLike | None = None) -> Path:
         source.rename(target)
     except OSError as err:
         raise StoreError(f"A model named {new!r} was saved by someone else just now.") from err
-    files.fsync_dir(root)
+    files.fsync(root)
     _reached("folder moved")
     card.name = new
     _write_json(target / CARD_FILE, card.to_dict())
@@ -467,9 +476,8 @@ def delete(name: str, store: str | os.PathLike | None = None) -> None:
     """Remove a stored model: first renamed out of sight (atomic), then its files removed."""
     root = store_dir(store)
     folder = find(name, root)
-    if folder is None:
+    if folder is None or not _retire(folder):
         raise StoreError(f"No model named {name!r} in {root}.")
-    _retire(folder)
 
 
 def _write_json(path: Path, values: dict[str, Any]) -> None:

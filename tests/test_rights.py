@@ -1,5 +1,7 @@
 """Who may change which model: shipped ones nobody, a session its own, a teacher and the CLI the rest."""
 
+import json
+
 import pytest
 
 from mnist_mlp import rights, store
@@ -116,6 +118,15 @@ def test_a_model_whose_card_says_nothing_of_who_saved_it_is_for_the_teacher(ship
     (shipped_store / "older" / store.CARD_FILE).write_text("{broken")
     assert "its card cannot be read" in rights.decide(ALICE, "delete", "older").reason
     assert rights.decide(TEACHER, "delete", "older").allowed
+
+
+def test_a_card_with_a_non_ascii_owner_is_someone_elses_not_an_error(shipped_store, small_model):
+    path, _ = rights.save(ALICE, small_model, make_card("hand-edited"))
+    card = store.read_card(path)
+    card.owner = "élève"
+    (path / store.CARD_FILE).write_text(json.dumps(card.to_dict()))
+    assert rights.decide(ALICE, "delete", "hand-edited").reason.endswith("saved in another browser session.")
+    assert rights.decide(rights.Actor("app", "élève"), "delete", "hand-edited").allowed
 
 
 def test_a_taken_name_is_refused_unless_overwrite_is_asked(shipped_store, small_model):

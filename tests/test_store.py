@@ -156,6 +156,39 @@ def test_rename_and_delete(model_store, small_model):
         store.delete("../other")
 
 
+def test_a_replace_whose_old_copy_another_session_cleared_still_succeeds(
+    model_store, small_model, monkeypatch
+):
+    store.save(small_model, make_card("kept", 0.1))
+    monkeypatch.setattr(store.files, "exchange", lambda first, second: False)  # the stand-in path
+    steps = []
+
+    def another_session_lists(step: str) -> None:
+        steps.append(step)
+        if step == "renamed in":
+            store.list_models()  # clears the stand-in, the new copy being in place
+
+    monkeypatch.setattr(store, "_reached", another_session_lists)
+    assert store.save(small_model, make_card("kept", 0.7), overwrite=True) == model_store / "kept"
+    assert store.load("kept").card.test_accuracy == 0.7
+    assert "old copy retired" not in steps  # the listing did it
+    assert sorted(p.name for p in model_store.iterdir()) == ["kept"]
+
+
+def test_a_delete_that_loses_the_race_to_another_is_a_store_error(model_store, small_model, monkeypatch):
+    store.save(small_model, make_card("goes"))
+    found = store.find
+
+    def found_then_deleted_by_another_session(name, root=None):
+        folder = found(name, root)
+        store._retire(folder)
+        return folder
+
+    monkeypatch.setattr(store, "find", found_then_deleted_by_another_session)
+    with pytest.raises(store.StoreError, match="No model named 'goes'"):
+        store.delete("goes")
+
+
 def test_load_by_path_of_a_keras_file(tmp_path, small_model):
     path = tmp_path / "plain.keras"
     small_model.save(path)
@@ -275,16 +308,18 @@ def test_a_rename_killed_after_the_move_leaves_the_model_whole_under_its_new_nam
 def test_an_entry_deleted_while_listed_is_left_out(model_store, small_model, monkeypatch):
     store.save(small_model, make_card("stays"))
     store.save(small_model, make_card("goes"))
-    listed = Path.iterdir
+    is_dir, deleted = Path.is_dir, []
 
-    def listing_then_a_delete(path):
-        entries = list(listed(path))
-        if path == model_store:
-            store.delete("goes")  # another session, between the listing and the look at each entry
-        return iter(entries)
+    def seen_then_deleted(path):
+        found = is_dir(path)
+        if path == model_store / "goes" and found and not deleted:
+            deleted.append(path)
+            store.delete("goes")  # another session, just after this one saw the folder, before its stat
+        return found
 
-    monkeypatch.setattr(Path, "iterdir", listing_then_a_delete)
+    monkeypatch.setattr(Path, "is_dir", seen_then_deleted)
     assert [entry.name for entry in store.list_models()] == ["stays"]
+    assert deleted
 
 
 def test_a_model_folder_deleted_while_its_card_is_read_is_left_out(model_store, small_model, monkeypatch):
@@ -299,6 +334,12 @@ def test_a_model_folder_deleted_while_its_card_is_read_is_left_out(model_store, 
 
     monkeypatch.setattr(store, "read_card", read_then_gone)
     assert [entry.name for entry in store.list_models()] == ["stays"]
+
+
+def test_every_card_field_has_its_check():
+    """A field added to Card without one would make every card that holds it a KeyError."""
+    assert set(store.CARD_FIELD_TYPES) == set(store.Card.__dataclass_fields__)
+    assert set(store.REQUIRED_CARD_FIELDS) <= set(store.CARD_FIELD_TYPES)
 
 
 @pytest.mark.parametrize(

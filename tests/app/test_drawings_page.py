@@ -79,13 +79,9 @@ def test_misclassifications_on_no_drawings_says_how_to_get_some(app):
 
 
 def test_continue_training_mixes_in_my_drawings(app, digits):
-    from tests.app.test_train_page import choose_tiny_model
+    from tests.app.test_train_page import train_tiny_model
 
-    open_page(app, "train")
-    choose_tiny_model(app, epochs=1)
-    app.button(key="train_start").click().run()
-    assert app.session_state["training"].job.wait(60)
-    app.run()
+    train_tiny_model(app)
     app.number_input(key="train_mix_drawings").set_value(4).run()
     app.button(key="train_continue").click().run()
     assert any(error.startswith("Not started: No digits drawings") for error in texts(app.error))

@@ -14,6 +14,15 @@ def choose_tiny_model(at, epochs: int) -> None:
     at.run()
 
 
+def train_tiny_model(at) -> None:
+    """On the Train page, train the tiny model for one epoch and show its result."""
+    open_page(at, "train")
+    choose_tiny_model(at, epochs=1)
+    at.button(key="train_start").click().run()
+    assert at.session_state["training"].job.wait(60)
+    at.run()
+
+
 def test_trains_one_epoch_then_saves_the_model_with_its_card(app, models_folder):
     from mnist_mlp import store
 
