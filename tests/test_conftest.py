@@ -163,3 +163,21 @@ def test_under_ci_a_module_skipped_at_import_fails(tmp_path):
     completed = run_pytest(tmp_path, "true")
     assert completed.returncode == pytest.ExitCode.INTERRUPTED  # a collection error stops the run
     assert "module skipped under CI=true" in completed.stdout and "no_such_module_here" in completed.stdout
+
+
+def test_a_server_log_check_catches_our_tracebacks_and_lets_only_streamlits_known_race_pass():
+    """The e2e server-log check: any traceback fails, except Streamlit's stale-widget race."""
+    from tests.e2e.conftest import server_errors
+
+    race = (
+        "Exception in thread ScriptRunner.scriptThread:\nTraceback (most recent call last):\n"
+        '  File "streamlit/runtime/state/session_state.py", line 1425, in _remove_stale_widgets\n'
+        "    for key in self._old_state:\nRuntimeError: dictionary changed size during iteration\n"
+    )
+    ours = (
+        'Traceback (most recent call last):\n  File "pages/draw.py", line 12, in <module>\n'
+        "RuntimeError: dictionary changed size during iteration\n"
+    )
+    assert server_errors("started\n" + race) == []
+    assert len(server_errors("started\n" + race + ours)) == 1
+    assert len(server_errors("KeyError\nTraceback (most recent call last):\nKeyError: 'x'\n")) == 1

@@ -168,6 +168,7 @@ def test_models_predicted_on_and_explained_are_freed_when_dropped(tmp_path):
     image = np.zeros((28, 28), np.uint8)
     image[10:18, 12:15] = 255
     model.build_model(model.MLPConfig(hidden_units=(8,), seed=0)).save(tmp_path / "saved.keras")
+    cached_before = len(model._compiled_functions)  # other tests' models may still be in use
     references = []
     for index in range(6):
         if index % 2:
@@ -180,4 +181,4 @@ def test_models_predicted_on_and_explained_are_freed_when_dropped(tmp_path):
         references.append(weakref.ref(keras_model))
         del keras_model
     assert _live(references) == 0
-    assert len(model._compiled_functions) == 0
+    assert len(model._compiled_functions) <= cached_before

@@ -121,8 +121,26 @@ def app_url(e2e_store, drawings_folder, tmp_path_factory):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-    text = log.read_text(errors="replace")
-    assert "Traceback" not in text, f"the server logged an error:\n{text[-3000:]}"
+    assert_no_server_errors(log.read_text(errors="replace"))
+
+
+# Streamlit 1.67 gives each ScriptRunner its own lock around the one SessionState of a session, so
+# when a new run starts while the last one is still finishing, the two can meet in its stale-widget
+# clean-up. It is Streamlit's own race (the session carries on; the next run cleans up), seen once in
+# CI; every other traceback in a server log still fails the test.
+UPSTREAM_RACE = ("in _remove_stale_widgets", "RuntimeError: dictionary changed size during iteration")
+
+
+def server_errors(log_text: str) -> list[str]:
+    """The tracebacks in a server's log, less Streamlit's known stale-widget race (UPSTREAM_RACE)."""
+    chunks = log_text.split("Traceback (most recent call last):")[1:]
+    return [chunk for chunk in chunks if not all(line in chunk for line in UPSTREAM_RACE)]
+
+
+def assert_no_server_errors(log_text: str) -> None:
+    """A server's log must hold no traceback of ours (see `server_errors`)."""
+    errors = server_errors(log_text)
+    assert not errors, f"the server logged an error:\n{log_text[-3000:]}"
 
 
 @pytest.fixture(scope="session")

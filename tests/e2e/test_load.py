@@ -20,7 +20,7 @@ import pytest
 
 from mnist_mlp import store
 from tests.e2e import browser_tools as tools
-from tests.e2e.conftest import CHROMIUM
+from tests.e2e.conftest import CHROMIUM, assert_no_server_errors
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -53,8 +53,7 @@ def serve_without_errors(store_folder: Path, log_folder: Path):
     log = log_folder / "streamlit.log"
     with tools.serve(store_folder, log) as running:
         yield running
-    text = log.read_text(errors="replace")
-    assert "Traceback" not in text, f"the server logged an error:\n{text[-3000:]}"
+    assert_no_server_errors(log.read_text(errors="replace"))
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +283,7 @@ def crashed_store(model_store, tmp_path_factory):
         tools.run(save_twice(server), SECONDS)
     half_written = Path(marker.read_text())
     assert (half_written / store.MODEL_FILE).is_file() and not (half_written / store.CARD_FILE).exists()
-    assert "Traceback" not in (work / "streamlit.log").read_text(errors="replace")
+    assert_no_server_errors((work / "streamlit.log").read_text(errors="replace"))
 
     (folder / "broken-card").mkdir()
     shutil.copy(folder / "earlier" / store.MODEL_FILE, folder / "broken-card" / store.MODEL_FILE)
