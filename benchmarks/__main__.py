@@ -24,8 +24,10 @@ BENCHMARKS = (
 
 
 def main() -> int:
-    print(f"# mnist-mlp benchmarks\n\nmachine: {platform.machine()}, {platform.processor() or 'CPU'}, "
-          f"Python {platform.python_version()}\n")  # fmt: skip
+    print(
+        f"# mnist-mlp benchmarks\n\nmachine: {platform.machine()}, {platform.processor() or 'CPU'}, "
+        f"Python {platform.python_version()}\n"
+    )
     failed = []
     for name in BENCHMARKS:
         print(f"## {name}\n", flush=True)

@@ -49,8 +49,10 @@ def main() -> None:
             accuracy, epochs, seconds = run(dataset_name, preset_name, dataset)
             classic = CLASSIC.get((dataset_name, preset_name))
             reference = f"{classic[0]:.1%} after {classic[1]} epochs ({classic[2]})" if classic else ""
-            print(f"| {used} | {preset_name} | {accuracy:.2%} | {epochs} | {seconds:.1f} s | {reference} |",
-                  flush=True)  # fmt: skip
+            print(
+                f"| {used} | {preset_name} | {accuracy:.2%} | {epochs} | {seconds:.1f} s | {reference} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -82,8 +82,13 @@ def child(variant: str, dataset_name: str, training: bool) -> dict:
         train.train(model.MLPConfig(epochs=1, augment=True), x_train, y_train, x_val, y_val)
     else:
         augment.distort(x_train, seed=1)
-    return {"images": len(x_train), "source": dataset.source, "before": before, "peak": peak_mib(),
-            "seconds": time.perf_counter() - started}  # fmt: skip
+    return {
+        "images": len(x_train),
+        "source": dataset.source,
+        "before": before,
+        "peak": peak_mib(),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def main() -> int:
@@ -111,8 +116,10 @@ def main() -> int:
         rows[label] = json.loads(done.stdout.strip().splitlines()[-1])
     first = next(iter(rows.values()))
     what = "distortion only" if args.no_training else "one augmented epoch of 784-512-10"
-    print(f"{first['images']:,} training images of {first['source']}; {what}; peak resident memory "
-          f"of the whole process (goal: under {GOAL_MIB} MiB)\n")  # fmt: skip
+    print(
+        f"{first['images']:,} training images of {first['source']}; {what}; peak resident memory "
+        f"of the whole process (goal: under {GOAL_MIB} MiB)\n"
+    )
     print("| distortion | before the epoch | peak | epoch seconds |\n| --- | --- | --- | --- |")
     for label, row in rows.items():
         print(f"| {label} | {row['before']:,.0f} MiB | {row['peak']:,.0f} MiB | {row['seconds']:.1f} |")

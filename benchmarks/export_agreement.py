@@ -44,8 +44,10 @@ def measure(name: str, folder: Path) -> None:
     print("| reader | accuracy | same class as Keras | largest difference | seconds | size (MB) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     keras_size = (loaded.path / store.MODEL_FILE).stat().st_size / 2**20
-    print(f"| Keras (baseline) | {np.mean(expected == test.y_test):.2%} | | | {keras_seconds:.2f} "
-          f"| {keras_size:.1f} |")  # fmt: skip
+    print(
+        f"| Keras (baseline) | {np.mean(expected == test.y_test):.2%} | | | {keras_seconds:.2f} "
+        f"| {keras_size:.1f} |"
+    )
     sizes = {
         "SavedModel": sum(f.stat().st_size for f in made.saved_model.rglob("*") if f.is_file()) / 2**20,
         "TF Lite": made.tflite.stat().st_size / 2**20,
@@ -53,8 +55,10 @@ def measure(name: str, folder: Path) -> None:
     for reader, outputs, seconds in (("SavedModel", saved, saved_seconds), ("TF Lite", lite, lite_seconds)):
         classes = np.asarray(outputs["classes"])
         difference = np.abs(np.asarray(outputs["probabilities"]) - keras_probabilities).max()
-        print(f"| {reader} | {np.mean(classes == test.y_test):.2%} | {np.mean(classes == expected):.2%} "
-              f"| {difference:.1e} | {seconds:.2f} | {sizes[reader]:.1f} |")  # fmt: skip
+        print(
+            f"| {reader} | {np.mean(classes == test.y_test):.2%} | {np.mean(classes == expected):.2%} "
+            f"| {difference:.1e} | {seconds:.2f} | {sizes[reader]:.1f} |"
+        )
 
 
 def main() -> None:

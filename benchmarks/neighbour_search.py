@@ -52,8 +52,10 @@ def compare(space: str, flat: np.ndarray, index: neighbours.NeighbourIndex, quer
     own += 0 if space == "pixels" else index.vectors.nbytes  # pixels: a view of the loaded images
     base_bytes = flat.nbytes + norms.nbytes
     for name, values, size in (("flat float32 (baseline)", base, base_bytes), ("ours", ours, own)):
-        print(f"| {space} | {name} | {np.median(values):.2f} | {np.percentile(values, 99):.2f} "
-              f"| {size / 2**20:.0f} |")  # fmt: skip
+        print(
+            f"| {space} | {name} | {np.median(values):.2f} | {np.percentile(values, 99):.2f} "
+            f"| {size / 2**20:.0f} |"
+        )
     print(
         f"| {space} | ratio | {np.median(base) / np.median(ours):.1f}x faster | "
         f"{np.percentile(base, 99) / np.percentile(ours, 99):.1f}x | {base_bytes / own:.1f}x smaller |"
@@ -70,17 +72,27 @@ def main() -> None:
     images = data.load(args.dataset, allow_download=False)
     keras_model = store.load(args.model).model
     queries = images.x_test[: args.count]
-    print(f"{len(images.x_train):,} training images ({images.source}); model {args.model}; "
-          f"{len(queries)} test images as queries, {COUNT} neighbours each\n")  # fmt: skip
+    print(
+        f"{len(images.x_train):,} training images ({images.source}); model {args.model}; "
+        f"{len(queries)} test images as queries, {COUNT} neighbours each\n"
+    )
     print("| space | search | median (ms) | p99 (ms) | memory (MiB) |")
     print("| --- | --- | ---: | ---: | ---: |")
     pixels = neighbours.pixel_vectors(images.x_train)
-    compare("pixels", pixels, neighbours.pixel_index(images.x_train, images.y_train),
-            neighbours.pixel_vectors(queries))  # fmt: skip
+    compare(
+        "pixels",
+        pixels,
+        neighbours.pixel_index(images.x_train, images.y_train),
+        neighbours.pixel_vectors(queries),
+    )
     features = explain.features(keras_model, images.x_train)
     stored = features.astype(np.float16).astype(np.float32)  # the values ours searches, for a like test
-    compare("hidden layer", stored, neighbours.build_index(features, images.y_train),
-            explain.features(keras_model, queries))  # fmt: skip
+    compare(
+        "hidden layer",
+        stored,
+        neighbours.build_index(features, images.y_train),
+        explain.features(keras_model, queries),
+    )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,12 @@ def print_spread(original: np.ndarray, pen: np.ndarray, labels: np.ndarray) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", action="append", metavar="NAME_OR_PATH",
-                        help=f"repeat to average several (default: {store.DEFAULT_MODEL})")  # fmt: skip
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="NAME_OR_PATH",
+        help=f"repeat to average several (default: {store.DEFAULT_MODEL})",
+    )
     parser.add_argument("--count", type=int, default=None, metavar="N", help="test digits (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="as for benchmarks.drawing_robustness")
     args = parser.parse_args()

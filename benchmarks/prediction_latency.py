@@ -57,9 +57,11 @@ def main() -> None:
     print(f"model: {args.model}; {len(drawings)} drawings (280x280 RGBA)\n")
     print("| path | median (ms) | p99 (ms) |")
     print("| --- | ---: | ---: |")
-    for name, values in (("to_mnist + model.predict (baseline)", base),
-                         ("to_mnist + compiled predict (ours)", fast),
-                         ("of which to_mnist", preprocessing)):  # fmt: skip
+    for name, values in (
+        ("to_mnist + model.predict (baseline)", base),
+        ("to_mnist + compiled predict (ours)", fast),
+        ("of which to_mnist", preprocessing),
+    ):
         print(f"| {name} | {np.median(values):.2f} | {np.percentile(values, 99):.2f} |")
     print(f"\nmedian speed-up: {np.median(base) / np.median(fast):.0f}x")
 

@@ -47,8 +47,15 @@ def fit_baseline(config: model.MLPConfig, split, dataset) -> tuple[float, float]
 
     x = x_train.astype(np.float32) / 255
     validation = (x_val.astype(np.float32) / 255, y_val)
-    keras_model.fit(x, y_train, batch_size=config.batch_size, epochs=config.epochs,
-                    validation_data=validation, callbacks=[Clock()], verbose=0)  # fmt: skip
+    keras_model.fit(
+        x,
+        y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=validation,
+        callbacks=[Clock()],
+        verbose=0,
+    )
     speed = _steady_speed(marks, len(x_train))
     accuracy = evaluate.evaluate(keras_model, dataset.x_test, dataset.y_test).accuracy
     return speed, accuracy
@@ -133,10 +140,14 @@ def main() -> None:
     args = parser.parse_args()
     dataset = data.load(args.dataset, allow_download=False)
     split = data.split_validation(dataset.x_train, dataset.y_train, 0.1)
-    print(f"data: {dataset.source}; {len(split[0]):,} training images, {args.epochs} epochs, "
-          f"seeds 0-{args.seeds - 1} on each side\n")  # fmt: skip
-    print("| set-up | plain fit (img/s) | ours (img/s) | ratio | test accuracy, fit / ours (mean ± sd) "
-          "| kernel floor (img/s, x fit, % of roofline) | ours, % of roofline |")  # fmt: skip
+    print(
+        f"data: {dataset.source}; {len(split[0]):,} training images, {args.epochs} epochs, "
+        f"seeds 0-{args.seeds - 1} on each side\n"
+    )
+    print(
+        "| set-up | plain fit (img/s) | ours (img/s) | ratio | test accuracy, fit / ours (mean ± sd) "
+        "| kernel floor (img/s, x fit, % of roofline) | ours, % of roofline |"
+    )
     print("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
     for name, batch in SETUPS:
         base, mine = [], []
@@ -151,11 +162,13 @@ def main() -> None:
         flops = 2 * config.flops_per_image / 1e9  # forward + weight gradients, GFLOP per image
         achieved = our_speed * flops
         ratio = our_speed / base_speed
-        print(f"| {name}, batch {batch} | {base_speed:,.0f} | {our_speed:,.0f} | {ratio:.2f}x "
-              f"| {_accuracy(base)} / {_accuracy(mine)} "
-              f"| {floor:,.0f} ({floor / base_speed:.1f}x, {floor * flops / roofline:.0%}) "
-              f"| {achieved / roofline:.0%} ({achieved:.0f} of {roofline:.0f} GFLOP/s) |",
-              flush=True)  # fmt: skip
+        print(
+            f"| {name}, batch {batch} | {base_speed:,.0f} | {our_speed:,.0f} | {ratio:.2f}x "
+            f"| {_accuracy(base)} / {_accuracy(mine)} "
+            f"| {floor:,.0f} ({floor / base_speed:.1f}x, {floor * flops / roofline:.0%}) "
+            f"| {achieved / roofline:.0%} ({achieved:.0f} of {roofline:.0f} GFLOP/s) |",
+            flush=True,
+        )
 
 
 def _accuracy(runs: list[tuple[float, float]]) -> str:

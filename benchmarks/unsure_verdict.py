@@ -119,10 +119,14 @@ def main() -> None:
         sets = input_sets(dataset, args.count, args.seed)
         all_met &= measure(loaded, sets)
         times = verdict_milliseconds(loaded, next(images for _, images in sets.values())[0])
-        print(f"\nprediction + verdict of one drawing: median {np.median(times):.2f} ms, "
-              f"p99 {np.percentile(times, 99):.2f} ms")  # fmt: skip
-    print(f"\ngoals (≥ {CAUGHT_GOAL:.0%} of foreign inputs, ≤ {FALSE_ALARM_GOAL:.0%} of real ones): "
-          f"{'met' if all_met else 'NOT met'}")  # fmt: skip
+        print(
+            f"\nprediction + verdict of one drawing: median {np.median(times):.2f} ms, "
+            f"p99 {np.percentile(times, 99):.2f} ms"
+        )
+    print(
+        f"\ngoals (≥ {CAUGHT_GOAL:.0%} of foreign inputs, ≤ {FALSE_ALARM_GOAL:.0%} of real ones): "
+        f"{'met' if all_met else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,22 +13,18 @@ import os
 import socket
 import threading
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import datafiles
+from mnist_mlp import datafiles, datasets, drawings
 
-DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist")
-ITEMS = {"mnist": "digit", "fashion_mnist": "piece of clothing"}  # what one image shows, for people
-_CLASS_NAMES = {
-    "mnist": tuple(str(digit) for digit in range(10)),
-    "fashion_mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-    ),
-}  # fmt: skip
+# What each dataset is lives in the leaf `datasets`, which `drawings` uses too; callers of `data`
+# keep reading these names here.
+DATASETS = datasets.DATASETS
+ITEMS = datasets.ITEMS
+Dataset = datasets.Dataset
+class_names = datasets.class_names
 DEBIAN_DATASETS_DIR = Path("/usr/share/datasets")  # dataset-fashion-mnist installs here
 DATASETS_DIR_ENV = "MNIST_MLP_DATASETS_DIR"  # a folder to look in instead of Debian's (tests seal theirs)
 SAMPLE_DIR = Path(__file__).parent / "sample"  # regenerate with scripts/make_sample.py
@@ -43,33 +39,6 @@ DOWNLOAD_HOST = "storage.googleapis.com"  # where keras.datasets fetches both da
 PROBE_TIMEOUT_S = 3.0  # offline, fail in seconds rather than import TensorFlow first
 
 _logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, eq=False)  # eq=False: comparing arrays with == has no single truth value
-class Dataset:
-    """One dataset split into train and test, with where it came from.
-
-    Arrays are read-only because loads are cached and shared; copy before changing them.
-    """
-
-    name: str  # "mnist" | "fashion_mnist" (or another label for user data)
-    source: str  # human-readable: where it came from, and why better sources were not used
-    x_train: np.ndarray = field(repr=False)  # (n, 28, 28) uint8 in 0..255, ink white on black
-    y_train: np.ndarray = field(repr=False)  # (n,) uint8 in 0..9
-    x_test: np.ndarray = field(repr=False)  # (m, 28, 28) uint8, used only for final figures
-    y_test: np.ndarray = field(repr=False)  # (m,) uint8 in 0..9
-    class_names: tuple[str, ...]  # class_names[label] is the label's name
-    is_sample: bool  # True for the small bundled sample, not the full set
-
-
-def class_names(dataset: str) -> tuple[str, ...]:
-    """The 10 class names of `dataset` ("mnist" or "fashion_mnist"), indexed by label."""
-    if dataset not in _CLASS_NAMES:
-        raise ValueError(
-            f"Unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}. "
-            f"Received: dataset={dataset!r}"
-        )
-    return _CLASS_NAMES[dataset]
 
 
 def load(
@@ -96,9 +65,7 @@ def load(
     names = class_names(dataset)
     if path is not None:
         where = Path(path).expanduser()
-        if where.is_dir() and _is_drawings(where):
-            from mnist_mlp import drawings  # it imports this module
-
+        if where.is_dir() and drawings.is_collection(where):
             return drawings.as_dataset(dataset, where)
         return _dataset(dataset, f"{where} (the path you named)", datafiles.read_path(where), names)
     notes: list[str] = []  # why each better source was passed over, reported in `source`
@@ -158,13 +125,6 @@ def split_validation(
         count = min(math.floor(fraction * len(members) + 0.5), len(members) - 1)
         held_out[rng.choice(members, size=count, replace=False)] = True
     return x[~held_out], y[~held_out], x[held_out], y[held_out]
-
-
-def _is_drawings(folder: Path) -> bool:
-    """A folder of saved drawings (mnist_mlp.drawings), recognised by its marker file."""
-    from mnist_mlp import drawings
-
-    return drawings.is_collection(folder)
 
 
 def _keras_cache_dir() -> Path:

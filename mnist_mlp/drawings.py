@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import data, datafiles, files, store
+from mnist_mlp import datafiles, datasets, files, store
 
 DRAWINGS_ENV = "MNIST_MLP_DRAWINGS"  # like MNIST_MLP_MODELS for the model store
 MARKER_FILE = "mnist-mlp-drawings.txt"  # its presence makes a folder a drawings collection
@@ -71,7 +71,7 @@ def collection_dir(name: str = "") -> Path:
     root = drawings_dir()
     if not name.strip():
         return root
-    if name.strip() in data.DATASETS or name.strip() == MARKER_FILE:
+    if name.strip() in datasets.DATASETS or name.strip() == MARKER_FILE:
         raise DrawingsError(f"Invalid collection name {name.strip()!r}: the main collection uses it.")
     try:
         return root / store.check_name(name.strip(), what="collection")
@@ -195,7 +195,7 @@ def arrays(
     return np.stack(images), np.asarray(labels, np.uint8), problems
 
 
-def as_dataset(dataset: str = "mnist", folder: str | os.PathLike | None = None) -> data.Dataset:
+def as_dataset(dataset: str = "mnist", folder: str | os.PathLike | None = None) -> datasets.Dataset:
     """My drawings as a Dataset: every drawing is in both x_train and x_test.
 
     Test figures on it are figures on the drawings; training on it (fine-tuning) and then
@@ -206,8 +206,8 @@ def as_dataset(dataset: str = "mnist", folder: str | os.PathLike | None = None) 
         array.setflags(write=False)
     skipped = f", {len(problems)} unreadable files skipped" if problems else ""
     source = f"my drawings: {len(labels):,} in {drawings_dir(folder) / dataset}{skipped}"
-    names = data.class_names(dataset)
-    return data.Dataset(dataset, source, images, labels, images, labels, names, is_sample=False)
+    names = datasets.class_names(dataset)
+    return datasets.Dataset(dataset, source, images, labels, images, labels, names, is_sample=False)
 
 
 def mix(
@@ -319,8 +319,8 @@ def _check_label(label: int) -> int:
 
 
 def _check_dataset(dataset: str) -> str:
-    if dataset not in data.DATASETS:
-        raise DrawingsError(f"Expected dataset one of {', '.join(data.DATASETS)}. Received: {dataset!r}")
+    if dataset not in datasets.DATASETS:
+        raise DrawingsError(f"Expected dataset one of {', '.join(datasets.DATASETS)}. Received: {dataset!r}")
     return dataset
 
 

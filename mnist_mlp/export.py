@@ -222,8 +222,10 @@ def _write_saved_model(network, folder: Path) -> None:
     def serve(images):
         x = tf.cast(images, tf.float32) / 255.0  # as in training: (batch, 28, 28) float32 in [0, 1]
         probabilities = network(x, training=False)  # (batch, 10)
-        return {"classes": tf.argmax(probabilities, axis=-1, output_type=tf.int32),
-                "probabilities": probabilities}  # fmt: skip
+        return {
+            "classes": tf.argmax(probabilities, axis=-1, output_type=tf.int32),
+            "probabilities": probabilities,
+        }
 
     # No archive.track(network): the endpoint finds the weights it uses, and tracking the model
     # as well would store every weight twice.

@@ -177,8 +177,9 @@ def _glyph(letter: str, font_file: Path) -> np.ndarray:
     columns = np.flatnonzero(pixels.any(axis=0))
     crop = Image.fromarray(pixels[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
     scale = 20 / max(crop.size)
-    crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
-                       Image.Resampling.LANCZOS)  # fmt: skip
+    crop = crop.resize(
+        (max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.Resampling.LANCZOS
+    )
     field = Image.new("L", (28, 28), 0)
     field.paste(crop, ((28 - crop.width) // 2, (28 - crop.height) // 2))
     return np.asarray(field)

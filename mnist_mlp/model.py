@@ -77,10 +77,18 @@ class MLPConfig:
         _check(1 <= self.batch_size <= 65536, "batch_size", self.batch_size, "in 1..65536")
         _check(1 <= self.epochs <= 10000, "epochs", self.epochs, "in 1..10000")
         _check(0 <= self.seed < 2**31, "seed", self.seed, "in 0..2**31-1")
-        _check(0 <= self.pen_strokes <= MAX_PEN_STROKES, "pen_strokes", self.pen_strokes,
-               f"renders per digit in 0..{MAX_PEN_STROKES}")  # fmt: skip
-        _check(self.outliers == 0 or MIN_OUTLIERS <= self.outliers <= MAX_OUTLIERS, "outliers", self.outliers,
-               f"0 (off) or {MIN_OUTLIERS}..{MAX_OUTLIERS}")  # fmt: skip
+        _check(
+            0 <= self.pen_strokes <= MAX_PEN_STROKES,
+            "pen_strokes",
+            self.pen_strokes,
+            f"renders per digit in 0..{MAX_PEN_STROKES}",
+        )
+        _check(
+            self.outliers == 0 or MIN_OUTLIERS <= self.outliers <= MAX_OUTLIERS,
+            "outliers",
+            self.outliers,
+            f"0 (off) or {MIN_OUTLIERS}..{MAX_OUTLIERS}",
+        )
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:

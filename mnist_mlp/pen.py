@@ -184,8 +184,17 @@ def random_draw(
     size = int(rng.integers(min(smallest, largest), largest + 1))
     # The drawing's box is at most size x size: any place that keeps that square on the canvas.
     top, left = (int(v) for v in rng.integers(0, canvas_size - size + 1, 2))
-    return draw(digit, brush=brush, size=size, top=top, left=left, shake=shake, seed=int(rng.integers(2**31)),
-                canvas_size=canvas_size, strokes=strokes)  # fmt: skip
+    return draw(
+        digit,
+        brush=brush,
+        size=size,
+        top=top,
+        left=left,
+        shake=shake,
+        seed=int(rng.integers(2**31)),
+        canvas_size=canvas_size,
+        strokes=strokes,
+    )
 
 
 def _walk(skeleton: np.ndarray) -> list[list[tuple[int, int]]]:
@@ -337,8 +346,9 @@ def with_renders(
         if on_progress is not None:
             on_progress(len(train_chosen) + done, total)
 
-    renders = add_renders(x_train[train_chosen], y_train[train_chosen], per_digit, seed=seed,
-                          on_progress=training_progress)  # fmt: skip
+    renders = add_renders(
+        x_train[train_chosen], y_train[train_chosen], per_digit, seed=seed, on_progress=training_progress
+    )
     x_train, y_train = _joined(x_train, y_train, renders, len(train_chosen))
     renders = add_renders(
         x_val[val_chosen], y_val[val_chosen], 1, seed=seed + 1, on_progress=validation_progress

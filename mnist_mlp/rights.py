@@ -72,15 +72,21 @@ def decide(actor: Actor, action: str, name: str, store_folder: str | os.PathLike
     if action not in ACTIONS:
         raise ValueError(f"Expected an action in {sorted(ACTIONS)}. Received: action={action!r}")
     if is_shipped(name):
-        return Decision(False, f"{name!r} ships with the app: it can be used, copied and exported, "
-                               "never renamed, deleted or replaced.")  # fmt: skip
+        return Decision(
+            False,
+            f"{name!r} ships with the app: it can be used, copied and exported, "
+            "never renamed, deleted or replaced.",
+        )
     if actor.kind == "cli" or actor.teacher:
         return Decision(True)
     why = _saved_by(name, store_folder, actor.owner)
     if why is None:
         return Decision(True)
-    return Decision(False, f"Only the browser session that saved {name!r}, or a teacher, can rename, "
-                           f"delete or replace it: {why}.")  # fmt: skip
+    return Decision(
+        False,
+        f"Only the browser session that saved {name!r}, or a teacher, can rename, "
+        f"delete or replace it: {why}.",
+    )
 
 
 def _saved_by(name: str, store_folder: str | os.PathLike | None, owner: str = "") -> str | None:
@@ -142,10 +148,13 @@ def save(
         raise store.StoreError(f"A model named {card.name!r} already exists. Choose another name.")
     if replacing and not decide(actor, "replace", card.name, store_folder).allowed:
         why = _saved_by(card.name, store_folder, actor.owner)
-        raise RightsError(f"A model named {card.name!r} already exists, and only the session that saved "
-                          f"it or a teacher may replace it: {why}. Choose another name.")  # fmt: skip
-    path = store.save(model, card, snapshots=snapshots, detector=detector, store=store_folder,
-                      overwrite=replacing)  # fmt: skip
+        raise RightsError(
+            f"A model named {card.name!r} already exists, and only the session that saved "
+            f"it or a teacher may replace it: {why}. Choose another name."
+        )
+    path = store.save(
+        model, card, snapshots=snapshots, detector=detector, store=store_folder, overwrite=replacing
+    )
     return path, replacing
 
 

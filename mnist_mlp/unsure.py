@@ -51,8 +51,13 @@ class Detector:
     def to_bytes(self) -> bytes:
         """The detector as an .npz file's bytes (no pickles)."""
         buffer = io.BytesIO()
-        np.savez(buffer, pixel_mean=self.pixel_mean, components=self.components, limits=self.limits,
-                 kind=np.array(self.kind))  # fmt: skip
+        np.savez(
+            buffer,
+            pixel_mean=self.pixel_mean,
+            components=self.components,
+            limits=self.limits,
+            kind=np.array(self.kind),
+        )
         return buffer.getvalue()
 
     @classmethod

@@ -125,7 +125,13 @@ for label in sorted(shown or []):
                     )
                 except drawings.DrawingsError as err:
                     st.warning(str(err))
-                st.button("", key=f"drawings_delete_{drawing.id}", on_click=delete, args=(drawing,),
-                          icon=":material/delete:", help="Delete this drawing")  # fmt: skip
+                st.button(
+                    "",
+                    key=f"drawings_delete_{drawing.id}",
+                    on_click=delete,
+                    args=(drawing,),
+                    icon=":material/delete:",
+                    help="Delete this drawing",
+                )
     if counts[label] > PER_LABEL:
         st.caption(f"The newest {PER_LABEL} of {counts[label]}; the downloads hold them all.")

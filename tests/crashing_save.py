@@ -34,8 +34,14 @@ class PreparedModel:
 
 def version(value: float, keras_file: Path) -> dict:
     """store.save's arguments for the version of the model whose every number is `value`."""
-    card = store.Card(name=NAME, config=CONFIG, dataset="mnist", data_source="test",
-                      class_names=[str(d) for d in range(10)], test_accuracy=value / 10)  # fmt: skip
+    card = store.Card(
+        name=NAME,
+        config=CONFIG,
+        dataset="mnist",
+        data_source="test",
+        class_names=[str(d) for d in range(10)],
+        test_accuracy=value / 10,
+    )
     detector = unsure.Detector(
         pixel_mean=np.full(784, value, np.float32),
         components=np.eye(2, 784, dtype=np.float32),

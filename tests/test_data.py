@@ -14,15 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mnist_mlp import data, datafiles
+from mnist_mlp import data, datafiles, datasets
 from tests.conftest import save_npz, truncate, write_idx_folder
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 NO_DEBIAN = "Debian's dataset-fashion-mnist is not installed (apt install dataset-fashion-mnist)"
-FASHION_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -33,19 +29,17 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATASETS_DIR_ENV, str(tmp_path / "debian"))
 
 
-# --- class names -------------------------------------------------------------------------
+# --- the dataset names, held in mnist_mlp.datasets (tests/test_datasets.py) ------------------
 
 
-def test_class_names_known_answers():
-    assert data.DATASETS == ("mnist", "fashion_mnist")
-    assert data.class_names("mnist") == tuple("0123456789")
-    assert data.class_names("fashion_mnist") == FASHION_NAMES
+def test_data_hands_on_the_datasets_names():
+    assert data.Dataset is datasets.Dataset and data.class_names is datasets.class_names
+    assert data.DATASETS is datasets.DATASETS and data.ITEMS is datasets.ITEMS
 
 
-@pytest.mark.parametrize("call", [data.class_names, data.load])
-def test_unknown_dataset_lists_valid_ones(call):
+def test_an_unknown_dataset_is_refused_before_any_source_is_tried():
     with pytest.raises(ValueError, match="expected one of mnist, fashion_mnist"):
-        call("emnist")
+        data.load("emnist")
 
 
 # --- the bundled sample and the full Debian set -------------------------------------------

@@ -45,8 +45,10 @@ def test_config_round_trips_through_plain_dict():
 def test_cosine_decay_falls_to_zero_over_the_run_then_restarts():
     config = model.MLPConfig(learning_rate=0.01, learning_rate_decay="cosine")
     schedule = model.make_optimizer(config, total_steps=100).learning_rate  # keras schedules: callables
-    rates = {step: float(model.make_optimizer(config, total_steps=100)._learning_rate(step))
-             for step in (0, 25, 50, 99, 100)}  # fmt: skip
+    rates = {
+        step: float(model.make_optimizer(config, total_steps=100)._learning_rate(step))
+        for step in (0, 25, 50, 99, 100)
+    }
     assert rates[0] == pytest.approx(0.01)
     assert rates[25] == pytest.approx(0.01 * (1 + np.cos(np.pi / 4)) / 2)
     assert rates[50] == pytest.approx(0.005)

@@ -14,8 +14,14 @@ TEACHER = rights.Actor("app", "teacher-session-id", teacher=True)
 
 
 def make_card(name: str, accuracy: float = 0.9) -> store.Card:
-    return store.Card(name=name, config=MLPConfig(hidden_units=(8,)), dataset="mnist", data_source="test",
-                      class_names=[str(d) for d in range(10)], test_accuracy=accuracy)  # fmt: skip
+    return store.Card(
+        name=name,
+        config=MLPConfig(hidden_units=(8,)),
+        dataset="mnist",
+        data_source="test",
+        class_names=[str(d) for d in range(10)],
+        test_accuracy=accuracy,
+    )
 
 
 @pytest.fixture(scope="module")

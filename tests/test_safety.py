@@ -165,8 +165,9 @@ def test_every_config_our_builder_and_trainer_make_passes_the_allow_list(optimiz
     for activation, (l2, dropout_rate), rate in itertools.product(
         ACTIVATIONS, ((0.0, 0.0), (0.01, 0.3)), LEARNING_RATES
     ):
-        config = MLPConfig(hidden_units=(8, 4), activation=activation, optimizer=optimizer, l2=l2,
-                           dropout_rate=dropout_rate)  # fmt: skip
+        config = MLPConfig(
+            hidden_units=(8, 4), activation=activation, optimizer=optimizer, l2=l2, dropout_rate=dropout_rate
+        )
         serialized = keras.saving.serialize_keras_object(compiled(config, rate))  # what config.json holds
         safety.check_config(json.loads(json.dumps(serialized)), label=f"{config} {rate}")
         seen |= {node["class_name"] for node in safety._walk(serialized) if "class_name" in node}
@@ -186,8 +187,12 @@ def test_a_saved_model_with_each_optimizer_loads(optimizer, tmp_path):
 
 
 def nested(value: dict):
-    return {"module": value.get("module", "keras.initializers"), "config": {}, "registered_name": None,
-            **value}  # fmt: skip
+    return {
+        "module": value.get("module", "keras.initializers"),
+        "config": {},
+        "registered_name": None,
+        **value,
+    }
 
 
 @pytest.mark.parametrize(

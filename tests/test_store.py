@@ -201,8 +201,9 @@ def test_load_by_path_of_a_keras_file(tmp_path, small_model):
 def test_an_unsure_detector_is_saved_beside_the_model_and_read_back(model_store, small_model, digits):
     from mnist_mlp import unsure
 
-    detector = unsure.fit(small_model, digits.x_train[:500], digits.y_train[:500], digits.x_test[:100],
-                          kind="digit")  # fmt: skip
+    detector = unsure.fit(
+        small_model, digits.x_train[:500], digits.y_train[:500], digits.x_test[:100], kind="digit"
+    )
     path = store.save(small_model, make_card("judged"), detector=detector)
     assert (path / store.DETECTOR_FILE).is_file()
     loaded = store.load("judged")

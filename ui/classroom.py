@@ -52,16 +52,20 @@ def teacher_box() -> None:
     state = st.session_state
     with st.expander("Teacher", icon=":material/school:", expanded=bool(state.get(TEACHER_KEY))):
         if state.get(TEACHER_KEY):
-            st.caption("Teacher rights are on in this session: you can rename, delete and replace any "
-                       "model but the shipped ones.")  # fmt: skip
+            st.caption(
+                "Teacher rights are on in this session: you can rename, delete and replace any "
+                "model but the shipped ones."
+            )
             if st.button("Give up teacher rights", key="teacher_lock"):
                 state[TEACHER_KEY] = False
                 st.rerun()
             return
         expected = teacher_password()
         if expected is None:
-            st.caption(f"No teacher password is set on this server (${PASSWORD_ENV}, or {PASSWORD_SECRET} "
-                       "in .streamlit/secrets.toml): no one has teacher rights.")  # fmt: skip
+            st.caption(
+                f"No teacher password is set on this server (${PASSWORD_ENV}, or {PASSWORD_SECRET} "
+                "in .streamlit/secrets.toml): no one has teacher rights."
+            )
             return
         given = st.text_input("Teacher password", type="password", key="teacher_password_input")
         if st.button("Unlock", key="teacher_unlock", disabled=not given):
@@ -95,8 +99,9 @@ def rename_and_delete(name: str, picked: str | None) -> None:
             st.rerun()
     with delete_column:
         sure = st.checkbox(f"Yes, delete {name} for good", key=f"models_sure_{name}", disabled=refused)
-        delete = st.button("Delete", key="models_delete", disabled=refused or not sure,
-                           icon=":material/delete:", help=why)  # fmt: skip
+        delete = st.button(
+            "Delete", key="models_delete", disabled=refused or not sure, icon=":material/delete:", help=why
+        )
         if delete and _changed(lambda: rights.delete(who, name)):
             st.rerun()
 

@@ -83,8 +83,9 @@ def training_split(
     return arrays
 
 
-@st.cache_resource(show_spinner="Drawing pen strokes, scribbles and shapes to train on (once per server)…",
-                   max_entries=2)  # fmt: skip
+@st.cache_resource(
+    show_spinner="Drawing pen strokes, scribbles and shapes to train on (once per server)…", max_entries=2
+)
 def _with_extras(
     name: str, seed: int, pen_strokes: int, outliers: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

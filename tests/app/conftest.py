@@ -59,10 +59,12 @@ def fresh_streamlit(monkeypatch):
     import streamlit as st
     from streamlit.runtime.pages_manager import PagesManager
 
+    from ui import legacy_pages
+
     original_init = PagesManager.__init__
 
     def init(self, *args, **kwargs):
-        PagesManager.uses_pages_directory = False
+        legacy_pages.stop_legacy_mode()
         original_init(self, *args, **kwargs)
 
     monkeypatch.setattr(PagesManager, "__init__", init)

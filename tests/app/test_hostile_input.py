@@ -54,9 +54,11 @@ def test_a_model_with_a_lambda_that_writes_a_file_is_refused_and_writes_nothing(
     data = hostile.lambda_model(marker, tmp_path)
     before = snapshot(models_folder)
     errors = upload_model(app, "evil.keras", data)
-    assert errors == ["Refused: evil.keras: layer type 'Lambda' is not allowed; an MLP needs only "
-                      "Activation, BatchNormalization, Dense, Dropout, Flatten, InputLayer, Rescaling, "
-                      "Reshape."]  # fmt: skip
+    assert errors == [
+        "Refused: evil.keras: layer type 'Lambda' is not allowed; an MLP needs only "
+        "Activation, BatchNormalization, Dense, Dropout, Flatten, InputLayer, Rescaling, "
+        "Reshape."
+    ]
     assert not marker.exists()
     assert snapshot(models_folder) == before
     assert "evil" not in app.sidebar.selectbox(key="model_name").options
@@ -103,8 +105,11 @@ def test_a_good_upload_under_a_bad_or_taken_name_is_refused(app, models_folder, 
 def test_a_trained_model_saved_under_a_bad_or_taken_name_is_refused(app, models_folder):
     train_tiny_model(app)
     before = snapshot(models_folder)
-    for name, reason in [("../x", r"Invalid model name '\.\./x'"), ("a/b", "Invalid model name 'a/b'"),
-                         ("tiny", TAKEN)]:  # fmt: skip
+    for name, reason in [
+        ("../x", r"Invalid model name '\.\./x'"),
+        ("a/b", "Invalid model name 'a/b'"),
+        ("tiny", TAKEN),
+    ]:
         box = next(box for box in app.text_input if box.key.startswith("train_name_"))
         box.set_value(name)
         app.button(key="train_save").click().run()

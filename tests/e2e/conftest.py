@@ -104,8 +104,13 @@ def app_url(e2e_store, drawings_folder, tmp_path_factory):
         pytest.skip("Debian's chromium is not installed (CI installs it)")
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "MNIST_MLP_MODELS": str(e2e_store), "MNIST_MLP_OFFLINE": "1",
-           "MNIST_MLP_DRAWINGS": str(drawings_folder), "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+    env = {
+        **os.environ,
+        "MNIST_MLP_MODELS": str(e2e_store),
+        "MNIST_MLP_OFFLINE": "1",
+        "MNIST_MLP_DRAWINGS": str(drawings_folder),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false"]  # fmt: skip

@@ -214,8 +214,10 @@ def cases(e2e_store) -> dict[str, list[Case]]:
     plans = {"mouse": MOUSE_LAYOUTS, "touch": TOUCH_LAYOUTS, "phone": [PHONE_LAYOUT]}
     for method, layouts in plans.items():
         labels = [PHONE_DIGIT] if method == "phone" else range(10)
-        chosen[method] = [choose_case(model, test.x_test, test.y_test, label, layout, used)
-                          for label, layout in zip(labels, layouts, strict=True)]  # fmt: skip
+        chosen[method] = [
+            choose_case(model, test.x_test, test.y_test, label, layout, used)
+            for label, layout in zip(labels, layouts, strict=True)
+        ]
         used |= {case.index for case in chosen[method]}
     return chosen
 

@@ -1,0 +1,47 @@
+"""What a dataset is here: the two datasets' names and class names, and the `Dataset` a load returns.
+
+A leaf: `data` (which loads datasets) and `drawings` (which keeps my drawings as one) both use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist")
+ITEMS = {"mnist": "digit", "fashion_mnist": "piece of clothing"}  # what one image shows, for people
+_CLASS_NAMES = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashion_mnist": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing arrays with == has no single truth value
+class Dataset:
+    """One dataset split into train and test, with where it came from.
+
+    Arrays are read-only because loads are cached and shared; copy before changing them.
+    """
+
+    name: str  # "mnist" | "fashion_mnist" (or another label for user data)
+    source: str  # human-readable: where it came from, and why better sources were not used
+    x_train: np.ndarray = field(repr=False)  # (n, 28, 28) uint8 in 0..255, ink white on black
+    y_train: np.ndarray = field(repr=False)  # (n,) uint8 in 0..9
+    x_test: np.ndarray = field(repr=False)  # (m, 28, 28) uint8, used only for final figures
+    y_test: np.ndarray = field(repr=False)  # (m,) uint8 in 0..9
+    class_names: tuple[str, ...]  # class_names[label] is the label's name
+    is_sample: bool  # True for the small bundled sample, not the full set
+
+
+def class_names(dataset: str) -> tuple[str, ...]:
+    """The 10 class names of `dataset` ("mnist" or "fashion_mnist"), indexed by label."""
+    if dataset not in _CLASS_NAMES:
+        raise ValueError(
+            f"Unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}. "
+            f"Received: dataset={dataset!r}"
+        )
+    return _CLASS_NAMES[dataset]
