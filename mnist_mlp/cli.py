@@ -177,8 +177,8 @@ CONFIG_OPTIONS = {
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from mnist_mlp import cards, train
     from mnist_mlp import evaluate as evaluation
-    from mnist_mlp import job, train
 
     previous = store.load(args.resume, args.store) if args.resume else None
     base = previous.card.config if previous and previous.card else model.preset(args.preset)
@@ -237,7 +237,7 @@ def run_train(args: argparse.Namespace) -> int:
             mix_note = f"Training mixed in {mixed} of my drawings, each {args.mix_drawings} times."
             notes = f"{notes} {mix_note}".strip()
         command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-        card = job.make_card(name, result, dataset, samples, test, notes=notes, command=command)
+        card = cards.make_card(name, result, dataset, samples, test, notes=notes, command=command)
         detector = unsure.fit(result.model, x_train, y_train, x_val, kind=data.ITEMS[dataset.name])
         path, _ = rights.save(
             rights.CLI, result.model, card, overwrite=args.overwrite, snapshots=result.snapshots,

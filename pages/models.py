@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_mlp import data, evaluate, job, rights, safety, store
+from mnist_mlp import cards, data, evaluate, rights, safety, store
 from ui import classroom, picker, resources, through_app, widgets
 
 through_app()
@@ -98,7 +98,7 @@ if st.button("Add to the store", key="models_add", disabled=upload is None, icon
         test = resources.dataset(upload_data)
         results = evaluate.evaluate(network, test.x_test, test.y_test)
         name = upload_name.strip() or upload.name.removesuffix(".keras")
-        card = job.upload_card(name, network, test, upload.name, results)
+        card = cards.upload_card(name, network, test, upload.name, results)
         _, replaced = rights.save(classroom.actor(), network, card, uploaded=True, overwrite=True)
     except (ValueError, OSError) as err:
         st.error(f"Refused: {err}")

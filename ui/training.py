@@ -113,11 +113,11 @@ def save_training(session: Training, name: str) -> None:
         ValueError: a bad name, or one taken by a model this session may not replace. OSError: the
             store cannot be written.
     """
-    from mnist_mlp import data, job, unsure
+    from mnist_mlp import cards, data, unsure
 
     result = session.job.result
     test = session.test or evaluate_training(session)
-    card = job.make_card(
+    card = cards.make_card(
         name, result, resources.dataset(session.dataset), session.samples, test, "Trained in the app."
     )
     settings = result.config
