@@ -177,8 +177,7 @@ CONFIG_OPTIONS = {
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from mnist_mlp import evaluate as evaluation
-    from mnist_mlp import job, train
+    from mnist_mlp import run, train
 
     previous = store.load(args.resume, args.store) if args.resume else None
     base = previous.card.config if previous and previous.card else model.preset(args.preset)
@@ -186,42 +185,38 @@ def run_train(args: argparse.Namespace) -> int:
     config = base.replace(**{k: v for k, v in changes.items() if v is not None})
     dataset_name = args.dataset or (previous.card.dataset if previous and previous.card else "mnist")
     dataset = data.load(dataset_name, args.data)
-    name = store.check_name(args.out) if args.out else _generated_name(dataset.name, config)
+    name = store.check_name(args.out) if args.out else run.suggested_name(dataset.name, config)
     if not args.no_save:  # fail fast, before the training
         rights.check_new_name(name)
         if store.find(name, args.store) is not None:
             if not args.overwrite:
                 raise CliError(f"a model named {name!r} already exists; choose another --out or --overwrite")
             rights.check(rights.CLI, "replace", name, args.store)
-    x_train, y_train, x_val, y_val = data.split_validation(
-        dataset.x_train, dataset.y_train, args.validation, seed=config.seed
-    )
     say = _quiet if args.json else _say
     say(f"data: {dataset.source}")
+    prepared = run.split(dataset, config.seed, args.validation)
     if config.pen_strokes or config.outliers:
         counter = _Counter(enabled=not args.json)
-        split = train.with_extras((x_train, y_train, x_val, y_val), config, dataset.name, counter.update)
-        x_train, y_train, x_val, y_val = split
+        prepared = run.with_extras(prepared, config, dataset.name, counter.update)
         counter.close()
-    mixed = 0
+    mine = None
     if args.mix_drawings:
         from mnist_mlp import drawings
 
         mine = drawings.as_dataset(dataset.name, args.drawings_folder)
-        x_train, y_train = drawings.mix(x_train, y_train, mine.x_train, mine.y_train, args.mix_drawings)
-        mixed = len(mine.y_train)
         say(f"mixed in: {mine.source}, each {args.mix_drawings} times")
+    plan = run.plan(dataset, config, prepared, mine, args.mix_drawings)
+    counts = plan.samples
     say(f"model: {config.architecture} ({config.parameter_count:,} parameters), {config.epochs} "
-        f"epochs, {len(x_train):,} training and {len(x_val):,} validation images")  # fmt: skip
+        f"epochs, {counts['train']:,} training and {counts['validation']:,} validation images")  # fmt: skip
     prior = _as_train_result(previous, config) if previous else None
     bar = _ProgressBar(enabled=not args.json)
     with _stop_on_interrupt() as stop:
-        result = train.train(config, x_train, y_train, x_val, y_val, previous=prior,
-                             on_progress=bar.update, stop=stop)  # fmt: skip
+        result = train.train(config, *plan.training, previous=prior, on_progress=bar.update, stop=stop)
     bar.close()
     if result.stopped:
         say(f"stopped at epoch {result.epochs_done:g}; keeping the model as trained so far")
-    test = evaluation.evaluate(result.model, dataset.x_test, dataset.y_test)
+    test = run.evaluate_test(plan, result.model)
     say(f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images "
         f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training")  # fmt: skip
     summary: dict[str, Any] = {
@@ -230,19 +225,9 @@ def run_train(args: argparse.Namespace) -> int:
         "saved": None,
     }  # fmt: skip
     if not args.no_save:
-        samples = {"train": len(x_train), "validation": len(x_val), "test": len(dataset.y_test)}
-        notes = args.notes
-        if mixed:
-            samples["drawings"] = mixed
-            mix_note = f"Training mixed in {mixed} of my drawings, each {args.mix_drawings} times."
-            notes = f"{notes} {mix_note}".strip()
         command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-        card = job.make_card(name, result, dataset, samples, test, notes=notes, command=command)
-        detector = unsure.fit(result.model, x_train, y_train, x_val, kind=data.ITEMS[dataset.name])
-        path, _ = rights.save(
-            rights.CLI, result.model, card, overwrite=args.overwrite, snapshots=result.snapshots,
-            detector=detector, store_folder=args.store,
-        )  # fmt: skip
+        path, _ = run.save(plan, result, name, rights.CLI, test=test, notes=args.notes, command=command,
+                           overwrite=args.overwrite, store_folder=args.store)  # fmt: skip
         summary["saved"] = str(path)
         say(f"saved: {name} ({path})")
     if args.json:
@@ -407,10 +392,6 @@ def _as_train_result(previous: store.LoadedModel, config: model.MLPConfig):
         history=list(card.history) if card else [], snapshots=dict(previous.snapshots),
         seconds=card.training_seconds if card else 0.0,
     )  # fmt: skip
-
-
-def _generated_name(dataset: str, config: model.MLPConfig) -> str:
-    return f"{dataset}-{config.architecture}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _percent(value: float | None) -> str:

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_mlp import data, evaluate, job, rights, safety, store
+from mnist_mlp import data, safety, store, upload
 from ui import classroom, picker, resources, through_app, widgets
 
 through_app()
@@ -84,29 +84,25 @@ st.caption(
     f"A .keras file of an MLP that maps 28x28 images to 10 probabilities, up to "
     f"{safety.MAX_FILE_BYTES // 2**20} MB. It is checked before loading and loaded in safe mode."
 )
-upload = st.file_uploader(
+uploaded = st.file_uploader(
     "A .keras file", type=["keras"], max_upload_size=safety.MAX_FILE_BYTES // 2**20, key="models_upload"
 )
 upload_name = st.text_input("Save it as", placeholder="the file's name", key="models_upload_name")
 upload_data = st.selectbox(
     "It reads", data.DATASETS, format_func=widgets.DATASET_LABELS.get, key="models_upload_data"
 )
-if st.button("Add to the store", key="models_add", disabled=upload is None, icon=":material/upload:"):
+if st.button("Add to the store", key="models_add", disabled=uploaded is None, icon=":material/upload:"):
     try:
         resources.tensorflow()
-        network = safety.load_keras_bytes(upload.getvalue(), label=upload.name)
         test = resources.dataset(upload_data)
-        results = evaluate.evaluate(network, test.x_test, test.y_test)
-        name = upload_name.strip() or upload.name.removesuffix(".keras")
-        card = job.upload_card(name, network, test, upload.name, results)
-        _, replaced = rights.save(classroom.actor(), network, card, uploaded=True, overwrite=True)
+        added = upload.add(classroom.actor(), uploaded.getvalue(), uploaded.name, test, upload_name)
     except (ValueError, OSError) as err:
         st.error(f"Refused: {err}")
     else:
         resources.store_changed()
-        picker.select_model(name)
+        picker.select_model(added.name)
         st.success(
-            f"{'Replaced' if replaced else 'Added'} {name!r} ({results.accuracy:.2%} on the "
+            f"{'Replaced' if added.replaced else 'Added'} {added.name!r} ({added.test.accuracy:.2%} on the "
             f"{len(test.y_test):,} test images); it is the picked model from your next click on."
         )
 

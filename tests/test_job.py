@@ -8,7 +8,7 @@ import weakref
 import numpy as np
 import pytest
 
-from mnist_mlp import job, model, store, train
+from mnist_mlp import job, model, train
 
 TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_size=32, seed=5)
 
@@ -154,29 +154,6 @@ def test_points_are_thinned_but_keep_every_epoch(tiny_split, monkeypatch):
     points = training.state().points
     assert len(points) <= 2 * 8
     assert [p.epoch for p in points if p.kind == "epoch"] == [1, 2, 3, 4, 5, 6]
-
-
-def test_cards_describe_trained_and_uploaded_models(trained, digits):
-    from mnist_mlp import evaluate
-
-    test = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
-    card = job.make_card("tiny", trained, digits, {"train": 1000, "validation": 400}, test)
-    assert card.config == trained.config and card.dataset == "mnist"
-    assert card.test_accuracy == pytest.approx(test.accuracy)
-    assert len(card.per_class_accuracy) == 10 and card.history == trained.history
-    assert store.Card.from_dict(card.to_dict()).to_dict() == card.to_dict()
-
-    uploaded = job.upload_card("up", trained.model, digits, "mine.keras", None)
-    assert uploaded.config.hidden_units == (64,) and uploaded.config.dropout_rate == 0.0
-    assert uploaded.test_accuracy is None and "mine.keras" in uploaded.notes
-
-
-def test_config_of_reads_layers_activation_and_dropout():
-    config = model.MLPConfig(hidden_units=(12, 8), activation="tanh", dropout_rate=0.3)
-    assert job.config_of(model.build_model(config)) == model.MLPConfig(
-        hidden_units=(12, 8), activation="tanh", dropout_rate=0.3
-    )
-    assert job.config_of(model.build_model(model.preset("softmax"))).hidden_units == ()
 
 
 @pytest.mark.parametrize("decay", model.LEARNING_RATE_DECAYS)

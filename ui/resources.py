@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from mnist_mlp import data, store, unsure
+from mnist_mlp import data, run, store, unsure
 
 if TYPE_CHECKING:
     from mnist_mlp import evaluate
 
 MAX_TRAININGS = 2  # trainings at once across all sessions; the 2 CPU cores are shared by everyone
-VALIDATION_FRACTION = 0.1
+VALIDATION_FRACTION = run.VALIDATION_FRACTION
 
 
 @st.cache_resource(show_spinner="Starting TensorFlow…")
@@ -68,34 +68,22 @@ def dataset(name: str) -> data.Dataset:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # each one a copy of the training images
-def training_split(
-    name: str, seed: int, pen_strokes: int = 0, outliers: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_train, y_train, x_val, y_val) of `name`'s training images, the same for the same seed,
-    with `pen_strokes` pen-stroke renders of each digit and `outliers` images of no class added
-    (see mnist_mlp.train.with_extras)."""
+def training_split(name: str, seed: int, pen_strokes: int = 0, outliers: int = 0) -> run.Split:
+    """`name`'s training images split for validation, the same for the same seed, with `pen_strokes`
+    pen-stroke renders of each digit and `outliers` images of no class added (see `run.with_extras`)."""
     if pen_strokes or outliers:
         return _with_extras(name, seed, pen_strokes, outliers)
-    source = dataset(name)
-    arrays = data.split_validation(source.x_train, source.y_train, VALIDATION_FRACTION, seed=seed)
-    for array in arrays:
-        array.setflags(write=False)  # shared by every session
-    return arrays
+    return run.split(dataset(name), seed, VALIDATION_FRACTION).read_only()  # shared by every session
 
 
 @st.cache_resource(
     show_spinner="Drawing pen strokes, scribbles and shapes to train on (once per server)…", max_entries=2
 )
-def _with_extras(
-    name: str, seed: int, pen_strokes: int, outliers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from mnist_mlp import model, train
+def _with_extras(name: str, seed: int, pen_strokes: int, outliers: int) -> run.Split:
+    from mnist_mlp import model
 
     config = model.MLPConfig(seed=seed, pen_strokes=pen_strokes, outliers=outliers)
-    arrays = train.with_extras(training_split(name, seed), config, name)
-    for array in arrays:
-        array.setflags(write=False)  # shared by every session
-    return arrays
+    return run.with_extras(training_split(name, seed), config, name).read_only()  # shared by every session
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)

@@ -5,14 +5,13 @@ Each run is a background job; at most MAX_TRAININGS run at once across all sessi
 
 from __future__ import annotations
 
-import time
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mnist_mlp import rights
+from mnist_mlp import run
 from ui import classroom, collection, picker, resources
 
 if TYPE_CHECKING:
@@ -30,12 +29,25 @@ class Training:
     """What one person is training or just trained; kept in st.session_state."""
 
     job: job.TrainingJob
-    dataset: str  # the dataset's name
-    samples: dict[str, int]  # train / validation / test image counts
+    plan: run.Plan  # what it trains on, its suggested name and image counts
     history: list[dict[str, float]] = field(default_factory=list)  # epochs of earlier runs
     test: evaluate.Evaluation | None = None  # set when evaluated on the test set
     saved_as: str | None = None
-    suggested_name: str = ""  # a name to save under, unique to the second it started
+
+    @property
+    def dataset(self) -> str:
+        """The dataset's name."""
+        return self.plan.dataset.name
+
+    @property
+    def samples(self) -> dict[str, int]:
+        """Train / validation / test (and drawings) image counts."""
+        return self.plan.samples
+
+    @property
+    def suggested_name(self) -> str:
+        """A name to save under, unique to the second it started."""
+        return self.plan.name
 
 
 def current(key: str = TRAINING_KEY) -> Training | None:
@@ -58,28 +70,16 @@ def start_training(
     """
     from mnist_mlp import job
 
-    split = resources.training_split(dataset_name, config.seed, config.pen_strokes, config.outliers)
-    mixed = {}
-    if mix_drawings:
-        from mnist_mlp import drawings
-
-        mine = collection.my_drawings(dataset_name)
-        split = (*drawings.mix(split[0], split[1], mine.x_train, mine.y_train, mix_drawings), *split[2:])
-        mixed = {"drawings": len(mine.y_train)}
+    prepared = resources.training_split(dataset_name, config.seed, config.pen_strokes, config.outliers)
+    mine = collection.my_drawings(dataset_name) if mix_drawings else None
+    plan = run.plan(resources.dataset(dataset_name), config, prepared, mine, mix_drawings)
     resources.tensorflow()
     earlier = previous.job.result if previous is not None else None
     training_job = job.TrainingJob(
-        config, *split, previous=earlier, epochs=epochs, slots=resources.training_slots()
+        config, *plan.training, previous=earlier, epochs=epochs, slots=resources.training_slots()
     )
-    samples = {
-        "train": len(split[0]),
-        "validation": len(split[2]),
-        "test": len(resources.dataset(dataset_name).y_test),
-    }
-    samples |= mixed
     history = list(earlier.history) if earlier is not None else []
-    name = f"{dataset_name}-{config.architecture}-{time.strftime('%Y%m%d-%H%M%S')}"
-    session = Training(training_job.start(), dataset_name, samples, history, suggested_name=name)
+    session = Training(training_job.start(), plan, history)
     weakref.finalize(session, training_job.stop)  # a closed session's state is dropped: stop its run
     st.session_state[key] = session
     return session
@@ -96,10 +96,7 @@ def stop_training(*keys: str) -> None:
 
 def evaluate_training(session: Training) -> evaluate.Evaluation:
     """This session's model on its dataset's test set; kept with the session."""
-    from mnist_mlp import evaluate
-
-    test = resources.dataset(session.dataset)
-    session.test = evaluate.evaluate(session.job.result.model, test.x_test, test.y_test)
+    session.test = run.evaluate_test(session.plan, session.job.result.model)
     return session.test
 
 
@@ -113,21 +110,11 @@ def save_training(session: Training, name: str) -> None:
         ValueError: a bad name, or one taken by a model this session may not replace. OSError: the
             store cannot be written.
     """
-    from mnist_mlp import data, job, unsure
-
     result = session.job.result
     test = session.test or evaluate_training(session)
-    card = job.make_card(
-        name, result, resources.dataset(session.dataset), session.samples, test, "Trained in the app."
-    )
-    settings = result.config
-    x_train, y_train, x_val, _ = resources.training_split(
-        session.dataset, settings.seed, settings.pen_strokes, settings.outliers
-    )
     with st.spinner("Setting where the model should say Unsure…"):
-        detector = unsure.fit(result.model, x_train, y_train, x_val, kind=data.ITEMS[session.dataset])
-    rights.save(classroom.actor(), result.model, card, overwrite=True, snapshots=result.snapshots,
-                detector=detector)  # fmt: skip
+        run.save(session.plan, result, name, classroom.actor(), test=test, notes="Trained in the app.",
+                 overwrite=True)  # fmt: skip
     session.saved_as = name
     resources.store_changed()
     picker.select_model(name)

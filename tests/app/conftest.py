@@ -25,12 +25,12 @@ PAGES = {
 @pytest.fixture(scope="session")
 def tiny_store(tmp_path_factory, trained, digits) -> Path:
     """A store with the session's tiny trained model saved twice: as the default and as 'tiny'."""
-    from mnist_mlp import evaluate, job, store
+    from mnist_mlp import cards, evaluate, store
 
     folder = tmp_path_factory.mktemp("app-store")
     test = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
     for name in (store.DEFAULT_MODEL, "tiny"):  # 'tiny' is saved last, so it is the newest
-        card = job.make_card(name, trained, digits, {"train": 1000, "validation": 400}, test)
+        card = cards.make_card(name, trained, digits, {"train": 1000, "validation": 400}, test)
         store.save(trained.model, card, snapshots=trained.snapshots, store=folder)
     return folder
 

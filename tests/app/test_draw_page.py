@@ -203,11 +203,11 @@ def test_a_picture_that_is_not_a_digit_is_called_unsure_with_the_reason(app):
 
 
 def test_a_model_without_hidden_layers_is_explained_by_its_template(app, models_folder, small_split, digits):
-    from mnist_mlp import job, model, store, train
+    from mnist_mlp import cards, model, store, train
 
     config = model.PRESETS["softmax"].replace(epochs=1, batch_size=64)
     result = train.train(config, *small_split)
-    card = job.make_card("flat", result, digits, {"train": 1000}, None)
+    card = cards.make_card("flat", result, digits, {"train": 1000}, None)
     store.save(result.model, card, store=models_folder)
     app.session_state["next_model_name"] = "flat"
     open_page(app, "draw")

@@ -1,0 +1,176 @@
+"""One training run, from data to saved model, for the command line and the app alike: the split and
+what joins it, the run's name and counts, its test, card, Unsure detector and save. The two differ only
+in how they train (`train.train` in the foreground, or a `job.TrainingJob`) and how they ask and show.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mnist_mlp import cards, data, rights, train, unsure
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
+    import keras
+    import numpy as np
+
+    from mnist_mlp.data import Dataset
+    from mnist_mlp.evaluate import Evaluation
+    from mnist_mlp.model import MLPConfig
+
+VALIDATION_FRACTION = 0.1  # share of the training images held out to validate on (the app's; --validation)
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """The images a run trains and validates on; unpacks as `x_train, y_train, x_val, y_val`."""
+
+    x_train: np.ndarray  # (n, 28, 28) uint8, ink white on black
+    y_train: np.ndarray  # (n,) integer labels in 0..9, or train.OUTLIER for an image of no class
+    x_val: np.ndarray  # (m, 28, 28) uint8
+    y_val: np.ndarray  # (m,) integer labels in 0..9
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.x_train, self.y_train, self.x_val, self.y_val))
+
+    def read_only(self) -> Split:
+        """The same split, its arrays made read-only (for one shared by every session); returns self."""
+        for array in self:
+            array.setflags(write=False)
+        return self
+
+
+def split(dataset: Dataset, seed: int, validation: float = VALIDATION_FRACTION) -> Split:
+    """`dataset`'s training images with `validation` of them held out, the same for the same seed."""
+    return Split(*data.split_validation(dataset.x_train, dataset.y_train, validation, seed=seed))
+
+
+def with_extras(
+    original: Split,
+    config: MLPConfig,
+    dataset_name: str,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> Split:
+    """`original` with the pen-stroke renders and images of no class that `config` asks for
+    (`train.with_extras`); `original` itself when it asks for none.
+
+    on_progress: called with (what, done, total) while they are made.
+    """
+    if not (config.pen_strokes or config.outliers):
+        return original
+    return Split(*train.with_extras(tuple(original), config, dataset_name, on_progress))
+
+
+def suggested_name(dataset_name: str, config: MLPConfig) -> str:
+    """A name to save a run under, unique to the second it started: 'mnist-784-128-10-20250101-120000'."""
+    return f"{dataset_name}-{config.architecture}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """What one run trains on, a name for it, and how its card counts its images.
+
+    Args:
+        dataset: the dataset trained on, whose test set the card reports.
+        split: the training and validation images with their extras, without my drawings.
+        drawings: my drawings to mix into the training images (fine-tuning), or None.
+        times: how many copies of each drawing join the training images (1..1000 with drawings).
+    """
+
+    dataset: Dataset
+    split: Split
+    name: str  # the suggested name to save under
+    drawings: Dataset | None = None
+    times: int = 0
+
+    @property
+    def training(self) -> Split:
+        """The split as trained on: my drawings appended `times` times each (`drawings.mix`)."""
+        if self.drawings is None:
+            return self.split
+        from mnist_mlp import drawings
+
+        mine = self.drawings
+        x_train, y_train = drawings.mix(self.split.x_train, self.split.y_train, mine.x_train, mine.y_train,
+                                        self.times)  # fmt: skip
+        return Split(x_train, y_train, self.split.x_val, self.split.y_val)
+
+    @property
+    def samples(self) -> dict[str, int]:
+        """Image counts for the card, e.g. {"train": 3600, "validation": 400, "test": 1000}."""
+        mixed = 0 if self.drawings is None else len(self.drawings.y_train)
+        counts = {
+            "train": len(self.split.y_train) + self.times * mixed,
+            "validation": len(self.split.y_val),
+            "test": len(self.dataset.y_test),
+        }
+        return counts | ({"drawings": mixed} if mixed else {})
+
+    def notes(self, notes: str = "") -> str:
+        """The card's notes: `notes`, and what was mixed in."""
+        if self.drawings is None:
+            return notes
+        mixed = f"Training mixed in {len(self.drawings.y_train)} of my drawings, each {self.times} times."
+        return f"{notes} {mixed}".strip()
+
+
+def plan(
+    dataset: Dataset, config: MLPConfig, prepared: Split, drawings: Dataset | None = None, times: int = 0
+) -> Plan:
+    """The Plan for training `config` on `prepared` (a `with_extras` split), with `drawings` mixed in
+    `times` times each when `times` > 0."""
+    mixing = drawings is not None and times > 0
+    return Plan(dataset, prepared, suggested_name(dataset.name, config), drawings if mixing else None,
+                times if mixing else 0)  # fmt: skip
+
+
+def evaluate_test(plan: Plan, network: keras.Model) -> Evaluation:
+    """The trained model on its dataset's test set."""
+    from mnist_mlp import evaluate
+
+    return evaluate.evaluate(network, plan.dataset.x_test, plan.dataset.y_test)
+
+
+def unsure_detector(plan: Plan, network: keras.Model) -> unsure.Detector:
+    """The trained model's Unsure detector, fitted on the training images as trained on, my drawings
+    included, and its limits set on the validation images.
+
+    Drawings included (as the command line always did; the app used to leave them out): the detector
+    describes what the model learned from, so a model fine-tuned on my drawings must not call drawings
+    like them foreign. Repeating each drawing weighs it as training did.
+    """
+    training = plan.training
+    return unsure.fit(network, training.x_train, training.y_train, training.x_val,
+                      kind=data.ITEMS[plan.dataset.name])  # fmt: skip
+
+
+def save(
+    plan: Plan,
+    result: train.TrainResult,
+    name: str,
+    actor: rights.Actor,
+    *,
+    test: Evaluation | None,
+    notes: str = "",
+    command: str = "",
+    overwrite: bool = False,
+    store_folder: str | os.PathLike | None = None,
+) -> tuple[Path, bool]:
+    """Card, Unsure detector and save of a trained run, as `actor` (see `rights.save`); the model's
+    folder, and whether it replaced one.
+
+    Args:
+        test: the model's results on the dataset's test set (`evaluate_test`), or None when not evaluated.
+        notes: a note for the card; what was mixed in is added.
+        command: the command line that reproduces the model, when it came from one.
+    """
+    card = cards.make_card(name, result, plan.dataset, plan.samples, test, notes=plan.notes(notes),
+                           command=command)  # fmt: skip
+    detector = unsure_detector(plan, result.model)
+    return rights.save(actor, result.model, card, overwrite=overwrite, snapshots=result.snapshots,
+                       detector=detector, store_folder=store_folder)  # fmt: skip

@@ -1,0 +1,75 @@
+"""One run from data to saved model, on the bundled digits: the split, the counts, the card, the files."""
+
+import numpy as np
+import pytest
+
+from mnist_mlp import data, model, rights, run, store, train, unsure
+
+TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_size=32, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    """300 training and 100 validation digits of the bundled sample."""
+    x_train, y_train, x_val, y_val = run.split(digits, seed=0)
+    return run.Split(x_train[:300], y_train[:300], x_val[:100], y_val[:100])
+
+
+@pytest.fixture(scope="module")
+def mine(digits):
+    """Five 'drawings' (test digits), as `drawings.as_dataset` gives them."""
+    images, labels = digits.x_test[:5], digits.y_test[:5]
+    return data.Dataset("mnist", "my drawings: 5", images, labels, images, labels, digits.class_names,
+                        is_sample=False)  # fmt: skip
+
+
+def test_split_holds_out_a_tenth_and_unpacks_as_four_arrays(digits):
+    split = run.split(digits, seed=0)
+    x_train, y_train, x_val, y_val = split
+    assert (len(x_train), len(y_train), len(x_val), len(y_val)) == (3600, 3600, 400, 400)
+    assert x_train.shape[1:] == (28, 28) and x_train.dtype == np.uint8
+    assert np.array_equal(run.split(digits, seed=0).y_val, y_val)  # the same for the same seed
+    assert run.with_extras(split, TINY, "mnist") is split  # nothing asked for, nothing added
+    assert not run.split(digits, seed=0).read_only().x_train.flags.writeable
+
+
+def test_a_plan_counts_my_drawings_as_often_as_they_are_mixed_in(digits, small, mine):
+    plan = run.plan(digits, TINY, small, mine, 3)
+    assert plan.samples == {"train": 300 + 3 * 5, "validation": 100, "test": 1000, "drawings": 5}
+    training = plan.training
+    assert len(training.x_train) == len(training.y_train) == 315 and training.x_val is small.x_val
+    assert np.array_equal(training.x_train[-5:], mine.x_train)
+    assert plan.notes("Mine.") == "Mine. Training mixed in 5 of my drawings, each 3 times."
+    assert plan.name.startswith("mnist-784-16-10-")
+
+    plain = run.plan(digits, TINY, small)
+    assert plain.training is small and plain.notes("Mine.") == "Mine."
+    assert plain.samples == {"train": 300, "validation": 100, "test": 1000}
+    assert run.plan(digits, TINY, small, mine, 0).drawings is None  # mixed in no times: not at all
+
+
+def test_save_writes_the_card_model_snapshots_and_detector(digits, small, mine, tmp_path):
+    plan = run.plan(digits, TINY, small, mine, 2)
+    result = train.train(TINY, *plan.training)
+    test = run.evaluate_test(plan, result.model)
+    assert len(test.labels) == 1000
+    path, replaced = run.save(plan, result, "flow", rights.CLI, test=test, notes="Small.",
+                              command="python -m mnist_mlp train", store_folder=tmp_path)  # fmt: skip
+    assert path == tmp_path / "flow" and not replaced
+    for name in (store.MODEL_FILE, store.SNAPSHOT_FILE, store.DETECTOR_FILE, store.CARD_FILE):
+        assert (path / name).is_file(), name
+    card = store.read_card(path)
+    assert card.samples == {"train": 310, "validation": 100, "test": 1000, "drawings": 5}
+    assert card.test_accuracy == pytest.approx(test.accuracy) and card.config == TINY
+    assert card.notes == "Small. Training mixed in 5 of my drawings, each 2 times."
+    assert (card.saved_by, card.command) == ("cli", "python -m mnist_mlp train")
+    assert isinstance(store.load(path).detector, unsure.Detector)
+
+
+def test_the_detector_learns_the_training_images_with_my_drawings(digits, small, mine, trained):
+    plan = run.plan(digits, TINY, small, mine, 4)
+    detector = run.unsure_detector(plan, trained.model)
+    x_train = np.concatenate([small.x_train, *[mine.x_train] * 4])
+    expected = x_train.reshape(len(x_train), -1).mean(axis=0) / 255
+    assert detector.pixel_mean == pytest.approx(expected, abs=1e-6)
+    assert detector.kind == "digit"
