@@ -5,6 +5,8 @@ in how they train (`train.train` in the foreground, or a `job.TrainingJob`) and 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from mnist_mlp.evaluate import Evaluation
     from mnist_mlp.model import MLPConfig
 
+MAX_NAME_LENGTH = 63  # store.check_name's limit
 VALIDATION_FRACTION = 0.1  # share of the training images held out to validate on (the app's; --validation)
 
 
@@ -67,8 +70,16 @@ def with_extras(
 
 
 def suggested_name(dataset_name: str, config: MLPConfig) -> str:
-    """A name to save a run under, unique to the second it started: 'mnist-784-128-10-20250101-120000'."""
-    return f"{dataset_name}-{config.architecture}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """A name to save a run under: 'mnist-784-128-10-20250101-120000-3fa2', unique to the second it
+    started and to its config (the last four hex digits), so that Compare's two runs, started in the
+    same second on one architecture (augmentation on and off), are not offered one name, the second
+    save silently replacing the first. A deep net's architecture gives way to its layer count
+    ('mnist-mlp6-...') where the name would pass `store.check_name`'s 63 characters.
+    """
+    settings = json.dumps(config.to_dict(), sort_keys=True).encode()
+    tail = f"{time.strftime('%Y%m%d-%H%M%S')}-{hashlib.sha256(settings).hexdigest()[:4]}"
+    name = f"{dataset_name}-{config.architecture}-{tail}"
+    return name if len(name) <= MAX_NAME_LENGTH else f"{dataset_name}-mlp{len(config.hidden_units)}-{tail}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +101,10 @@ class Plan:
 
     @property
     def training(self) -> Split:
-        """The split as trained on: my drawings appended `times` times each (`drawings.mix`)."""
+        """The split as trained on: my drawings appended `times` times each (`drawings.mix`).
+
+        Made anew at each use, not kept: a session keeps its Plan for as long as it shows the run.
+        """
         if self.drawings is None:
             return self.split
         from mnist_mlp import drawings

@@ -73,3 +73,16 @@ def test_the_detector_learns_the_training_images_with_my_drawings(digits, small,
     expected = x_train.reshape(len(x_train), -1).mean(axis=0) / 255
     assert detector.pixel_mean == pytest.approx(expected, abs=1e-6)
     assert detector.kind == "digit"
+
+
+def test_two_runs_started_in_one_second_are_offered_two_names(monkeypatch):
+    """Compare's 'train both' starts two runs at once, often of one architecture; two equal names
+    would let the second save replace the first (a session may replace its own)."""
+    monkeypatch.setattr(run.time, "strftime", lambda pattern: "20250101-120000")
+    plain, augmented = TINY, TINY.replace(augment=True)
+    assert run.suggested_name("mnist", plain) != run.suggested_name("mnist", augmented)
+    assert run.suggested_name("mnist", plain) == run.suggested_name("mnist", TINY.replace())
+    assert run.suggested_name("mnist", plain).startswith("mnist-784-16-10-20250101-120000-")
+    deep = model.MLPConfig(hidden_units=(1024,) * 6)
+    name = run.suggested_name("fashion_mnist", deep)
+    assert store.check_name(name) == name and name.startswith("fashion_mnist-mlp6-20250101-120000-")
