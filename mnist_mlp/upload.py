@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mnist_mlp import cards, rights, safety
+from mnist_mlp import cards, rights, safety, store
 
 if TYPE_CHECKING:
     from mnist_mlp.data import Dataset
@@ -49,9 +49,9 @@ def add(
     """
     from mnist_mlp import evaluate
 
+    name = store.check_name(name.strip() or filename.removesuffix(".keras"))  # before the slow steps
     network = safety.load_keras_bytes(payload, label=filename)
     test = evaluate.evaluate(network, dataset.x_test, dataset.y_test)
-    name = name.strip() or filename.removesuffix(".keras")
     card = cards.upload_card(name, network, dataset, filename, test)
     path, replaced = rights.save(
         actor, network, card, uploaded=True, overwrite=True, store_folder=store_folder

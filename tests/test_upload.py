@@ -30,3 +30,16 @@ def test_a_file_that_is_no_keras_model_is_refused(digits, tmp_path):
     with pytest.raises(ValueError, match=r"evil\.keras: not a \.keras file"):
         upload.add(ALICE, b"PK\x03\x04 not really a zip", "evil.keras", digits, store_folder=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_bad_name_is_refused_before_the_file_is_loaded(digits, tmp_path, monkeypatch):
+    from mnist_mlp import safety
+
+    def never(*args, **kwargs):
+        raise AssertionError("loaded before the name was checked")
+
+    monkeypatch.setattr(safety, "load_keras_bytes", never)
+    for name in ("../x", "a/b"):
+        with pytest.raises(ValueError, match="Invalid model name"):
+            upload.add(ALICE, b"unused", "friend.keras", digits, name=name, store_folder=tmp_path)
+    assert not any(tmp_path.iterdir())
