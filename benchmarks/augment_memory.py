@@ -8,6 +8,10 @@ trains one augmented epoch of the default 784-512-10 with `train.train`, whose e
 `augment.distort`; the baseline child first swaps that for `whole_set_distort` below. It reports
 the peak resident memory of the whole process (`ru_maxrss`) before the epoch and at its end.
 `--no-training` distorts the images once, without TensorFlow.
+
+Both children run today's training loop (uint8 images on the device, `train._scaled`), so the two
+rows differ by the distortion alone; the float32 device copies the loop made before (~500 MB more
+an augmented epoch) are in neither row.
 """
 
 from __future__ import annotations

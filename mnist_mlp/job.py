@@ -1,6 +1,7 @@
 """Training in a background thread that any other thread can watch and stop.
 
-Plain Python, no Streamlit: the app keeps one `TrainingJob` per browser session and polls it.
+Plain Python, no Streamlit: the app keeps a session's jobs (the Train page's, the Compare page's two)
+in its session state and polls them.
 """
 
 from __future__ import annotations

@@ -162,8 +162,8 @@ def build_model(config: MLPConfig) -> keras.Model:
     """A compiled-free Keras MLP: (batch, 28, 28) float32 in [0, 1] -> (batch, 10) softmax.
 
     The same seed gives the same initial weights, in any thread and whatever other threads do:
-    every kernel initializer and every dropout layer gets its own seed (`layer_seeds`), and no
-    global random state is read or set.
+    every kernel initializer gets its own seed (`layer_seeds`), the dropout after hidden layer i
+    seed + i (as before), and no global random state is read or set.
     """
     import keras
     from keras import layers
@@ -335,10 +335,11 @@ def _predict_function(model: keras.Model) -> Callable:
 
 
 def _quiet_retracing_warning(tf) -> None:
-    """Silence TensorFlow's "triggered tf.function retracing" warning for our predict functions.
+    """Silence TensorFlow's "triggered tf.function retracing" warning for our compiled functions.
 
-    Each model gets its own compiled function, traced once; TensorFlow counts the traces of all of
-    them together and warns after five models, which is expected here and not a problem.
+    Each model gets its own compiled functions (`compiled_function`), each traced once; TensorFlow
+    counts the traces of all of them together and warns after five models, which is expected here
+    and not a problem.
     """
     logger = tf.get_logger()
     if not any(isinstance(f, _RetracingFilter) for f in logger.filters):
