@@ -309,19 +309,28 @@ def _milliseconds(seconds: np.ndarray) -> str:
     return f"{median:.1f} / {p99:.1f} ms"
 
 
+def sample_test_digits(parser: argparse.ArgumentParser, count: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` (default: all) of the bundled sample's test digits and their int labels.
+
+    The sample itself, even where the full MNIST is at hand: models trained offline hold out
+    exactly its test digits. A count out of range ends the benchmark through `parser.error`.
+    """
+    digits = data.load("mnist", data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
+    available = len(digits.y_test)
+    count = available if count is None else count
+    if not 1 <= count <= available:
+        parser.error(f"--count must be in 1..{available} (the bundled test digits). Received: {count}")
+    return digits.x_test[:count], digits.y_test[:count].astype(int)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=store.DEFAULT_MODEL, metavar="NAME_OR_PATH")
     parser.add_argument("--count", type=int, default=None, metavar="N", help="test digits (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="sizes, places and colours follow it")
     args = parser.parse_args()
-    # The sample itself, even where the full MNIST is at hand: models trained offline hold
-    # out exactly its test digits.
-    digits = data.load("mnist", data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
-    available = len(digits.y_test)
-    count = available if args.count is None else args.count
-    if not 1 <= count <= available:
-        parser.error(f"--count must be in 1..{available} (the bundled test digits). Received: {count}")
+    x_test, y_test = sample_test_digits(parser, args.count)
+    count = len(y_test)
     try:
         loaded = store.load(args.model)
     except ValueError as err:
@@ -339,7 +348,6 @@ def main() -> None:
         f"backgrounds {', '.join(BACKGROUNDS)}\n"
     )
 
-    x_test, y_test = digits.x_test[:count], digits.y_test[:count].astype(int)
     drawings = draw_digits(x_test, args.seed)
     predictions, total_seconds, prepare_seconds = read_drawings(loaded.model, drawings)
     naive_images = np.stack([naive_to_mnist(picture) for picture in drawings])  # (n, 28, 28)

@@ -21,8 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from benchmarks.drawing_robustness import PEN_BRUSHES, pen_setup_images
-from mnist_mlp import data, model, store
+from benchmarks.drawing_robustness import PEN_BRUSHES, pen_setup_images, sample_test_digits
+from mnist_mlp import model, store
 
 MOSTLY_WRONG_SHARE = 0.75  # a digit read wrong in at least this share of the set-ups is "mostly wrong"
 
@@ -81,16 +81,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="as for benchmarks.drawing_robustness")
     args = parser.parse_args()
     names = args.model or [store.DEFAULT_MODEL]
-    digits = data.load("mnist", data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
-    available = len(digits.y_test)
-    count = available if args.count is None else args.count
-    if not 1 <= count <= available:
-        parser.error(f"--count must be in 1..{available} (the bundled test digits). Received: {count}")
+    x_test, labels = sample_test_digits(parser, args.count)
+    count = len(labels)
     try:
         loaded = [store.load(name) for name in names]
     except ValueError as err:
         parser.exit(2, f"pen_errors: error: {err}\n")
-    x_test, labels = digits.x_test[:count], digits.y_test[:count].astype(int)
     print(
         f"digits: the first {count:,} of the bundled sample's test digits, drawn large enough for "
         f"the brush, {len(PEN_BRUSHES) * 2} set-ups; seed {args.seed}\n"
