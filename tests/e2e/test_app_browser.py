@@ -104,6 +104,9 @@ def test_the_run_counter_sees_each_run_a_click_starts(page, app_url):
     assert opened["started"] >= 1 and opened["finished"] == opened["started"] == opened["waited"]
     assert not page.evaluate(RUN_STARTED)  # nothing new since the wait
     draw(page, STROKES["1"])
+    # A drawing always starts a run, but on a loaded machine the canvas may send it after
+    # wait_for_idle's grace for actions that start none: wait for it here.
+    page.wait_for_function(RUN_STARTED, timeout=30_000)
     wait_for_idle(page)
     drawn = runs()
     assert drawn["started"] > opened["started"] and drawn["finished"] == drawn["started"] == drawn["waited"]
