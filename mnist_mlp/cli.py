@@ -201,9 +201,9 @@ def run_train(args: argparse.Namespace) -> int:
         counter.close()
     mine = None
     if args.mix_drawings:
-        from mnist_mlp import drawings
+        from mnist_mlp import my_drawings
 
-        mine = drawings.as_dataset(dataset.name, args.drawings_folder)
+        mine = my_drawings.as_dataset(dataset.name, args.drawings_folder)
         say(f"mixed in: {mine.source}, each {args.mix_drawings} times")
     plan = run.plan(dataset, config, prepared, mine, args.mix_drawings)
     counts = plan.samples
@@ -246,9 +246,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if dataset_name not in data.DATASETS:
         dataset_name = "mnist"
     if args.drawings:
-        from mnist_mlp import drawings
+        from mnist_mlp import my_drawings
 
-        user_data = drawings.as_dataset(dataset_name, args.drawings_folder)
+        user_data = my_drawings.as_dataset(dataset_name, args.drawings_folder)
     dataset = user_data or data.load(dataset_name)
     result = evaluation.evaluate(loaded.model, dataset.x_test, dataset.y_test)
     figures = result.to_dict()
@@ -274,9 +274,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from mnist_mlp import drawing, images
+    from mnist_mlp import images, preprocess
 
-    inputs = [drawing.to_mnist(images.read_image(path)) for path in args.images]  # fail fast
+    inputs = [preprocess.to_mnist(images.read_image(path)) for path in args.images]  # fail fast
     loaded = store.load(args.model, args.store)
     names = loaded.card.class_names if loaded.card else [str(d) for d in range(10)]
     detector = loaded.detector

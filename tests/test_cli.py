@@ -218,10 +218,10 @@ def test_classic_preset_on_full_fashion_mnist(tmp_path):
 
 
 def test_evaluate_on_my_drawings_matches_the_library(capsys, cli_store, tmp_path, digits):
-    from mnist_mlp import drawings, evaluate, store
+    from mnist_mlp import evaluate, my_drawings, store
 
     for index in range(40):
-        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path / "mine")
+        my_drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path / "mine")
     code, out, err = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store, "--drawings",
                          "--drawings-folder", tmp_path / "mine", "--json")  # fmt: skip
     assert code == 0, err
@@ -243,10 +243,10 @@ def test_evaluate_on_no_drawings_or_both_sources_gives_one_line(capsys, cli_stor
 
 
 def test_fine_tuning_mixes_in_my_drawings(capsys, cli_store, tmp_path, digits):
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
     for index in range(10):
-        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
+        my_drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
     code, out, err = run(capsys, "train", "--continue", "tiny", "--epochs", "1", "--mix-drawings", "3",
                          "--drawings-folder", tmp_path, "--out", "tiny-mine",
                          "--store", cli_store)  # fmt: skip
