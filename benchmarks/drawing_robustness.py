@@ -9,7 +9,7 @@ Real MNIST digits the model never saw (the bundled sample's 1,000 test digits) a
 - as pen strokes, the way people draw: the digit's centre line traced and drawn again with one
   round brush (10, 20, 30 or 40 px, the Draw page's range), a steady or a shaky hand, drawn large
   enough for the brush (the brush at most 1/6 of the drawing's size) or small for it.
-Each drawing goes through `drawing.to_mnist` and the model, as in the app, and is compared with the
+Each drawing goes through `preprocess.to_mnist` and the model, as in the app, and is compared with the
 model's reading of the original 28x28 image. A naive pipeline (resize the whole canvas to 28x28, as
 most demos do) shows what the preprocessing buys. Prints Markdown tables and the goals: pen strokes
 at least 97.5% and within 1 point of the originals, within 2 points at a 40 px brush, every class at
@@ -30,8 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from PIL import Image
 
-from mnist_mlp import data, drawing, model, pen, store
-from mnist_mlp.canvas import render_on_canvas
+from mnist_mlp import data, model, pen, preprocess, store
+from tests.canvas import render_on_canvas
 
 if TYPE_CHECKING:
     import keras
@@ -153,7 +153,7 @@ def read_drawings(
     prepare_seconds = np.zeros(len(drawings))
     for index, picture in enumerate(drawings):
         started = time.perf_counter()
-        image = drawing.to_mnist(picture.canvas)
+        image = preprocess.to_mnist(picture.canvas)
         prepared = time.perf_counter()
         if image is not None:
             predictions[index] = model.predict(keras_model, image[None])[0].argmax()
@@ -202,7 +202,7 @@ def pen_images(digits: np.ndarray, brush: int, *, legible: bool, shake: float, s
     rng = np.random.default_rng(seed)
     prepared = np.zeros((len(digits), 28, 28), np.float32)
     for index, digit in enumerate(digits):
-        image = drawing.to_mnist(
+        image = preprocess.to_mnist(
             pen.random_draw(digit, rng, brush=brush, legible=legible, shake=shake).canvas
         )
         if image is not None:

@@ -3,7 +3,7 @@
     python -m benchmarks.prediction_latency [--model NAME_OR_PATH] [--count 200]
 
 Each drawing is a real test digit rendered on a 280x280 canvas as the app's canvas returns it; both
-sides run `drawing.to_mnist` and then predict with the model already loaded.
+sides run `preprocess.to_mnist` and then predict with the model already loaded.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from benchmarks import drawing_robustness
-from mnist_mlp import data, drawing, model, store
+from mnist_mlp import data, model, preprocess, store
 
 
 def canvases(count: int, seed: int = 0) -> list[np.ndarray]:
@@ -46,14 +46,14 @@ def main() -> None:
     drawings = canvases(args.count)
 
     def ours(canvas):
-        return model.predict(keras_model, drawing.to_mnist(canvas)[None])[0]
+        return model.predict(keras_model, preprocess.to_mnist(canvas)[None])[0]
 
     def baseline(canvas):
-        return keras_model.predict(drawing.to_mnist(canvas)[None], verbose=0)[0]
+        return keras_model.predict(preprocess.to_mnist(canvas)[None], verbose=0)[0]
 
     base = timings(baseline, drawings[: max(20, args.count // 4)])  # slow: fewer calls suffice
     fast = timings(ours, drawings)
-    preprocessing = timings(drawing.to_mnist, drawings)
+    preprocessing = timings(preprocess.to_mnist, drawings)
     print(f"model: {args.model}; {len(drawings)} drawings (280x280 RGBA)\n")
     print("| path | median (ms) | p99 (ms) |")
     print("| --- | ---: | ---: |")

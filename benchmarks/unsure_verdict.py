@@ -7,7 +7,7 @@ For the digit model, the foreign inputs are random scribbles, letters not shaped
 canvas); its false alarms are counted on real test digits as 28x28 originals, as bitmaps on the
 canvas and as pen strokes. For the clothing model, the foreign inputs are digits (pen strokes and
 bitmaps) and scribbles; its false alarms are counted on real test garments. Every canvas goes
-through `drawing.to_mnist`, as in the app. None of these inputs was used to train a model or to set
+through `preprocess.to_mnist`, as in the app. None of these inputs was used to train a model or to set
 its limits (those come from its validation images alone). Goals: at least 90% of each foreign kind
 called Unsure, at most 3% of each kind of real input.
 """
@@ -23,8 +23,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from mnist_mlp import data, drawing, foreign, store, unsure
+from mnist_mlp import data, foreign, preprocess, store, unsure
 from mnist_mlp import model as mlp
+from tests.canvas import bitmaps
 
 CAUGHT_GOAL = 0.90  # of each foreign kind, called Unsure
 FALSE_ALARM_GOAL = 0.03  # of each kind of real input, called Unsure
@@ -33,7 +34,7 @@ FALSE_ALARM_GOAL = 0.03  # of each kind of real input, called Unsure
 def prepared(canvases: Iterable[np.ndarray]) -> np.ndarray:
     """Canvases through to_mnist, (n, 28, 28) float32; a canvas it finds blank is left out (the app
     shows no reading for it at all)."""
-    images = [image for image in map(drawing.to_mnist, canvases) if image is not None]
+    images = [image for image in map(preprocess.to_mnist, canvases) if image is not None]
     return np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
 
 
@@ -47,17 +48,17 @@ def input_sets(dataset: str, count: int, seed: int) -> dict[str, tuple[bool, np.
         return {
             "scribbles": (True, scribbles),
             "letters (pen strokes)": (True, prepared(canvas for _, canvas in foreign.letters(count, seed))),
-            "garments (on the canvas)": (True, prepared(foreign.bitmaps(garment_images, seed))),
+            "garments (on the canvas)": (True, prepared(bitmaps(garment_images, seed))),
             "test digits, 28x28 originals": (False, digit_images),
-            "test digits, bitmaps on the canvas": (False, prepared(foreign.bitmaps(digit_images, seed))),
+            "test digits, bitmaps on the canvas": (False, prepared(bitmaps(digit_images, seed))),
             "test digits, pen strokes": (False, prepared(foreign.pen_digits(digit_images, seed))),
         }
     return {
         "digits (pen strokes)": (True, prepared(foreign.pen_digits(digit_images, seed))),
-        "digits (bitmaps on the canvas)": (True, prepared(foreign.bitmaps(digit_images, seed))),
+        "digits (bitmaps on the canvas)": (True, prepared(bitmaps(digit_images, seed))),
         "scribbles": (True, scribbles),
         "test garments, 28x28 originals": (False, garment_images),
-        "test garments, on the canvas": (False, prepared(foreign.bitmaps(garment_images, seed))),
+        "test garments, on the canvas": (False, prepared(bitmaps(garment_images, seed))),
     }
 
 

@@ -98,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=run_evaluate)
     evaluate.add_argument("--model", default=store.DEFAULT_MODEL, metavar="NAME_OR_PATH")
     _add_data_arguments(evaluate)
-    evaluate.add_argument("--drawings", action="store_true",
-                          help="evaluate on my saved drawings of the model's dataset")  # fmt: skip
+    evaluate.add_argument(
+        "--drawings", action="store_true", help="evaluate on my saved drawings of the model's dataset"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     for sub in (train, evaluate):
         sub.add_argument("--drawings-folder", metavar="DIR",
@@ -139,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", choices=data.DATASETS, default=None,
-                        help="default: the model's dataset, else mnist")  # fmt: skip
-    parser.add_argument("--data", metavar="PATH",
-                        help="a Keras-style .npz or a folder of the four IDX files")  # fmt: skip
+    parser.add_argument(
+        "--dataset", choices=data.DATASETS, default=None, help="default: the model's dataset, else mnist"
+    )
+    parser.add_argument("--data", metavar="PATH", help="a Keras-style .npz or a folder of the four IDX files")
 
 
 def _times(text: str) -> int:
@@ -201,14 +202,16 @@ def run_train(args: argparse.Namespace) -> int:
         counter.close()
     mine = None
     if args.mix_drawings:
-        from mnist_mlp import drawings
+        from mnist_mlp import my_drawings
 
-        mine = drawings.as_dataset(dataset.name, args.drawings_folder)
+        mine = my_drawings.as_dataset(dataset.name, args.drawings_folder)
         say(f"mixed in: {mine.source}, each {args.mix_drawings} times")
     plan = run.plan(dataset, config, prepared, mine, args.mix_drawings)
     counts = plan.samples
-    say(f"model: {config.architecture} ({config.parameter_count:,} parameters), {config.epochs} "
-        f"epochs, {counts['train']:,} training and {counts['validation']:,} validation images")  # fmt: skip
+    say(
+        f"model: {config.architecture} ({config.parameter_count:,} parameters), {config.epochs} "
+        f"epochs, {counts['train']:,} training and {counts['validation']:,} validation images"
+    )
     prior = _as_train_result(previous, config) if previous else None
     bar = _ProgressBar(enabled=not args.json)
     with _stop_on_interrupt() as stop:
@@ -217,13 +220,19 @@ def run_train(args: argparse.Namespace) -> int:
     if result.stopped:
         say(f"stopped at epoch {result.epochs_done:g}; keeping the model as trained so far")
     test = run.evaluate_test(plan, result.model)
-    say(f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images "
-        f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training")  # fmt: skip
+    say(
+        f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images "
+        f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training"
+    )
     summary: dict[str, Any] = {
-        "dataset": dataset.name, "data_source": dataset.source, "config": config.to_dict(),
-        "test": test.to_dict(), "history": result.history, "seconds": round(result.seconds, 2),
+        "dataset": dataset.name,
+        "data_source": dataset.source,
+        "config": config.to_dict(),
+        "test": test.to_dict(),
+        "history": result.history,
+        "seconds": round(result.seconds, 2),
         "saved": None,
-    }  # fmt: skip
+    }
     if not args.no_save:
         command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
         path, _ = run.save(plan, result, name, rights.CLI, test=test, notes=args.notes, command=command,
@@ -246,19 +255,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if dataset_name not in data.DATASETS:
         dataset_name = "mnist"
     if args.drawings:
-        from mnist_mlp import drawings
+        from mnist_mlp import my_drawings
 
-        user_data = drawings.as_dataset(dataset_name, args.drawings_folder)
+        user_data = my_drawings.as_dataset(dataset_name, args.drawings_folder)
     dataset = user_data or data.load(dataset_name)
     result = evaluation.evaluate(loaded.model, dataset.x_test, dataset.y_test)
     figures = result.to_dict()
     if args.json:
-        print(json.dumps({"model": str(args.model), "dataset": dataset.name,
-                          "data_source": dataset.source, **figures}))  # fmt: skip
+        print(
+            json.dumps(
+                {"model": str(args.model), "dataset": dataset.name, "data_source": dataset.source, **figures}
+            )
+        )
         return 0
     print(f"model: {args.model}\ndata: {dataset.source}")
-    print(f"test accuracy: {result.accuracy:.2%} on {len(result.labels):,} images "
-          f"(loss {result.loss:.4f})\n")  # fmt: skip
+    print(f"test accuracy: {result.accuracy:.2%} on {len(result.labels):,} images (loss {result.loss:.4f})\n")
     names = dataset.class_names
     width = max(len(n) for n in names)
     print(f"{'class':<{width}}  accuracy  precision")
@@ -274,9 +285,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from mnist_mlp import drawing, images
+    from mnist_mlp import images, preprocess
 
-    inputs = [drawing.to_mnist(images.read_image(path)) for path in args.images]  # fail fast
+    inputs = [preprocess.to_mnist(images.read_image(path)) for path in args.images]  # fail fast
     loaded = store.load(args.model, args.store)
     names = loaded.card.class_names if loaded.card else [str(d) for d in range(10)]
     detector = loaded.detector
@@ -295,10 +306,17 @@ def run_predict(args: argparse.Namespace) -> int:
         probabilities = model.predict(loaded.model, prepared[None])[0]
         verdict = unsure.judge(detector, loaded.model, prepared[None])[0]
         best = int(np.argmax(probabilities))
-        results.append({"image": path, "class": best, "label": names[best],
-                        "confidence": round(float(probabilities[best]), 6),
-                        "unsure": verdict.unsure, "reason": verdict.reason,
-                        "probabilities": [round(float(p), 6) for p in probabilities]})  # fmt: skip
+        results.append(
+            {
+                "image": path,
+                "class": best,
+                "label": names[best],
+                "confidence": round(float(probabilities[best]), 6),
+                "unsure": verdict.unsure,
+                "reason": verdict.reason,
+                "probabilities": [round(float(p), 6) for p in probabilities],
+            }
+        )
     if args.json:
         print(json.dumps({"model": str(args.model), "predictions": results}))
     else:
@@ -306,8 +324,10 @@ def run_predict(args: argparse.Namespace) -> int:
             if "error" in item:
                 print(f"{item['image']}: {item['error']}")
             elif item["unsure"]:
-                print(f"{item['image']}: unsure, perhaps {item['label']} ({item['confidence']:.1%}): "
-                      f"{item['reason']}")  # fmt: skip
+                print(
+                    f"{item['image']}: unsure, perhaps {item['label']} ({item['confidence']:.1%}): "
+                    f"{item['reason']}"
+                )
             else:
                 print(f"{item['image']}: {item['label']} ({item['confidence']:.1%})")
     return 0 if all("error" not in item for item in results) else 1
@@ -316,8 +336,15 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_models(args: argparse.Namespace) -> int:
     entries = store.list_models(args.store)
     if args.json:
-        rows = [{"name": e.name, "path": str(e.path), "error": e.error,
-                 "card": e.card.to_dict() if e.card else None} for e in entries]  # fmt: skip
+        rows = [
+            {
+                "name": e.name,
+                "path": str(e.path),
+                "error": e.error,
+                "card": e.card.to_dict() if e.card else None,
+            }
+            for e in entries
+        ]
         print(json.dumps({"store": str(store.store_dir(args.store)), "models": rows}))
         return 0
     if not entries:
@@ -329,8 +356,10 @@ def run_models(args: argparse.Namespace) -> int:
         if card is None:
             print(f"{entry.name:<28} {entry.error}")
             continue
-        print(f"{entry.name:<28} {card.dataset:<14} {card.config.architecture:<18} "
-              f"{_percent(card.test_accuracy):>8} {card.epochs:>6g}  {card.created[:16]}")  # fmt: skip
+        print(
+            f"{entry.name:<28} {card.dataset:<14} {card.config.architecture:<18} "
+            f"{_percent(card.test_accuracy):>8} {card.epochs:>6g}  {card.created[:16]}"
+        )
     return 0
 
 
@@ -357,8 +386,10 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"  SavedModel: {done.saved_model} (signature {export.SIGNATURE!r})")
     if done.tflite:
         print(f"  TensorFlow Lite: {done.tflite} ({done.tflite.stat().st_size / 1024:,.0f} KB)")
-    print("  input 'images': uint8 (batch, 28, 28), 0..255, ink white on black; outputs 'classes' "
-          f"and 'probabilities'; see {export.README_FILE} and {export.INFO_FILE}")  # fmt: skip
+    print(
+        "  input 'images': uint8 (batch, 28, 28), 0..255, ink white on black; outputs 'classes' "
+        f"and 'probabilities'; see {export.README_FILE} and {export.INFO_FILE}"
+    )
     return 0
 
 
@@ -388,10 +419,12 @@ def _as_train_result(previous: store.LoadedModel, config: model.MLPConfig):
 
     card = previous.card
     return train.TrainResult(
-        model=previous.model, config=config,
-        history=list(card.history) if card else [], snapshots=dict(previous.snapshots),
+        model=previous.model,
+        config=config,
+        history=list(card.history) if card else [],
+        snapshots=dict(previous.snapshots),
         seconds=card.training_seconds if card else 0.0,
-    )  # fmt: skip
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -439,17 +472,24 @@ class _ProgressBar:
             return
         if progress.kind == "epoch":
             self._clear()
-            print(f"epoch {progress.epoch}/{progress.epochs}: loss {progress.loss:.4f}, "
-                  f"accuracy {progress.accuracy:.2%}, val_loss {progress.val_loss:.4f}, "
-                  f"val_accuracy {progress.val_accuracy:.2%}, "
-                  f"{progress.images_per_second:,.0f} images/s", file=sys.stderr)  # fmt: skip
+            print(
+                f"epoch {progress.epoch}/{progress.epochs}: loss {progress.loss:.4f}, "
+                f"accuracy {progress.accuracy:.2%}, val_loss {progress.val_loss:.4f}, "
+                f"val_accuracy {progress.val_accuracy:.2%}, "
+                f"{progress.images_per_second:,.0f} images/s",
+                file=sys.stderr,
+            )
         elif self.live and time.monotonic() - self.last_draw > 0.1:
             self.last_draw = time.monotonic()
             filled = int(30 * progress.batch / max(progress.batches, 1))
-            print(f"\repoch {progress.epoch}/{progress.epochs} [{'#' * filled:<30}] "
-                  f"{progress.batch}/{progress.batches}  loss {progress.loss:.4f}  "
-                  f"{progress.images_per_second:,.0f} img/s  ETA {progress.eta_seconds:,.0f} s ",
-                  end="", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"\repoch {progress.epoch}/{progress.epochs} [{'#' * filled:<30}] "
+                f"{progress.batch}/{progress.batches}  loss {progress.loss:.4f}  "
+                f"{progress.images_per_second:,.0f} img/s  ETA {progress.eta_seconds:,.0f} s ",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _clear(self) -> None:
         if self.live:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import datafiles, datasets, drawings
+from mnist_mlp import datafiles, datasets, my_drawings
 
-# What each dataset is lives in the leaf `datasets`, which `drawings` uses too; callers of `data`
+# What each dataset is lives in the leaf `datasets`, which `my_drawings` uses too; callers of `data`
 # keep reading these names here.
 DATASETS = datasets.DATASETS
 ITEMS = datasets.ITEMS
@@ -52,7 +52,7 @@ def load(
     Args:
         dataset: "mnist" or "fashion_mnist".
         path: a Keras-style .npz (x_train, y_train, x_test, y_test), a folder with the four
-            IDX files, or a folder of saved drawings (see `drawings`: every drawing of `dataset`
+            IDX files, or a folder of saved drawings (see `my_drawings`: every drawing of `dataset`
             is in both halves). When given, only this path is tried.
         allow_download: try keras.datasets when nothing is found locally (never when the
             environment variable MNIST_MLP_OFFLINE=1).
@@ -65,8 +65,8 @@ def load(
     names = class_names(dataset)
     if path is not None:
         where = Path(path).expanduser()
-        if where.is_dir() and drawings.is_collection(where):
-            return drawings.as_dataset(dataset, where)
+        if where.is_dir() and my_drawings.is_collection(where):
+            return my_drawings.as_dataset(dataset, where)
         return _dataset(dataset, f"{where} (the path you named)", datafiles.read_path(where), names)
     notes: list[str] = []  # why each better source was passed over, reported in `source`
     for where, description in _local_sources(dataset):

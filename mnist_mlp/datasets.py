@@ -1,6 +1,6 @@
 """What a dataset is here: the two datasets' names and class names, and the `Dataset` a load returns.
 
-A leaf: `data` (which loads datasets) and `drawings` (which keeps my drawings as one) both use it.
+A leaf: `data` (which loads datasets) and `my_drawings` (which keeps my drawings as one) both use it.
 """
 
 from __future__ import annotations

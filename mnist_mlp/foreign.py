@@ -14,7 +14,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_mlp import pen
-from mnist_mlp.canvas import render_on_canvas
 
 CANVAS_SIZE = pen.CANVAS_SIZE
 # Letters that people write the way they write a digit (O and 0, I and 1, Z and 2, S and 5, B and 8,
@@ -91,7 +90,7 @@ def outliers(dataset: str, count: int, seed: int) -> np.ndarray:
     (Fashion-MNIST training images); for a clothing model half scribbles, half digits (MNIST training
     images): no shapes, as a bag is one. The benchmark draws fresh ones, letters in other fonts.
     """
-    from mnist_mlp import data, drawing
+    from mnist_mlp import data, preprocess
 
     kinds = 4 if dataset == "mnist" else 2
     if count < kinds:
@@ -104,7 +103,7 @@ def outliers(dataset: str, count: int, seed: int) -> np.ndarray:
     if dataset == "mnist":
         canvases += list(shapes(share, seed + 2))
         canvases += [canvas for _, canvas in letters(share, seed + 3, TRAINING_FONTS)]
-    prepared = [drawing.to_mnist(image) for image in [*other.x_train[chosen], *canvases]]
+    prepared = [preprocess.to_mnist(image) for image in [*other.x_train[chosen], *canvases]]
     images = [np.rint(image * 255).astype(np.uint8) for image in prepared if image is not None]
     return np.stack(images)
 
@@ -122,22 +121,6 @@ def letters(
         letter = LETTERS[int(rng.integers(len(LETTERS)))]
         glyph = _glyph(letter, fonts[int(rng.integers(len(fonts)))])  # (28, 28) uint8, ink white
         yield letter, pen.random_draw(glyph, rng, shake=rng.uniform(0, pen.MAX_TRAINING_SHAKE)).canvas
-
-
-def bitmaps(images: np.ndarray, seed: int) -> Iterator[np.ndarray]:
-    """28x28 pictures (garments, digits) scaled up onto the canvas at a random size and place."""
-    rng = np.random.default_rng(seed)
-    for image in images:
-        if not image.any():
-            continue
-        height = int(rng.integers(100, CANVAS_SIZE - 10))
-        top, left = (int(v) for v in rng.integers(0, CANVAS_SIZE - height + 1, 2))
-        rows = np.flatnonzero(image.any(axis=1))
-        columns = np.flatnonzero(image.any(axis=0))
-        width = round((columns[-1] - columns[0] + 1) * height / (rows[-1] - rows[0] + 1))
-        if left + width > CANVAS_SIZE:
-            height = max(10, height * (CANVAS_SIZE - left) // max(width, 1))
-        yield render_on_canvas(image, canvas_size=CANVAS_SIZE, height=height, top=top, left=left)
 
 
 def pen_digits(digits: np.ndarray, seed: int, *, shake: float = 0.01) -> Iterator[np.ndarray]:

@@ -1,6 +1,6 @@
 """Reading ink out of an image: any grey, RGB or RGBA image, on any background, as ink intensity.
 
-Canvases come transparent, black or white and photos on noisy paper; `drawing` only sees ink.
+Canvases come transparent, black or white and photos on noisy paper; `preprocess` only sees ink.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ TRACE_SCALE = 4  # the digit is thinned at 4x (112x112): a smoother centre line 
 MIN_STROKE_LENGTH = 3.0  # traced branches shorter than this (digit px) are thinning spurs, not strokes
 SMOOTHING = 1.5  # digit px: the traced pixel path is smoothed along its length, as a hand moves
 SUPERSAMPLE = 3  # strokes are drawn at 3x and shrunk: anti-aliased edges like the browser canvas
-MIN_SIZE = 40  # px: smaller is a tap, not a drawing (drawing.to_mnist calls it blank)
+MIN_SIZE = 40  # px: smaller is a tap, not a drawing (preprocess.to_mnist calls it blank)
 LEGIBLE_BRUSH_SHARE = 1 / 6  # a brush up to this share of the drawing's longer side leaves it legible
 LEGIBLE_TRAINING_SHARE = 0.75  # pen-stroke training renders drawn large enough for the pen
 MAX_RENDERED_DIGITS = 10_000  # a larger training set gets renders of this many of its digits
@@ -278,7 +278,7 @@ def add_renders(
 
     Each render has its own random pen (BRUSH_RANGE), size, place and a slightly shaky hand; three in
     four are drawn large enough for the pen, the rest small for it (loops fill, as they do on a phone).
-    Every render goes through `drawing.to_mnist`, so the model learns what drawings become.
+    Every render goes through `preprocess.to_mnist`, so the model learns what drawings become.
 
     Args:
         images: (n, 28, 28) uint8, ink white on black; labels: (n,) integer labels.
@@ -289,7 +289,7 @@ def add_renders(
     Returns:
         ((n * (1 + per_digit), 28, 28) uint8, labels): the originals first, then the renders.
     """
-    from mnist_mlp import drawing
+    from mnist_mlp import preprocess
 
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 3 or images.dtype != np.uint8 or labels.shape != (len(images),) or per_digit < 1:
@@ -306,7 +306,7 @@ def add_renders(
                 legible = rng.random() < LEGIBLE_TRAINING_SHARE
                 shake = rng.uniform(0, MAX_TRAINING_SHAKE)
                 picture = random_draw(digit, rng, legible=legible, shake=shake, strokes=strokes)
-                prepared = drawing.to_mnist(picture.canvas)  # (28, 28) float32 in [0, 1], or None
+                prepared = preprocess.to_mnist(picture.canvas)  # (28, 28) float32 in [0, 1], or None
                 if prepared is not None:
                     renders[index, variant] = np.rint(prepared * 255).astype(np.uint8)
         if on_progress is not None and ((index + 1) % 200 == 0 or index + 1 == len(images)):

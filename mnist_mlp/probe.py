@@ -5,7 +5,7 @@ the preprocessing would undo most of them (cropping and centring cancel a shift,
 cancels a scale, stroke adjustment cancels thickening), so the sliders would seem to do nothing.
 On the input, every slider changes exactly what the model sees, and a learner watches a 2-pixel
 shift, which a person hardly notices, change what an MLP reads: it has no notion of "the same
-shape somewhere else", which is why `drawing.prepare` crops, scales and centres first.
+shape somewhere else", which is why `preprocess.prepare` crops, scales and centres first.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def apply(image: np.ndarray, probe: Probe) -> np.ndarray:
 
     Args:
         image: (H, W) float in [0, 1], white ink on black; normally (28, 28) from
-            `drawing.prepare(...).centred`.
+            `preprocess.prepare(...).centred`.
         probe: the transforms to apply.
 
     Returns:
@@ -119,7 +119,7 @@ def apply(image: np.ndarray, probe: Probe) -> np.ndarray:
 def centre_of_mass(image: np.ndarray) -> tuple[float, float] | None:
     """(row, column) of the ink's centre of mass in array indices, or None for a blank image.
 
-    `drawing.prepare` puts it at (14, 14) for the model's input.
+    `preprocess.prepare` puts it at (14, 14) for the model's input.
     """
     image = _checked(image)
     mass = float(image.sum(dtype=np.float64))
@@ -150,7 +150,7 @@ def _checked(image: np.ndarray) -> np.ndarray:
     if array.ndim != 2 or array.size == 0 or not np.issubdtype(array.dtype, np.floating):
         raise ProbeError(
             "Expected a 2-D float image in [0, 1], white ink on black, such as "
-            f"drawing.prepare(...).centred. Received: shape={array.shape}, dtype={array.dtype}. "
+            f"preprocess.prepare(...).centred. Received: shape={array.shape}, dtype={array.dtype}. "
             "Divide a 0..255 image by 255.0; squeeze a single channel with image[..., 0]."
         )
     if not (np.all(np.isfinite(array)) and array.min() >= 0 and array.max() <= 1):

@@ -101,17 +101,17 @@ class Plan:
 
     @property
     def training(self) -> Split:
-        """The split as trained on: my drawings appended `times` times each (`drawings.mix`).
+        """The split as trained on: my drawings appended `times` times each (`my_drawings.mix`).
 
         Made anew at each use, not kept: a session keeps its Plan for as long as it shows the run.
         """
         if self.drawings is None:
             return self.split
-        from mnist_mlp import drawings
+        from mnist_mlp import my_drawings
 
         mine = self.drawings
-        x_train, y_train = drawings.mix(self.split.x_train, self.split.y_train, mine.x_train, mine.y_train,
-                                        self.times)  # fmt: skip
+        x_train, y_train = my_drawings.mix(self.split.x_train, self.split.y_train, mine.x_train, mine.y_train,
+                                           self.times)  # fmt: skip
         return Split(x_train, y_train, self.split.x_val, self.split.y_val)
 
     @property

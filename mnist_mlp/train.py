@@ -102,7 +102,7 @@ def train(
             is of no class (outlier exposure, Hendrycks et al. 2019): the model learns to spread its
             probabilities evenly over the classes for it, so the Unsure verdict can catch such input.
         epochs: epochs to run now (default `config.epochs`).
-        on_progress: called from this thread after every compiled call and every epoch.
+        on_progress: called from this thread after every compiled call (but an epoch's last) and every epoch.
         stop: when set (from any thread), training ends after the current call (< ~0.1 s) and
             the model keeps what it learned; the result has `stopped=True`.
         snapshot_steps: optimizer steps at which to keep first-layer weights, besides epoch ends.
@@ -111,88 +111,170 @@ def train(
     _check_arrays(x_val, y_val, "validation")
     run_epochs = epochs or config.epochs
     run_steps = run_epochs * math.ceil(len(x_train) / config.batch_size)  # for a decaying rate
-    result = previous or new_result(config, run_steps)
-    if previous is not None and previous.config.hidden_units != config.hidden_units:
-        raise ValueError(
-            f"Cannot continue a {previous.config.architecture} model as {config.architecture}: "
-            "the layers must stay the same. Start a new model to change them."
-        )
-    if previous is not None:
-        _follow_optimizer_settings(result.model, config, run_steps)
+    result = _starting_point(config, previous, run_steps)
     runner = _Runner(result.model, config, x_train, y_train, x_val, y_val)
     first_epoch = math.floor(result.epochs_done) + 1
-    last_epoch = first_epoch + run_epochs - 1
     pending_snapshots = sorted(s for s in set(snapshot_steps) if s >= result.steps)
-    if pending_snapshots and pending_snapshots[0] == result.steps:
-        _snapshot(result)
-        pending_snapshots.pop(0)
+    _snapshot_if_due(result, pending_snapshots)
     result.stopped = False
-    started = time.perf_counter()
-    images_this_run = 0
-    steps_per_call = 1
-    total_images = run_epochs * len(x_train)
-    for epoch in range(first_epoch, last_epoch + 1):
-        order = runner.epoch_order(epoch)
-        batches = math.ceil(len(order) / config.batch_size)
-        epoch_loss = epoch_correct = epoch_images = epoch_inliers = 0.0
-        batch = 0
-        while batch < batches:
-            limit = batches - batch
-            if pending_snapshots:
-                limit = min(limit, max(1, pending_snapshots[0] - result.steps))
-            count = min(steps_per_call, limit)
-            call_started = time.perf_counter()
-            step_losses, correct, inliers, images = runner.run(order, batch, count)
-            call_seconds = time.perf_counter() - call_started
-            steps_per_call = _next_steps_per_call(count, call_seconds)
-            batch += count
-            for step_loss in step_losses:  # step by step: the same sums however the calls split
-                epoch_loss += float(step_loss)
-            epoch_correct += correct
-            epoch_inliers += inliers
-            epoch_images += images
-            images_this_run += images
-            if pending_snapshots and result.steps >= pending_snapshots[0]:
-                _snapshot(result)
-                pending_snapshots.pop(0)
-            elapsed = time.perf_counter() - started
-            speed = images_this_run / max(elapsed, 1e-9)
-            remaining = (last_epoch - epoch) * len(order) + (len(order) - epoch_images)
-            if on_progress and batch < batches:
-                on_progress(
-                    Progress("batch", epoch, last_epoch, batch, batches, result.steps,
-                             epoch_loss / epoch_images, epoch_correct / max(epoch_inliers, 1), None, None,
-                             speed, remaining / max(speed, 1e-9), 1 - remaining / total_images)
-                )  # fmt: skip
-            if stop is not None and stop.is_set():
-                break
-        val_loss, val_accuracy = runner.validate()
-        record = {
-            "epoch": round(epoch - 1 + batch / batches, 4),
-            "loss": epoch_loss / max(epoch_images, 1),
-            "accuracy": epoch_correct / max(epoch_inliers, 1),
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-        }
-        result.history.append(record)
-        _snapshot(result)
-        elapsed = time.perf_counter() - started
-        speed = images_this_run / max(elapsed, 1e-9)
-        if on_progress:
-            remaining = (last_epoch - epoch) * len(order)
-            on_progress(
-                Progress("epoch", epoch, last_epoch, batch, batches, result.steps,
-                         record["loss"], record["accuracy"], val_loss, val_accuracy,
-                         speed, remaining / max(speed, 1e-9), 1 - remaining / total_images)
-            )  # fmt: skip
+    run = _Run(first_epoch + run_epochs - 1, run_epochs * len(x_train), pending_snapshots)
+    for epoch in range(first_epoch, run.last_epoch + 1):
+        tally = _train_epoch(runner, result, run, epoch, on_progress, stop)
+        _end_epoch(runner, result, run, epoch, tally, on_progress)
         if stop is not None and stop.is_set():
             result.stopped = True
             break
     result.snapshots = thin_snapshots(result.snapshots)
-    result.seconds += time.perf_counter() - started
-    result.images_seen += images_this_run
+    result.seconds += time.perf_counter() - run.started
+    result.images_seen += run.images
     result.config = config
     return result
+
+
+@dataclass
+class _Run:
+    """What one call of `train` keeps count of across its epochs."""
+
+    last_epoch: int  # the epoch this run ends at
+    total_images: int  # images this run trains on when it is not stopped
+    pending_snapshots: list[int]  # optimizer steps still to snapshot, ascending
+    started: float = field(default_factory=time.perf_counter)
+    images: int = 0  # images trained on so far
+    steps_per_call: int = 1  # follows the clock: see `_next_steps_per_call`
+
+    def speed(self) -> float:
+        """Images per second over this run so far."""
+        return self.images / max(time.perf_counter() - self.started, 1e-9)
+
+
+@dataclass
+class _Tally:
+    """One epoch's sums so far; floats, added step by step, so a run gives the same figures however
+    its calls split the steps."""
+
+    batches: int  # batches in this epoch
+    size: int  # images in this epoch
+    batch: int = 0  # batches done
+    loss: float = 0.0  # summed over images
+    correct: float = 0.0
+    inliers: float = 0.0  # images with a class (not OUTLIER)
+    images: float = 0.0
+
+    @property
+    def mean_loss(self) -> float:
+        return self.loss / max(self.images, 1)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / max(self.inliers, 1)
+
+
+def _starting_point(config: MLPConfig, previous: TrainResult | None, run_steps: int) -> TrainResult:
+    """A new model for `config`, or `previous` set to train on with this config's optimizer settings."""
+    if previous is None:
+        return new_result(config, run_steps)
+    if previous.config.hidden_units != config.hidden_units:
+        raise ValueError(
+            f"Cannot continue a {previous.config.architecture} model as {config.architecture}: "
+            "the layers must stay the same. Start a new model to change them."
+        )
+    _follow_optimizer_settings(previous.model, config, run_steps)
+    return previous
+
+
+def _train_epoch(
+    runner: _Runner,
+    result: TrainResult,
+    run: _Run,
+    epoch: int,
+    on_progress: Callable[[Progress], None] | None,
+    stop: threading.Event | None,
+) -> _Tally:
+    """Train one epoch in compiled calls until its batches are done or `stop` is set, taking the
+    snapshots that fall due and reporting after every call but the epoch's last."""
+    order = runner.epoch_order(epoch)
+    tally = _Tally(batches=math.ceil(len(order) / runner.config.batch_size), size=len(order))
+    while tally.batch < tally.batches:
+        count = _call_size(run, tally, result.steps)
+        call_started = time.perf_counter()
+        step_losses, correct, inliers, images = runner.run(order, tally.batch, count)
+        run.steps_per_call = _next_steps_per_call(count, time.perf_counter() - call_started)
+        tally.batch += count
+        for step_loss in step_losses:  # step by step: the same sums however the calls split
+            tally.loss += float(step_loss)
+        tally.correct += correct
+        tally.inliers += inliers
+        tally.images += images
+        run.images += images
+        _snapshot_if_due(result, run.pending_snapshots)
+        if on_progress and tally.batch < tally.batches:
+            remaining = (run.last_epoch - epoch) * tally.size + (tally.size - tally.images)
+            on_progress(_progress("batch", epoch, run, tally, result.steps, remaining))
+        if stop is not None and stop.is_set():
+            break
+    return tally
+
+
+def _call_size(run: _Run, tally: _Tally, step: int) -> int:
+    """Steps for the next compiled call: as the clock asks, within the epoch, up to the next snapshot."""
+    limit = tally.batches - tally.batch
+    if run.pending_snapshots:
+        limit = min(limit, max(1, run.pending_snapshots[0] - step))
+    return min(run.steps_per_call, limit)
+
+
+def _end_epoch(
+    runner: _Runner,
+    result: TrainResult,
+    run: _Run,
+    epoch: int,
+    tally: _Tally,
+    on_progress: Callable[[Progress], None] | None,
+) -> None:
+    """Validate, add the epoch (or the part of it done) to the history, snapshot and report."""
+    val_loss, val_accuracy = runner.validate()
+    result.history.append(
+        {
+            "epoch": round(epoch - 1 + tally.batch / tally.batches, 4),
+            "loss": tally.mean_loss,
+            "accuracy": tally.accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+        }
+    )
+    _snapshot(result)
+    if on_progress:
+        remaining = (run.last_epoch - epoch) * tally.size
+        on_progress(_progress("epoch", epoch, run, tally, result.steps, remaining, val_loss, val_accuracy))
+
+
+def _progress(
+    kind: str,
+    epoch: int,
+    run: _Run,
+    tally: _Tally,
+    step: int,
+    remaining: float,
+    val_loss: float | None = None,
+    val_accuracy: float | None = None,
+) -> Progress:
+    """A report of this epoch so far, with `remaining` images of the run still to train on."""
+    speed = run.speed()
+    return Progress(
+        kind=kind,
+        epoch=epoch,
+        epochs=run.last_epoch,
+        batch=tally.batch,
+        batches=tally.batches,
+        step=step,
+        loss=tally.mean_loss,
+        accuracy=tally.accuracy,
+        val_loss=val_loss,
+        val_accuracy=val_accuracy,
+        images_per_second=speed,
+        eta_seconds=remaining / max(speed, 1e-9),
+        fraction=1 - remaining / run.total_images,
+    )
 
 
 def with_extras(
@@ -299,6 +381,13 @@ def _next_steps_per_call(count: int, seconds: float) -> int:
 def _snapshot(result: TrainResult) -> None:
     weights = first_layer_weights(result.model)[:SNAPSHOT_UNITS]
     result.snapshots[result.steps] = weights.astype(np.float16)
+
+
+def _snapshot_if_due(result: TrainResult, pending: list[int]) -> None:
+    """Snapshot once the model has reached the next pending step, and strike that step off."""
+    if pending and result.steps >= pending[0]:
+        _snapshot(result)
+        pending.pop(0)
 
 
 def _check_arrays(x: np.ndarray, y: np.ndarray, what: str) -> None:

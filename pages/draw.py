@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnist_mlp import drawing, images, probe
+from mnist_mlp import images, preprocess, probe
 from ui import charts, collection, explanations, picker, probing, through_app, widgets
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"]
@@ -53,8 +53,8 @@ with left:
 
 with right:
     try:
-        steps = drawing.prepare(image) if image is not None else None
-    except ValueError as err:  # an image drawing.prepare cannot read as one digit
+        steps = preprocess.prepare(image) if image is not None else None
+    except ValueError as err:  # an image preprocess.prepare cannot read as one digit
         st.error(f"Cannot use this picture: {err}")
         steps = None
     if steps is None:
@@ -86,12 +86,12 @@ if steps is not None and st.toggle("Show the steps from drawing to input", key="
 probe_help = "Shift, turn, resize or thicken what the model sees, or skip a preparation step."
 if steps is not None and st.toggle("Probe the drawing", key="probe_open", help=probe_help):
     settings = probing.probe_controls()
-    prepared = drawing.prepare(image, **settings.steps)  # the same image prepare() just read
+    prepared = preprocess.prepare(image, **settings.steps)  # the same image prepare() just read
     if prepared is None:
         st.warning("Without these steps nothing of the drawing is left in the 28x28 field.")
     else:
         probed = probe.apply(prepared.centred, settings.transform)
-        if probed.max() < drawing.MIN_CONTRAST:  # so faint that a canvas would count it as empty
+        if probed.max() < preprocess.MIN_CONTRAST:  # so faint that a canvas would count it as empty
             st.warning("Hardly any ink is left in the probed input: the model reads what remains.")
         probing.probe_comparison(loaded, names, steps.centred, probed)
 

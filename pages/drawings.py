@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from mnist_mlp import data, drawings
+from mnist_mlp import data, my_drawings
 from ui import collection, picker, through_app, widgets
 
 COLLECTION_INPUT_KEY = "drawings_collection_input"
@@ -16,17 +16,17 @@ def use_collection() -> None:
     """A callback: a valid collection name typed in is used by this session on every page."""
     name = st.session_state[COLLECTION_INPUT_KEY].strip()
     try:
-        drawings.collection_dir(name)
+        my_drawings.collection_dir(name)
     except ValueError as err:
         st.session_state["drawings_error"] = str(err)
         return
     st.session_state[collection.DRAWINGS_COLLECTION_KEY] = name
 
 
-def delete(drawing: drawings.Drawing) -> None:
+def delete(drawing: my_drawings.Drawing) -> None:
     """A callback: delete one drawing; any error is shown once, on the next run."""
     try:
-        drawings.delete(drawing)
+        my_drawings.delete(drawing)
     except (ValueError, OSError) as err:
         st.session_state["drawings_error"] = str(err)
 
@@ -47,7 +47,7 @@ st.text_input(
     key=COLLECTION_INPUT_KEY,
     on_change=use_collection,
     help=f"A name keeps a class's or a lesson's drawings apart, in a folder of that name inside "
-    f"{drawings.drawings_dir()} (set ${drawings.DRAWINGS_ENV} to move them all). Empty: the main one.",
+    f"{my_drawings.drawings_dir()} (set ${my_drawings.DRAWINGS_ENV} to move them all). Empty: the main one.",
 )
 if "drawings_error" in st.session_state:  # from a callback: a refused name, or a failed delete
     st.error(st.session_state.pop("drawings_error"))
@@ -66,7 +66,7 @@ name = st.selectbox(
 )
 names = list(data.class_names(name))
 try:
-    listed = drawings.list_drawings(name, folder)
+    listed = my_drawings.list_drawings(name, folder)
 except OSError as err:
     st.error(f"Cannot read {folder / name}: {err.strerror or err}. Choose another collection.")
     st.stop()
@@ -85,7 +85,7 @@ npz_column, idx_column, _ = st.columns([1, 1, 2])
 stem = f"my-drawings-{name}"
 npz_column.download_button(
     "Download .npz",
-    data=lambda: drawings.npz_bytes(name, folder),
+    data=lambda: my_drawings.npz_bytes(name, folder),
     file_name=f"{stem}.npz",
     mime="application/octet-stream",
     icon=":material/download:",
@@ -94,7 +94,7 @@ npz_column.download_button(
 )
 idx_column.download_button(
     "Download IDX (zip)",
-    data=lambda: drawings.idx_zip_bytes(name, folder),
+    data=lambda: my_drawings.idx_zip_bytes(name, folder),
     file_name=f"{stem}-idx.zip",
     mime="application/zip",
     icon=":material/download:",
@@ -119,11 +119,11 @@ for label in sorted(shown or []):
             with column:
                 try:
                     widgets.digit(
-                        drawings.read(drawing),
+                        my_drawings.read(drawing),
                         time.strftime("%d %b %H:%M", time.localtime(drawing.created)),
                         84,
                     )
-                except drawings.DrawingsError as err:
+                except my_drawings.DrawingsError as err:
                     st.warning(str(err))
                 st.button(
                     "",

@@ -20,11 +20,11 @@ os.environ["MNIST_MLP_OFFLINE"] = "1"  # the internet is the one thing tests nev
 import numpy as np
 import pytest
 
-from mnist_mlp import data, datafiles, drawings
+from mnist_mlp import data, datafiles, my_drawings
 from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
 
 # What the machine holds, as tests see it: an environment variable each, set to a temporary folder.
-SEALED = {"keras": "KERAS_HOME", "datasets": data.DATASETS_DIR_ENV, "drawings": drawings.DRAWINGS_ENV}
+SEALED = {"keras": "KERAS_HOME", "datasets": data.DATASETS_DIR_ENV, "drawings": my_drawings.DRAWINGS_ENV}
 SEAL_ROOT_ENV = "MNIST_MLP_TEST_SEAL"  # the temporary folder that holds the three
 _unsealed: dict[str, str | None] = {}  # each variable as it was before the seal
 

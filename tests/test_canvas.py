@@ -1,11 +1,12 @@
-"""Tests for mnist_mlp.canvas: rendered digits land where asked, in the canvas's colours."""
+"""Tests for tests.canvas (a test helper): rendered digits land where asked, in the canvas's colours."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mnist_mlp.canvas import render_on_canvas
+from mnist_mlp import preprocess
+from tests.canvas import bitmaps, render_on_canvas
 from tests.conftest import mnist_digits
 
 CANVAS_SIZE = 280
@@ -48,3 +49,10 @@ def test_render_on_canvas_draws_like_the_canvas() -> None:
     white = render_on_canvas(digit, height=100, top=20, left=30, background="white", ink=(0, 0, 0))
     assert np.all(white[..., 3] == 255)
     np.testing.assert_array_equal(255 - white[..., 0], canvas[..., 3])
+
+
+def test_bitmaps_keep_the_picture():
+    digit = mnist_digits()[0][:1]
+    (canvas,) = bitmaps(digit, seed=0)
+    prepared = preprocess.to_mnist(canvas)
+    assert np.corrcoef(prepared.ravel(), preprocess.to_mnist(digit[0]).ravel())[0, 1] > 0.9

@@ -77,8 +77,13 @@ def test_models_lists_the_store(capsys, cli_store):
 
 def test_evaluate_json_on_a_users_npz(capsys, cli_store, tmp_path, digits):
     path = tmp_path / "mine.npz"
-    np.savez(path, x_train=digits.x_train[:10], y_train=digits.y_train[:10],
-             x_test=digits.x_test[:300], y_test=digits.y_test[:300])  # fmt: skip
+    np.savez(
+        path,
+        x_train=digits.x_train[:10],
+        y_train=digits.y_train[:10],
+        x_test=digits.x_test[:300],
+        y_test=digits.y_test[:300],
+    )
     code, out, _ = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store, "--data", path, "--json")
     assert code == 0
     figures = json.loads(out)
@@ -117,8 +122,8 @@ def test_predict_reads_digit_images(capsys, cli_store, tmp_path, digits):
     right = sum(p["class"] == label for p, label in zip(predictions[:20], digits.y_test[:20], strict=True))
     assert right >= 15
     assert all(abs(sum(p["probabilities"]) - 1) < 1e-4 for p in predictions[:20])
-    assert sum(p["unsure"] for p in predictions[:20]) <= 2 and all(p["reason"] == "" for p in predictions[:20]
-                                                                     if not p["unsure"])  # fmt: skip
+    assert sum(p["unsure"] for p in predictions[:20]) <= 2
+    assert all(p["reason"] == "" for p in predictions[:20] if not p["unsure"])
 
 
 def test_predict_calls_a_picture_that_is_no_digit_unsure_and_says_why(capsys, cli_store, tmp_path):
@@ -188,11 +193,21 @@ def test_hostile_model_file_is_refused_from_the_command_line(tmp_path, capsys):
 
 def test_module_entry_point_help_and_usage_errors():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    help_run = subprocess.run([sys.executable, "-m", "mnist_mlp", "train", "--help"], env=env,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    help_run = subprocess.run(
+        [sys.executable, "-m", "mnist_mlp", "train", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert help_run.returncode == 0 and "--preset" in help_run.stdout
-    bad = subprocess.run([sys.executable, "-m", "mnist_mlp", "train", "--hidden", "big"], env=env,
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "mnist_mlp", "train", "--hidden", "big"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "expected sizes like 512" in bad.stderr
     assert "Traceback" not in bad.stderr
 
@@ -218,10 +233,10 @@ def test_classic_preset_on_full_fashion_mnist(tmp_path):
 
 
 def test_evaluate_on_my_drawings_matches_the_library(capsys, cli_store, tmp_path, digits):
-    from mnist_mlp import drawings, evaluate, store
+    from mnist_mlp import evaluate, my_drawings, store
 
     for index in range(40):
-        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path / "mine")
+        my_drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path / "mine")
     code, out, err = run(capsys, "evaluate", "--model", "tiny", "--store", cli_store, "--drawings",
                          "--drawings-folder", tmp_path / "mine", "--json")  # fmt: skip
     assert code == 0, err
@@ -243,10 +258,10 @@ def test_evaluate_on_no_drawings_or_both_sources_gives_one_line(capsys, cli_stor
 
 
 def test_fine_tuning_mixes_in_my_drawings(capsys, cli_store, tmp_path, digits):
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
     for index in range(10):
-        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
+        my_drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
     code, out, err = run(capsys, "train", "--continue", "tiny", "--epochs", "1", "--mix-drawings", "3",
                          "--drawings-folder", tmp_path, "--out", "tiny-mine",
                          "--store", cli_store)  # fmt: skip
@@ -304,8 +319,13 @@ def shipped_store(tmp_path, monkeypatch):
     folder = tmp_path / "saved_models"
     network = build_model(MLPConfig(hidden_units=(8,)))
     for name in rights.SHIPPED_MODELS:
-        card = store.Card(name=name, config=MLPConfig(hidden_units=(8,)), dataset="mnist",
-                          data_source="test", class_names=[str(d) for d in range(10)])  # fmt: skip
+        card = store.Card(
+            name=name,
+            config=MLPConfig(hidden_units=(8,)),
+            dataset="mnist",
+            data_source="test",
+            class_names=[str(d) for d in range(10)],
+        )
         store.save(network, card, store=folder)
     monkeypatch.setattr(store, "SHIPPED_STORE", folder)
     return folder

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp import data, drawings
+from mnist_mlp import data, my_drawings
 from tests.conftest import SEALED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def test_each_machine_folder_points_into_one_temporary_folder():
         assert Path(os.environ[variable]) == root / name
     assert data._keras_cache_dir() == root / "keras" / "datasets"
     assert all(path.is_relative_to(root) for path, _ in data._local_sources("fashion_mnist"))
-    assert drawings.drawings_dir() == root / "drawings"
+    assert my_drawings.drawings_dir() == root / "drawings"
 
 
 def test_a_keras_cache_in_the_home_folder_is_not_seen(home_with_mnist):
@@ -72,22 +72,22 @@ def test_a_test_that_asks_sees_debians_datasets_folder():
 @pytest.mark.real_folders("drawings")
 def test_a_test_that_asks_sees_the_users_drawings_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert drawings.drawings_dir() == tmp_path / "xdg" / "mnist-mlp" / "drawings"
+    assert my_drawings.drawings_dir() == tmp_path / "xdg" / "mnist-mlp" / "drawings"
 
 
 def test_a_process_the_tests_start_is_sealed_too(home_with_mnist):
     """What a CLI run or an app server started by a test sees (they inherit the environment)."""
     script = (
-        "from mnist_mlp import data, drawings; "
+        "from mnist_mlp import data, my_drawings; "
         "print(data.load('mnist').source); print(data.load('fashion_mnist').is_sample); "
-        "print(drawings.drawings_dir())"
+        "print(my_drawings.drawings_dir())"
     )
     completed = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     source, fashion_sample, drawings_folder = completed.stdout.splitlines()
     assert source.startswith("bundled sample") and fashion_sample == "True"
-    assert drawings_folder == os.environ[drawings.DRAWINGS_ENV]
+    assert drawings_folder == os.environ[my_drawings.DRAWINGS_ENV]
 
 
 # ---- Skips under CI -----------------------------------------------------------------------------

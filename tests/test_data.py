@@ -281,10 +281,10 @@ def test_make_sample_regenerates_fashion_sample():
 
 
 def test_a_drawings_folder_loads_as_a_dataset_and_an_empty_one_says_so(tmp_path, digits):
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
     for index in range(5):
-        drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
+        my_drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
     mine = data.load("mnist", tmp_path)
     np.testing.assert_array_equal(mine.x_test, digits.x_test[:5])
     assert mine.y_test.tolist() == digits.y_test[:5].tolist() == mine.y_train.tolist()

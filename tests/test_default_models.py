@@ -79,12 +79,12 @@ def test_digit_model_matches_its_card_on_the_bundled_test_digits(
 def test_digit_model_reads_canvas_drawings_nearly_as_well_as_the_originals(
     digit_model: store.LoadedModel, sample: data.Dataset
 ) -> None:
-    from mnist_mlp import drawing
+    from mnist_mlp import preprocess
 
     digits, labels = sample.x_test[:DRAWING_COUNT], sample.y_test[:DRAWING_COUNT].astype(int)
     drawings = drawing_robustness.draw_digits(digits, seed=DRAWING_SEED)  # sizes 40..260 px, 3 colours
     assert {picture.background for picture in drawings} == set(drawing_robustness.BACKGROUNDS)
-    prepared = [drawing.to_mnist(picture.canvas) for picture in drawings]
+    prepared = [preprocess.to_mnist(picture.canvas) for picture in drawings]
     found = np.array([image is not None for image in prepared])
     predictions = np.full(DRAWING_COUNT, -1)  # a drawing found blank counts as wrong
     if found.any():
@@ -104,16 +104,18 @@ def test_digit_model_reads_pen_strokes_and_calls_what_is_no_digit_unsure(
     digit_model: store.LoadedModel, sample: data.Dataset
 ) -> None:
     """Digits drawn as people draw them are read; scribbles and letters are called Unsure, digits rarely."""
-    from mnist_mlp import drawing, foreign, unsure
+    from mnist_mlp import foreign, preprocess, unsure
 
     digits, labels = sample.x_test[:DRAWING_COUNT], sample.y_test[:DRAWING_COUNT].astype(int)
-    pens = np.stack([drawing.to_mnist(canvas) for canvas in foreign.pen_digits(digits, seed=DRAWING_SEED)])
+    pens = np.stack([preprocess.to_mnist(canvas) for canvas in foreign.pen_digits(digits, seed=DRAWING_SEED)])
     assert (model.predict(digit_model.model, pens).argmax(axis=1) == labels).mean() >= 0.95
     detector = digit_model.detector
     assert detector is not None and detector.kind == "digit"
     assert unsure.flags(detector, unsure.scores(detector, digit_model.model, pens)).mean() <= 0.04
-    scribbles = np.stack([drawing.to_mnist(canvas) for canvas in foreign.scribbles(100, seed=DRAWING_SEED)])
-    letters = np.stack([drawing.to_mnist(canvas) for _, canvas in foreign.letters(100, seed=DRAWING_SEED)])
+    scribbles = np.stack(
+        [preprocess.to_mnist(canvas) for canvas in foreign.scribbles(100, seed=DRAWING_SEED)]
+    )
+    letters = np.stack([preprocess.to_mnist(canvas) for _, canvas in foreign.letters(100, seed=DRAWING_SEED)])
     for foreign_images in (scribbles, letters):
         assert (
             unsure.flags(detector, unsure.scores(detector, digit_model.model, foreign_images)).mean() >= 0.85

@@ -1,10 +1,10 @@
-"""Tests for mnist_mlp.foreign: scribbles, letters and bitmaps on the canvas, reproducible and as asked."""
+"""Tests for mnist_mlp.foreign: scribbles, shapes, letters and pen digits, reproducible and as asked."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mnist_mlp import drawing, foreign
+from mnist_mlp import foreign, preprocess
 from tests.conftest import mnist_digits
 
 
@@ -23,7 +23,7 @@ def test_scribbles_are_reproducible_canvases_with_ink_that_to_mnist_reads():
         assert canvas.shape == (280, 280, 4) and canvas.dtype == np.uint8
         top, left, bottom, right = _ink_box(canvas)
         assert max(bottom - top, right - left) >= 40  # a drawing, not a tap
-        assert drawing.to_mnist(canvas) is not None
+        assert preprocess.to_mnist(canvas) is not None
 
 
 def test_letters_leave_out_those_shaped_like_digits():
@@ -32,7 +32,7 @@ def test_letters_leave_out_those_shaped_like_digits():
     letters = list(foreign.letters(20, seed=0))
     assert {letter for letter, _ in letters} <= set(foreign.LETTERS)
     for _, canvas in letters:
-        assert canvas.shape == (280, 280, 4) and drawing.to_mnist(canvas) is not None
+        assert canvas.shape == (280, 280, 4) and preprocess.to_mnist(canvas) is not None
 
 
 def test_a_glyph_fills_twenty_pixels_of_the_field_like_an_mnist_digit():
@@ -42,11 +42,8 @@ def test_a_glyph_fills_twenty_pixels_of_the_field_like_an_mnist_digit():
     assert glyph[:, 14].max() > 200  # the H's crossbar passes the middle column
 
 
-def test_bitmaps_keep_the_picture_and_pen_digits_follow_the_seed():
+def test_pen_digits_follow_the_seed():
     digit = mnist_digits()[0][:1]
-    (canvas,) = foreign.bitmaps(digit, seed=0)
-    prepared = drawing.to_mnist(canvas)
-    assert np.corrcoef(prepared.ravel(), drawing.to_mnist(digit[0]).ravel())[0, 1] > 0.9
     first, again = (next(foreign.pen_digits(digit, seed=4)) for _ in range(2))
     assert np.array_equal(first, again)
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from mnist_mlp import drawing, pen
+from mnist_mlp import pen, preprocess
 from tests.conftest import mnist_digits
 
 
@@ -93,7 +93,7 @@ def test_a_drawn_digit_prepares_into_the_same_digit_as_its_original(brush):
     """What to_mnist makes of a pen drawing overlaps the original digit far more than other digits."""
     images, labels = mnist_digits()
     digit = images[0]
-    prepared = drawing.to_mnist(pen.draw(digit, brush=brush, size=250, top=15, left=15).canvas)
+    prepared = preprocess.to_mnist(pen.draw(digit, brush=brush, size=250, top=15, left=15).canvas)
     original = images[0].astype(np.float32) / 255
 
     def overlap(a, b):

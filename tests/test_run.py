@@ -17,7 +17,7 @@ def small(digits):
 
 @pytest.fixture(scope="module")
 def mine(digits):
-    """Five 'drawings' (test digits), as `drawings.as_dataset` gives them."""
+    """Five 'drawings' (test digits), as `my_drawings.as_dataset` gives them."""
     images, labels = digits.x_test[:5], digits.y_test[:5]
     return data.Dataset("mnist", "my drawings: 5", images, labels, images, labels, digits.class_names,
                         is_sample=False)  # fmt: skip

@@ -15,19 +15,19 @@ DRAWINGS_COLLECTION_KEY = "drawings_collection"  # session_state: a collection n
 
 def drawings_folder() -> Path:
     """This session's drawings folder: the collection named on the My drawings page, else the default."""
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
     try:
-        return drawings.collection_dir(st.session_state.get(DRAWINGS_COLLECTION_KEY, ""))
+        return my_drawings.collection_dir(st.session_state.get(DRAWINGS_COLLECTION_KEY, ""))
     except ValueError:  # a bad name is refused where it is typed; until then the default serves
-        return drawings.drawings_dir()
+        return my_drawings.drawings_dir()
 
 
 def signature(name: str, folder: Path) -> str:
     """What my drawings of `name` in `folder` are now; it changes with every save or delete."""
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
-    return drawings.signature(name, folder)
+    return my_drawings.signature(name, folder)
 
 
 def my_drawings(name: str) -> data.Dataset:
@@ -42,7 +42,7 @@ def my_drawings(name: str) -> data.Dataset:
 
 def save_drawing_form(image: np.ndarray, predicted: int, names: list[str], dataset_name: str) -> None:
     """Save the drawing with its true label: the prediction, unless corrected; a toast says where."""
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
     label_column, button_column = st.columns([1, 1], vertical_alignment="bottom")
     label = label_column.selectbox(
@@ -55,8 +55,8 @@ def save_drawing_form(image: np.ndarray, predicted: int, names: list[str], datas
     )
     if button_column.button("Save this drawing", key="draw_save", icon=":material/bookmark_add:"):
         try:
-            saved = drawings.save(image, label, dataset_name, drawings_folder())
-            count = len(drawings.list_drawings(dataset_name, drawings_folder()))
+            saved = my_drawings.save(image, label, dataset_name, drawings_folder())
+            count = len(my_drawings.list_drawings(dataset_name, drawings_folder()))
         except (ValueError, OSError) as err:
             st.error(f"Not saved: {err}")
         else:

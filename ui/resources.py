@@ -172,6 +172,6 @@ def store_changed() -> None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def drawings_dataset(name: str, folder: str, signature: str) -> data.Dataset:
     """`signature` is in the key so that a save or delete is seen at once."""
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
-    return drawings.as_dataset(name, folder)
+    return my_drawings.as_dataset(name, folder)

@@ -25,10 +25,10 @@ def test_an_empty_canvas_shows_a_hint_not_a_prediction(app):
 
 
 def test_an_uploaded_digit_is_read_as_the_model_reads_it(app, trained, digits):
-    from mnist_mlp import drawing, images, model
+    from mnist_mlp import images, model, preprocess
 
     picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))  # a 112x112 dark-on-light scan
-    expected = model.predict(trained.model, drawing.to_mnist(images.read_image(png(picture)))[None])[0]
+    expected = model.predict(trained.model, preprocess.to_mnist(images.read_image(png(picture)))[None])[0]
     open_page(app, "draw")
     app.radio(key="draw_source").set_value("Upload a picture").run()
     app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
@@ -61,16 +61,16 @@ def test_a_blank_picture_gets_the_hint(app):
 
 
 def test_probing_the_drawing_moves_the_probabilities_and_reset_undoes_it(app, trained, digits):
-    from mnist_mlp import drawing, images, model, probe
+    from mnist_mlp import images, model, preprocess, probe
 
     scan = png(np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8)))  # dark on light, 112x112
     picture = images.read_image(scan)
-    original = model.predict(trained.model, drawing.to_mnist(picture)[None])[0]
+    original = model.predict(trained.model, preprocess.to_mnist(picture)[None])[0]
     best = int(original.argmax())
 
     def expected(setting: probe.Probe, **steps: bool) -> tuple[str, float]:
         """What the probed metric must show: the probed class, and the change for `best`."""
-        probed_input = probe.apply(drawing.prepare(picture, **steps).centred, setting)
+        probed_input = probe.apply(preprocess.prepare(picture, **steps).centred, setting)
         probed = model.predict(trained.model, probed_input[None])[0]
         return str(int(probed.argmax())), float(probed[best] - original[best])
 
@@ -130,10 +130,10 @@ def test_probing_away_almost_all_the_ink_says_so(app):
 
 
 def test_draw_saves_the_drawing_with_the_predicted_or_corrected_label(app, digits, trained):
-    from mnist_mlp import drawing, drawings, images, model
+    from mnist_mlp import images, model, my_drawings, preprocess
 
     picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))  # a scanned 7
-    prepared = drawing.to_mnist(images.read_image(png(picture)))
+    prepared = preprocess.to_mnist(images.read_image(png(picture)))
     predicted = int(model.predict(trained.model, prepared[None])[0].argmax())
     open_page(app, "draw")
     app.radio(key="draw_source").set_value("Upload a picture").run()
@@ -147,17 +147,17 @@ def test_draw_saves_the_drawing_with_the_predicted_or_corrected_label(app, digit
     label_box = next(box for box in app.selectbox if box.key.startswith("draw_save_label_"))
     label_box.select(3).run()  # corrected
     app.button(key="draw_save").click().run()
-    saved = drawings.list_drawings()  # in $MNIST_MLP_DRAWINGS, a temporary folder
+    saved = my_drawings.list_drawings()  # in $MNIST_MLP_DRAWINGS, a temporary folder
     assert [d.label for d in saved] == [predicted, 3]
-    np.testing.assert_array_equal(drawings.read(saved[1]), (prepared * 255).round().astype(np.uint8))
+    np.testing.assert_array_equal(my_drawings.read(saved[1]), (prepared * 255).round().astype(np.uint8))
 
 
 def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, digits):
     """The Why and Nearest neighbours sections, and the warning, show what mnist_mlp.explain computes."""
-    from mnist_mlp import drawing, explain, images, neighbours, train, unsure
+    from mnist_mlp import explain, images, neighbours, preprocess, train, unsure
 
     picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))
-    seen = drawing.to_mnist(images.read_image(png(picture)))
+    seen = preprocess.to_mnist(images.read_image(png(picture)))
     expected = explain.explain(trained.model, seen)
     feature_index = neighbours.build_index(explain.features(trained.model, digits.x_train), digits.y_train)
     pixel_index = neighbours.pixel_index(digits.x_train, digits.y_train)

@@ -15,10 +15,10 @@ def drawings_folder():
 
 def save_digits(digits, count: int, folder=None) -> list:
     """The first `count` real test digits saved as drawings with their true labels."""
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
     return [
-        drawings.save(digits.x_test[i], int(digits.y_test[i]), "mnist", folder or drawings_folder())
+        my_drawings.save(digits.x_test[i], int(digits.y_test[i]), "mnist", folder or drawings_folder())
         for i in range(count)
     ]
 
@@ -31,7 +31,7 @@ def test_an_empty_collection_points_to_the_draw_page(app):
 
 
 def test_drawings_are_listed_by_label_and_one_can_be_deleted(app, digits):
-    from mnist_mlp import drawings
+    from mnist_mlp import my_drawings
 
     saved = save_digits(digits, 6)
     counts = np.bincount(digits.y_test[:6], minlength=10)
@@ -45,7 +45,7 @@ def test_drawings_are_listed_by_label_and_one_can_be_deleted(app, digits):
     victim = saved[0]
     app.button(key=f"drawings_delete_{victim.id}").click().run()
     assert not victim.path.exists()
-    assert [d.id for d in drawings.list_drawings()] == [d.id for d in saved[1:]]
+    assert [d.id for d in my_drawings.list_drawings()] == [d.id for d in saved[1:]]
     assert "**5** drawings" in texts(app.markdown)[0]
     last = saved[-1].label
     app.segmented_control(key="drawings_labels").set_value([last]).run()

@@ -164,10 +164,10 @@ def placed_strokes(digit: np.ndarray, layout: Layout, seed: int) -> tuple[np.nda
 
 def library_reading(model, strokes: tuple[np.ndarray, ...], brush: int) -> int:
     """What the library reads for these strokes: rendered as the canvas would, prepared as the page does."""
-    from mnist_mlp import drawing, pen
     from mnist_mlp import model as models
+    from mnist_mlp import pen, preprocess
 
-    prepared = drawing.to_mnist(pen.render(list(strokes), brush))  # (28, 28) float32 in [0, 1]
+    prepared = preprocess.to_mnist(pen.render(list(strokes), brush))  # (28, 28) float32 in [0, 1]
     return -1 if prepared is None else int(models.predict(model, prepared[None])[0].argmax())
 
 

@@ -1,16 +1,21 @@
 """What a canvas drawing of a digit looks like: an MNIST digit rendered as st_canvas returns it.
 
-Tests and benchmarks/drawing_robustness.py use it to make realistic canvas inputs for `drawing`.
+A test helper, not part of the product: tests and benchmarks (drawing_robustness, unsure_verdict) use it
+to make realistic canvas inputs for `preprocess`; training draws its inputs with `pen` and `foreign`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
 from PIL import Image
 
-from mnist_mlp.drawing import resize
+from mnist_mlp import pen
+from mnist_mlp.preprocess import resize
+
+CANVAS_SIZE = pen.CANVAS_SIZE
 
 Background = Literal["transparent", "black", "white"]
 
@@ -120,3 +125,19 @@ def _check_colours(ink: tuple[int, int, int], background: str) -> np.ndarray | N
             f"Received: ink={ink!r}, background={background!r}. Choose another ink colour."
         )
     return None if papers[background] is None else np.array(papers[background], np.float32)
+
+
+def bitmaps(images: np.ndarray, seed: int) -> Iterator[np.ndarray]:
+    """28x28 pictures (garments, digits) scaled up onto the canvas at a random size and place."""
+    rng = np.random.default_rng(seed)
+    for image in images:
+        if not image.any():
+            continue
+        height = int(rng.integers(100, CANVAS_SIZE - 10))
+        top, left = (int(v) for v in rng.integers(0, CANVAS_SIZE - height + 1, 2))
+        rows = np.flatnonzero(image.any(axis=1))
+        columns = np.flatnonzero(image.any(axis=0))
+        width = round((columns[-1] - columns[0] + 1) * height / (rows[-1] - rows[0] + 1))
+        if left + width > CANVAS_SIZE:
+            height = max(10, height * (CANVAS_SIZE - left) // max(width, 1))
+        yield render_on_canvas(image, canvas_size=CANVAS_SIZE, height=height, top=top, left=left)

@@ -90,7 +90,7 @@ def save(
     """Save one drawing with its true label; atomic, so a crash never leaves half a file.
 
     Args:
-        image: (28, 28) uint8 in 0..255, or float in [0, 1] (as `drawing.prepare` gives), ink
+        image: (28, 28) uint8 in 0..255, or float in [0, 1] (as `preprocess.prepare` gives), ink
             white on black.
         label: the true class, 0..9.
         dataset: "mnist" or "fashion_mnist": which kind of picture it is.
