@@ -107,3 +107,20 @@ def probe_comparison(
         "Each of the model's 784 inputs is one fixed pixel: it has no idea that a shifted, turned or "
         "bigger digit is the same shape. That is why every drawing is cropped, scaled and centred first."
     )
+
+
+def probe_section(
+    loaded: store.LoadedModel, names: list[str], image: np.ndarray, centred: np.ndarray
+) -> None:
+    """The probe's controls, then the drawing prepared and probed as they say, beside the original."""
+    from mnist_mlp import drawing, probe
+
+    settings = probe_controls()
+    prepared = drawing.prepare(image, **settings.steps)  # the same image prepare() just read
+    if prepared is None:
+        st.warning("Without these steps nothing of the drawing is left in the 28x28 field.")
+        return
+    probed = probe.apply(prepared.centred, settings.transform)
+    if probed.max() < drawing.MIN_CONTRAST:  # so faint that a canvas would count it as empty
+        st.warning("Hardly any ink is left in the probed input: the model reads what remains.")
+    probe_comparison(loaded, names, centred, probed)
