@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -14,6 +15,12 @@ COLLECTION_INPUT_KEY = "drawings_collection_input"
 ERROR_KEY = "drawings_error"  # session_state: an error from a callback, shown once on the next run
 COLUMNS = 8  # drawings per row
 PER_LABEL = 32  # newest drawings shown per label; the rest stay on disk and in the exports
+DOWNLOADS = (  # label, bytes from (dataset name, folder), file name's end, MIME type, key, help
+    ("Download .npz", drawings.npz_bytes, ".npz", "application/octet-stream", "drawings_npz",
+     "Keras layout: x_train, y_train, x_test, y_test; both halves hold every drawing."),
+    ("Download IDX (zip)", drawings.idx_zip_bytes, "-idx.zip", "application/zip", "drawings_idx",
+     "The four gzipped IDX files of MNIST's own format; unzipped, `--data FOLDER` reads them."),
+)  # fmt: skip
 
 
 def use_collection() -> None:
@@ -66,26 +73,18 @@ def counts_and_downloads(
         f"**{len(listed):,}** drawings: "
         + ", ".join(f"{names[label]} {count}" for label, count in enumerate(counts) if count)
     )
-    npz_column, idx_column, _ = st.columns([1, 1, 2])
-    stem = f"my-drawings-{name}"
-    npz_column.download_button(
-        "Download .npz",
-        data=lambda: drawings.npz_bytes(name, folder),
-        file_name=f"{stem}.npz",
-        mime="application/octet-stream",
-        icon=":material/download:",
-        key="drawings_npz",
-        help="Keras layout: x_train, y_train, x_test, y_test; both halves hold every drawing.",
-    )
-    idx_column.download_button(
-        "Download IDX (zip)",
-        data=lambda: drawings.idx_zip_bytes(name, folder),
-        file_name=f"{stem}-idx.zip",
-        mime="application/zip",
-        icon=":material/download:",
-        key="drawings_idx",
-        help="The four gzipped IDX files of MNIST's own format; unzipped, `--data FOLDER` reads them.",
-    )
+    for column, (label, make, suffix, mime, key, help_text) in zip(
+        st.columns([1, 1, 2]), DOWNLOADS, strict=False
+    ):
+        column.download_button(
+            label,
+            data=functools.partial(make, name, folder),
+            file_name=f"my-drawings-{name}{suffix}",
+            mime=mime,
+            icon=":material/download:",
+            key=key,
+            help=help_text,
+        )
     return counts
 
 
