@@ -116,6 +116,22 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     return flat.reshape(NUM_CLASSES, NUM_CLASSES)
 
 
+def error_cells(confusion: np.ndarray) -> list[tuple[int, int]]:
+    """The (true, predicted) cells off a (10, 10) confusion matrix's diagonal that hold errors, most first.
+
+    Cells with as many errors keep row-major order (true class, then predicted class).
+    """
+    cells = [(t, p) for t in range(NUM_CLASSES) for p in range(NUM_CLASSES) if t != p and confusion[t, p]]
+    return sorted(cells, key=lambda cell: -confusion[cell])
+
+
+def accuracy_where(evaluation: Evaluation, keep: np.ndarray) -> float:
+    """The share read right among the examples where the (n,) bool `keep` is True; 0.0 when none is."""
+    if not keep.any():
+        return 0.0
+    return float((evaluation.predictions[keep] == evaluation.labels[keep]).mean())
+
+
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Evaluation:
     """Run `model` over a labelled set.
 

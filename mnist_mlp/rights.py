@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # shipped folder holds it: nobody saves, uploads or renames onto it in any store, so a user's model can
 # never pass for a shipped one, nor a shipped one be replaced. Its maintainers rebuild one by removing
 # its folder by hand first, then running the command in saved_models/README.md.
-SHIPPED_MODELS = ("digits-mlp", "fashion-mlp")
+SHIPPED_MODELS = (store.DEFAULT_MODEL, "fashion-mlp")  # the default: see store.DEFAULT_MODEL
 ACTIONS = ("rename", "delete", "replace")  # what `decide` rules on; using and copying are everyone's
 APP_SAVES = ("app", "upload")  # Card.saved_by values that a browser session's owner id goes with
 

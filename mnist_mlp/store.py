@@ -358,6 +358,50 @@ def list_models(store: str | os.PathLike | None = None) -> list[StoredModel]:
     return sorted(entries, key=lambda entry: (entry.card is None, -entry.modified, entry.name))
 
 
+def shipped_default() -> Path | None:
+    """The shipped default model's folder, which serves every store (see DEFAULT_MODEL); None if absent."""
+    folder = SHIPPED_STORE / DEFAULT_MODEL
+    return folder if folder.is_dir() else None
+
+
+def with_shipped_default(entries: list[StoredModel]) -> list[StoredModel]:
+    """A store's listing, plus the shipped default when the store holds no model of its name; newest first."""
+    if shipped_default() is not None and all(entry.name != DEFAULT_MODEL for entry in entries):
+        entries = entries + [e for e in list_models(SHIPPED_STORE) if e.name == DEFAULT_MODEL]
+    return sorted(entries, key=lambda entry: (entry.card is None, -entry.modified, entry.name))
+
+
+def default_choice(names: list[str]) -> str | None:
+    """Used before anyone chooses: the default when `names` (newest first) hold it, else the first."""
+    return DEFAULT_MODEL if DEFAULT_MODEL in names else next(iter(names), None)
+
+
+def mtime_ns(path: Path) -> int:
+    """The file's time of change in ns, a cache key that changes with the file; 0 when it is missing."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def fingerprint(store: str | os.PathLike | None = None) -> tuple:
+    """What a listing depends on: the store folder and each entry's model file and card, by time of change.
+
+    A model file replaced in place does not touch the folder's own time, so the entries are looked at
+    too (a few stat calls). Empty when the store folder cannot be read.
+    """
+    folder = store_dir(store)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return ()
+    files = (MODEL_FILE, CARD_FILE)
+    return (
+        mtime_ns(folder),
+        *((e.name, *(mtime_ns(Path(e.path) / f) for f in files)) for e in entries if e.is_dir()),
+    )
+
+
 def _entry(name: str, path: Path) -> StoredModel | None:
     """The listing's entry for one folder; None when it is no folder or vanished while being read."""
     try:
@@ -401,8 +445,8 @@ def resolve(name_or_path: str | os.PathLike, store: str | os.PathLike | None = N
             raise StoreError(f"{text}: no such file or folder.")
         return candidate
     folder = find(text, store)
-    if folder is None and text == DEFAULT_MODEL and (SHIPPED_STORE / text).is_dir():
-        folder = SHIPPED_STORE / text  # the shipped default serves every store
+    if folder is None and text == DEFAULT_MODEL:
+        folder = shipped_default()
     if folder is None:
         known = ", ".join(m.name for m in list_models(store)) or "none"
         raise StoreError(f"No model named {text!r} in {store_dir(store)}. Saved models: {known}.")

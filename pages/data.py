@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_mlp import data
-from ui import picker, resources, through_app, widgets
+from ui import charts, picker, resources, through_app, widgets
 
 through_app()
 st.title("Data")
@@ -50,14 +50,7 @@ picked = np.random.default_rng(seed).choice(len(labels), size=min(count, len(lab
 widgets.digit_grid(images[picked], [f"#{i}: {dataset.class_names[labels[i]]}" for i in picked])
 
 st.subheader("Classes")
-counts = pd.DataFrame(
-    {
-        "class": list(dataset.class_names),
-        "training": np.bincount(dataset.y_train, minlength=10),
-        "test": np.bincount(dataset.y_test, minlength=10),
-    }
-)
-st.bar_chart(counts, x="class", y=["training", "test"], sort=False, stack=False, height=260)
+charts.class_counts(dataset)
 
 st.subheader("One image, pixel by pixel")
 index = st.number_input(

@@ -2,196 +2,14 @@
 
 import streamlit as st
 
-from mnist_mlp import data, job, model
-from ui import charts, links, picker, resources, through_app, training, widgets
-
-CUSTOM = "custom"
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
-BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
-MAX_OUTLIERS_HERE = 20_000  # images of no class on this page: more would keep a class waiting minutes
-
-
-def pen_strokes_input(dataset_name: str, base: model.MLPConfig, preset: str) -> int:
-    """How many pen-stroke renders of each digit to train on; digits only."""
-    if dataset_name != "mnist":
-        return 0
-    return int(
-        st.number_input(
-            "Pen-stroke renders per digit",
-            0,
-            model.MAX_PEN_STROKES,
-            base.pen_strokes,
-            key=f"train_pen_{preset}",
-            help="Digits as people draw them: each training digit also drawn again with one pen, a few "
-            "strokes, any size. Reads drawings better; about 20 s per 1,000 digits before the first run.",
-        )
-    )
-
-
-def settings() -> tuple[str, model.MLPConfig | None]:
-    """The settings widgets; the config is None (with an error shown) when they do not fit together."""
-    data_column, model_column, training_column = st.columns(3)
-    presets = [*model.PRESETS, CUSTOM]
-    with data_column:
-        links.url_bound("dataset", "train_dataset", data.DATASETS, data.DATASETS[0])
-        name = st.selectbox(
-            "Dataset", data.DATASETS, format_func=widgets.DATASET_LABELS.get, key="train_dataset"
-        )
-        links.url_bound("preset", "train_preset", presets, model.DEFAULT_PRESET)
-        preset = st.selectbox(
-            "Architecture", presets, presets.index(model.DEFAULT_PRESET), key="train_preset"
-        )
-    base = model.PRESETS.get(preset, model.preset(model.DEFAULT_PRESET))
-    changes = {}
-    with model_column:
-        if preset == CUSTOM:
-            layers = st.number_input("Hidden layers", 0, 4, 1, key="train_layers")
-            changes["hidden_units"] = tuple(
-                st.number_input(f"Units in hidden layer {i + 1}", 1, 4096, 128, 16, key=f"train_units_{i}")
-                for i in range(int(layers))
-            )
-            changes["activation"] = st.selectbox("Activation", model.ACTIVATIONS, key="train_activation")
-            changes["dropout_rate"] = st.slider("Dropout rate", 0.0, 0.8, 0.2, 0.05, key="train_dropout")
-        else:
-            st.markdown(f"**{base.architecture}**, {base.activation}, dropout {base.dropout_rate:g}")
-    with training_column:
-        optimizers, decays = model.OPTIMIZERS, model.LEARNING_RATE_DECAYS
-        rate = base.learning_rate if base.learning_rate in LEARNING_RATES else 1e-3
-        links.url_bound("learning_rate", f"train_lr_{preset}", LEARNING_RATES, rate)
-        links.url_bound("epochs", f"train_epochs_{preset}", links.int_in(1, 500), base.epochs)
-        links.url_bound("augment", f"train_aug_{preset}", (False, True), base.augment)
-        changes |= {
-            "optimizer": st.selectbox(
-                "Optimizer", optimizers, optimizers.index(base.optimizer), key=f"train_opt_{preset}"
-            ),
-            "learning_rate": st.select_slider(
-                "Learning rate", LEARNING_RATES, rate, key=f"train_lr_{preset}"
-            ),
-            "learning_rate_decay": st.selectbox(
-                "Learning-rate decay",
-                decays,
-                decays.index(base.learning_rate_decay),
-                key=f"train_decay_{preset}",
-            ),
-            "batch_size": st.select_slider(
-                "Batch size", BATCH_SIZES, base.batch_size, key=f"train_batch_{preset}"
-            ),
-            "epochs": int(st.number_input("Epochs", 1, 500, base.epochs, key=f"train_epochs_{preset}")),
-            "augment": st.toggle(
-                "Augment: shifts, rotations, elastic bends", base.augment, key=f"train_aug_{preset}"
-            ),
-            "mirror": st.toggle(
-                "Mirror left-right (clothing)",
-                base.mirror,
-                key=f"train_mirror_{preset}",
-                help="Flips a random half of the images each epoch: right for clothes, wrong for digits.",
-            ),
-            "pen_strokes": pen_strokes_input(name, base, preset),
-            "outliers": int(
-                st.number_input(
-                    "Images of no class (outlier exposure)",
-                    0,
-                    MAX_OUTLIERS_HERE,
-                    base.outliers,
-                    1000,
-                    key=f"train_outliers_{preset}",
-                    help="Scribbles, shapes, letters and pictures of the other dataset, taught to get an "
-                    "even 10% on every class, so the model says Unsure for what is not of its kind.",
-                )
-            ),
-            "seed": int(st.number_input("Seed", 0, 2**31 - 1, base.seed, key="train_seed")),
-        }
-    try:
-        return name, base.replace(**changes)
-    except ValueError as err:
-        st.error(str(err))
-        return name, None
-
-
-@st.fragment(run_every=training.POLL_SECONDS)
-def live(session: training.Training) -> None:
-    """Redrawn every poll while the job runs, without rerunning the rest of the page."""
-    state = session.job.state()
-    if not state.active:
-        st.rerun()  # the whole page, to show the results and what to do next
-    progress = state.progress
-    if state.status == job.QUEUED:
-        others = f"{resources.MAX_TRAININGS} trainings are running for other people"
-        st.info(f"Queued: {others}; yours starts as soon as one ends.")
-    elif progress is None:
-        st.progress(0.0, text="Building the model…")
-    else:
-        st.progress(
-            min(progress.fraction, 1.0),
-            text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
-            f"{progress.images_per_second:,.0f} images/s · {progress.eta_seconds:,.0f} s left",
-        )
-        charts.history_charts(session.history + charts.progress_rows(state.points))
-    stopping = session.job.stop_requested
-    label = "Stopping…" if stopping else "Stop"
-    st.button(
-        label, on_click=training.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:"
-    )
-
-
-@st.fragment(run_every=training.WEIGHTS_POLL_SECONDS)
-def live_weights(session: training.Training) -> None:
-    weights = session.job.state().weights
-    if weights is not None and not session.job.done:
-        st.markdown("**First-layer weights, forming**")
-        widgets.weight_grid(weights, scale=2)
-
-
-def results(session: training.Training) -> None:
-    """The finished (or stopped) run, and what to do with the model."""
-    state, result = session.job.state(), session.job.result
-    if state.status == job.FAILED:
-        st.error(f"Training failed: {state.error}")
-        return
-    if result is None:
-        st.warning("Stopped before training began.")
-        return
-    if result.stopped:
-        st.warning(f"Stopped at epoch {result.epochs_done:.2f}; the model keeps what it learned so far.")
-    else:
-        st.success(f"Trained to epoch {result.epochs_done:g} in {result.seconds:,.1f} s of training.")
-    charts.history_charts(result.history)
-    with st.expander("First-layer weights"):
-        widgets.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
-    save_column, test_column, more_column = st.columns(3)
-    with save_column:
-        training.save_form(session, "train", primary=True)
-    with test_column:
-        if st.button("Evaluate on the test set", key="train_evaluate"):
-            training.evaluate_training(session)
-        if session.test is not None:
-            st.metric("Test accuracy", f"{session.test.accuracy:.2%}")
-            st.caption(f"Loss {session.test.loss:.4f} on {len(session.test.labels):,} test images.")
-    with more_column:
-        more = st.number_input("More epochs", 1, 500, 1, key="train_more")
-        mix = st.number_input("Mix in my drawings, times each", 0, 100, 0, key="train_mix_drawings",
-                              help="Fine-tune on the drawings saved on the Draw page.")  # fmt: skip
-        if st.button("Continue training", key="train_continue", icon=":material/play_arrow:"):
-            try:
-                training.start_training(result.config, session.dataset, previous=session, epochs=int(more),
-                                        mix_drawings=int(mix))  # fmt: skip
-            except ValueError as err:  # no drawings to mix in
-                st.error(f"Not started: {err}")
-            else:
-                st.rerun()
-    if session.saved_as:
-        st.success(f"Saved as {session.saved_as!r}: it is now the model every page uses.")
-        entry = picker.current_entry()
-        if entry is not None and entry.name == session.saved_as:
-            widgets.model_card(entry.card)
-
+from ui import links, run_views, through_app, train_settings, training
 
 through_app()
 st.title("Train a model")
 session = training.current()
 busy = session is not None and not session.job.done
 with st.expander("Settings", expanded=session is None):
-    dataset_name, config = settings()
+    dataset_name, config = train_settings.settings()
     if config is not None:
         st.caption(f"{config.architecture}: {config.parameter_count:,} parameters.")
     links.class_link()
@@ -203,7 +21,7 @@ if st.button("Start training", type="primary", disabled=busy or config is None, 
     else:
         st.rerun()
 if session is not None and busy:
-    live(session)
-    live_weights(session)
+    run_views.live(session)
+    run_views.live_weights(session)
 elif session is not None:
-    results(session)
+    run_views.results(session)

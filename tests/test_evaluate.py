@@ -62,3 +62,17 @@ def test_bad_labels_are_refused(trained, digits):
         evaluate.evaluate(trained.model, digits.x_test, digits.y_test[:5])
     with pytest.raises(ValueError, match=r"labels in 0\.\.9"):
         evaluate.evaluate(trained.model, digits.x_test[:2], np.array([0, 12]))
+
+
+def test_error_cells_list_the_off_diagonal_errors_most_first():
+    confusion = np.zeros((10, 10), np.int64)
+    confusion[0, 0], confusion[3, 5], confusion[1, 2], confusion[2, 1], confusion[7, 1] = 50, 1, 4, 4, 9
+    assert evaluate.error_cells(confusion) == [(7, 1), (1, 2), (2, 1), (3, 5)]  # ties in row order
+    assert evaluate.error_cells(np.eye(10, dtype=np.int64)) == []
+
+
+def test_accuracy_where_counts_only_the_kept_examples():
+    result = known_evaluation()  # right: rows 0, 2, 3, 5
+    assert evaluate.accuracy_where(result, np.array([True, True, False, False, False, False])) == 0.5
+    assert evaluate.accuracy_where(result, np.array([False, False, True, True, False, True])) == 1.0
+    assert evaluate.accuracy_where(result, np.zeros(6, bool)) == 0.0

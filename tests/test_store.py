@@ -379,3 +379,35 @@ def test_a_card_with_missing_or_mistyped_fields_is_a_store_error_and_listed_unre
     assert cli.main(["evaluate", "--model", "odd"]) == 2
     err = capsys.readouterr().err
     assert reason in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_shipped_default_joins_a_store_without_one_and_is_chosen_first(
+    model_store, small_model, tmp_path, monkeypatch
+):
+    shipped = tmp_path / "shipped"
+    monkeypatch.setattr(store, "SHIPPED_STORE", shipped)
+    store.save(small_model, make_card("mine"))
+    assert store.shipped_default() is None
+    assert [e.name for e in store.with_shipped_default(store.list_models())] == ["mine"]
+    store.save(small_model, make_card(store.DEFAULT_MODEL), store=shipped)
+    assert store.shipped_default() == shipped / store.DEFAULT_MODEL
+    listed = [e.name for e in store.with_shipped_default(store.list_models())]
+    assert sorted(listed) == sorted(["mine", store.DEFAULT_MODEL])
+    assert store.resolve(store.DEFAULT_MODEL) == shipped / store.DEFAULT_MODEL
+    assert store.default_choice(["mine", store.DEFAULT_MODEL]) == store.DEFAULT_MODEL
+    assert store.default_choice(["newest", "older"]) == "newest"
+    assert store.default_choice([]) is None
+
+
+def test_the_fingerprint_changes_when_a_model_file_is_replaced_in_place(model_store, small_model):
+    assert store.fingerprint() == ()  # no store folder yet
+    path = store.save(small_model, make_card("first"))
+    before = store.fingerprint()
+    folder_time = model_store.stat().st_mtime_ns
+    model_file = path / store.MODEL_FILE
+    model_file.write_bytes(model_file.read_bytes())
+    os.utime(model_file, ns=(before[1][1] + 10**9, before[1][1] + 10**9))
+    os.utime(model_store, ns=(folder_time, folder_time))  # the folder's own time does not change
+    after = store.fingerprint()
+    assert after[0] == before[0] and after != before
+    assert store.mtime_ns(path / "missing") == 0

@@ -1,4 +1,4 @@
-"""Charts: class probabilities, and loss and accuracy against epochs for one run or several."""
+"""Charts: class probabilities, confusion, accuracy per class, and learning curves of one run or several."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 if TYPE_CHECKING:
-    from mnist_mlp import train
+    from mnist_mlp import data, train
 
 CHART_POINTS = 300  # batch reports drawn per chart at most
 BAR_COLOUR = "#4c78a8"  # Vega's first colour, as in the other charts
@@ -42,6 +42,57 @@ def probability_bars_html(probabilities: np.ndarray, names: list[str]) -> str:
             f'<span style="flex:0 0 3.5rem;text-align:right">{value:.1%}</span></div>'
         )
     return f'<div role="list" aria-label="Probability of each class">{"".join(rows)}</div>'
+
+
+def confusion_heatmap(confusion: np.ndarray, names: list[str]) -> None:
+    """The (10, 10) confusion counts as a heat map of the errors, right answers dark, each cell numbered."""
+    import altair as alt
+    import pandas as pd
+
+    cells = pd.DataFrame(
+        [
+            {
+                "true": names[t],
+                "predicted": names[p],
+                "count": int(confusion[t, p]),
+                "right": t == p,
+                "errors": None if t == p else int(confusion[t, p]),
+            }
+            for t in range(10)
+            for p in range(10)
+        ]
+    )
+    base = alt.Chart(cells).encode(
+        x=alt.X("predicted:N", sort=names, title="predicted"), y=alt.Y("true:N", sort=names, title="true")
+    )
+    colour = alt.condition(
+        "datum.right", alt.value("#2a2a2a"), alt.Color("errors:Q", scale=alt.Scale(scheme="reds"))
+    )
+    heat = base.mark_rect().encode(color=colour, tooltip=["true", "predicted", "count"])
+    text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.value("#888"))
+    st.altair_chart((heat + text).properties(height=360))
+
+
+def accuracy_bars(names: list[str], accuracy: np.ndarray, height: int, where=st) -> None:
+    """Each class's accuracy as a horizontal bar, in class order; `where` a column or st."""
+    import pandas as pd
+
+    table = pd.DataFrame({"class": names, "accuracy": accuracy})
+    where.bar_chart(table, x="class", y="accuracy", sort=False, horizontal=True, height=height)
+
+
+def class_counts(dataset: data.Dataset) -> None:
+    """How many training and test images each class has, as paired bars in class order."""
+    import pandas as pd
+
+    counts = pd.DataFrame(
+        {
+            "class": list(dataset.class_names),
+            "training": np.bincount(dataset.y_train, minlength=10),
+            "test": np.bincount(dataset.y_test, minlength=10),
+        }
+    )
+    st.bar_chart(counts, x="class", y=["training", "test"], sort=False, stack=False, height=260)
 
 
 def history_charts(rows: list[dict[str, float]]) -> None:

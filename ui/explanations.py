@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from mnist_mlp import colours, store, unsure
 from mnist_mlp import neighbours as search  # not `neighbours`: the view below has that name
-from mnist_mlp import store, unsure
 from ui import picker, resources, widgets
 
 if TYPE_CHECKING:
@@ -85,26 +85,10 @@ def unsure_warning(loaded: store.LoadedModel, image: np.ndarray) -> unsure.Verdi
     return verdict
 
 
-def saliency(image: np.ndarray, attribution: np.ndarray, scale: int = 7) -> np.ndarray:
-    """A (28, 28) image with its (28, 28) attribution laid over it, as (28s, 28s, 3) uint8.
-
-    The ink is light grey on white; red marks pixels that raised the score, blue ones that lowered
-    it, stronger for larger shares (relative to the largest, on a square-root scale).
-    """
-    ink = np.asarray(image, np.float32) / (255 if np.asarray(image).dtype == np.uint8 else 1)
-    share = np.asarray(attribution, np.float32)
-    share = np.clip(share / (np.abs(share).max() + 1e-12), -1, 1)[..., None]  # (28, 28, 1) in [-1, 1]
-    grey = np.repeat((1 - 0.3 * ink)[..., None], 3, axis=2)
-    red, blue = np.array([0.70, 0.09, 0.17]), np.array([0.13, 0.40, 0.67])  # widgets.diverging()'s ends
-    strength = np.sqrt(np.abs(share))  # lifts the middling shares, which linear colours hide
-    rgb = grey * (1 - strength) + np.where(share > 0, red, blue) * strength
-    return np.kron((rgb * 255).round().astype(np.uint8), np.ones((scale, scale, 1), np.uint8))
-
-
 def unit_tiles(weights: np.ndarray, captions: list[str], scale: int = 3) -> None:
     """First-layer weight images (k, 28, 28), each in its own colour scale, with captions."""
-    tiles = widgets.diverging(weights, shared_scale=False)
-    st.image([np.kron(tile, np.ones((scale, scale, 1), np.uint8)) for tile in tiles], caption=captions)
+    tiles = colours.diverging(weights, shared_scale=False)
+    st.image([colours.enlarge(tile, scale) for tile in tiles], caption=captions)
 
 
 def why(
@@ -117,7 +101,7 @@ def why(
     rise = explained.logits[explained.target] - explained.baseline_logit
     pixels, units = st.columns([1, 2])
     caption = f"Pixels for and against {target}"
-    pixels.image(saliency(image, explained.attribution), caption=caption, width=196)
+    pixels.image(colours.saliency(image, explained.attribution), caption=caption, width=196)
     weights = model.first_layer_weights(loaded.model)
     with units:
         if explained.unit_activations.size == 0:

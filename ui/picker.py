@@ -5,8 +5,6 @@ The store's listing is read once per change of the store folder or any model in 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,26 +28,9 @@ FULL_DATA_HELP = {
 
 def models() -> list[store.StoredModel]:
     """Every model in the store (and the shipped default), newest first, unreadable ones last."""
-    folder = store.store_dir()
-    shipped = resources.mtime_ns(store.SHIPPED_STORE / store.DEFAULT_MODEL)
-    return resources.listing(str(folder), _fingerprint(folder), shipped)
-
-
-def _fingerprint(folder: Path) -> tuple:
-    """What the listing depends on: the folder and each entry's model file and card, by time of change.
-
-    A model file replaced in place does not touch the folder's own time, so the entries are looked at
-    too (a few stat calls per rerun).
-    """
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError:
-        return ()
-    files = (store.MODEL_FILE, store.CARD_FILE)
-    return (
-        resources.mtime_ns(folder),
-        *((e.name, *(resources.mtime_ns(Path(e.path) / f) for f in files)) for e in entries if e.is_dir()),
-    )
+    folder, shipped = store.store_dir(), store.shipped_default()
+    shipped_ns = resources.mtime_ns(shipped) if shipped is not None else 0
+    return resources.listing(str(folder), store.fingerprint(folder), shipped_ns)
 
 
 def _usable_names() -> list[str]:
@@ -61,7 +42,7 @@ def _chosen(usable: list[str]) -> str | None:
     chosen = st.session_state.get(MODEL_KEY)
     if chosen in usable:
         return chosen
-    return store.DEFAULT_MODEL if store.DEFAULT_MODEL in usable else next(iter(usable), None)
+    return store.default_choice(usable)
 
 
 def model_picker() -> str | None:

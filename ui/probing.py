@@ -22,7 +22,7 @@ PROBE_SLIDERS = {  # session_state key: probe.Probe field, label, min, max, step
     "probe_stroke": ("stroke", "Stroke width (px added)", -2.0, 4.0, 0.5, 0.0, "Negative: thinner."),
 }
 KEPT_KEY = "probe_kept"  # session_state: the settings, kept while the Probe section is closed
-PROBE_SWITCHES = {  # session_state key: drawing.prepare argument, label, what happens without it
+PROBE_SWITCHES = {  # session_state key: preprocess.prepare argument, label, what happens without it
     "probe_crop": ("crop", "Crop to the ink", "Off: the whole canvas is shrunk, the empty space with it."),
     "probe_fit": ("scale", "Scale to 20 px", "Off: the drawing keeps its size relative to the canvas."),
     "probe_centre": (
@@ -38,7 +38,7 @@ PROBE_SWITCHES = {  # session_state key: drawing.prepare argument, label, what h
 class ProbeSettings:
     """The probe's switches and sliders as the library takes them."""
 
-    steps: dict[str, bool]  # drawing.prepare's crop, scale, centre and stroke switches
+    steps: dict[str, bool]  # preprocess.prepare's crop, scale, centre and stroke switches
     transform: probe.Probe  # what to do to the prepared 28x28 input
 
 
@@ -107,3 +107,20 @@ def probe_comparison(
         "Each of the model's 784 inputs is one fixed pixel: it has no idea that a shifted, turned or "
         "bigger digit is the same shape. That is why every drawing is cropped, scaled and centred first."
     )
+
+
+def probe_section(
+    loaded: store.LoadedModel, names: list[str], image: np.ndarray, centred: np.ndarray
+) -> None:
+    """The probe's controls, then the drawing prepared and probed as they say, beside the original."""
+    from mnist_mlp import preprocess, probe
+
+    settings = probe_controls()
+    prepared = preprocess.prepare(image, **settings.steps)  # the same image prepare() just read
+    if prepared is None:
+        st.warning("Without these steps nothing of the drawing is left in the 28x28 field.")
+        return
+    probed = probe.apply(prepared.centred, settings.transform)
+    if probed.max() < preprocess.MIN_CONTRAST:  # so faint that a canvas would count it as empty
+        st.warning("Hardly any ink is left in the probed input: the model reads what remains.")
+    probe_comparison(loaded, names, centred, probed)

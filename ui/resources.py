@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import sys
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -138,11 +137,8 @@ def export_zip(path: str, modified_ns: int, name: str) -> bytes:
 
 @st.cache_data(show_spinner=False)
 def listing(folder: str, fingerprint: tuple, shipped_ns: int) -> list[store.StoredModel]:
-    entries = store.list_models(folder)
-    names = {entry.name for entry in entries}
-    if shipped_ns and store.DEFAULT_MODEL not in names:  # the shipped default serves every store
-        entries += [e for e in store.list_models(store.SHIPPED_STORE) if e.name == store.DEFAULT_MODEL]
-    return sorted(entries, key=lambda entry: (entry.card is None, -entry.modified, entry.name))
+    """The store's listing with the shipped default; the fingerprint and its time are only cache keys."""
+    return store.with_shipped_default(store.list_models(folder))
 
 
 @st.cache_resource
@@ -150,12 +146,7 @@ def training_slots() -> threading.Semaphore:
     return threading.Semaphore(MAX_TRAININGS)
 
 
-def mtime_ns(path: Path) -> int:
-    """The file's time of change in ns, a cache key that changes with the file; 0 when it is missing."""
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
+mtime_ns = store.mtime_ns  # the cache key of a file: its time of change, 0 when missing
 
 
 def data_changed() -> None:

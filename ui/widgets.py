@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mnist_mlp import store
+from mnist_mlp import colours, store
 
 DATASET_LABELS = {"mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST clothes"}
 CANVAS_KEY = "canvas_generation"  # session_state: bumped to give the canvas a new key, clearing it
@@ -85,27 +85,9 @@ def digit_grid(images: np.ndarray, captions: list[str], size: int = 84) -> None:
         st.image([_pixels(image, size // 28) for image in images], caption=captions)
 
 
-def diverging(weights: np.ndarray, shared_scale: bool) -> np.ndarray:
-    """(n, 28, 28) weights as (n, 28, 28, 3) uint8: blue negative, white zero, red positive."""
-    weights = np.asarray(weights, np.float32)
-    axes = None if shared_scale else (1, 2)
-    scale = np.abs(weights).max(axis=axes, keepdims=True) + 1e-12
-    t = np.clip(weights / scale, -1, 1)[..., None]  # (n, 28, 28, 1) in [-1, 1]
-    red, blue = np.array([0.70, 0.09, 0.17]), np.array([0.13, 0.40, 0.67])  # RdBu's ends
-    rgb = np.where(t > 0, 1 + t * (red - 1), 1 - t * (blue - 1))
-    return (rgb * 255).round().astype(np.uint8)
-
-
 def weight_grid(weights: np.ndarray, shared_scale: bool = False, columns: int = 8, scale: int = 3) -> None:
     """First-layer weights (units, 28, 28) as one mosaic of coloured 28x28 tiles."""
-    tiles = diverging(weights, shared_scale)
-    count = len(tiles)
-    rows = -(-count // columns)
-    mosaic = np.full((rows * 29 + 1, columns * 29 + 1, 3), 40, np.uint8)  # 1-px dark gaps
-    for index, tile in enumerate(tiles):
-        row, column = divmod(index, columns)
-        mosaic[1 + row * 29 : 29 + row * 29, 1 + column * 29 : 29 + column * 29] = tile
-    st.image(np.kron(mosaic, np.ones((scale, scale, 1), np.uint8)))
+    st.image(colours.weight_mosaic(weights, shared_scale, columns, scale))
     st.caption("Red: ink there raises the unit's input; blue: ink lowers it; white: no effect.")
 
 

@@ -1,0 +1,73 @@
+"""Colours for weights and attributions: one diverging map, blue for negative, red for positive.
+
+The map is matplotlib's RdBu (reversed, so red is positive) over ColorBrewer's 9-class span, its ends
+#2166ac and #b2182b: the 11-class ends matplotlib adds are nearly black and hide the sign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib import colormaps
+
+DIVERGING_MAP = "RdBu_r"  # matplotlib's name: low values blue, high red, light grey-white between
+SPAN = 0.8  # of the map's range used, centred: 0.1..0.9 holds ColorBrewer's 9-class RdBu
+GAP_GREY = 40  # the 1-pixel lines between mosaic tiles, on 0..255
+INK_SHADE = 0.3  # how dark a saliency image's full ink is, 0 (none) to 1 (black)
+
+
+def diverging_rgb(signed: np.ndarray) -> np.ndarray:
+    """Values in [-1, 1] (any shape S; clipped) as (*S, 3) float in [0, 1]: -1 blue, 0 near-white, 1 red."""
+    position = 0.5 + 0.5 * SPAN * np.clip(np.asarray(signed, np.float32), -1, 1)
+    return colormaps[DIVERGING_MAP](position)[..., :3]
+
+
+def diverging(weights: np.ndarray, shared_scale: bool = False) -> np.ndarray:
+    """(n, 28, 28) weights as (n, 28, 28, 3) uint8 colours, each scaled by its largest magnitude.
+
+    Args:
+        shared_scale: one scale for all n images (they compare), else one per image (each shows its
+            own pattern).
+    """
+    weights = np.asarray(weights, np.float32)
+    axes = None if shared_scale else (1, 2)
+    scale = np.abs(weights).max(axis=axes, keepdims=True) + 1e-12
+    return _to_uint8(diverging_rgb(weights / scale))  # (n, 28, 28, 3)
+
+
+def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
+    """An (h, w, 3) image with each pixel a scale x scale block: (h*scale, w*scale, 3), sharp when shown."""
+    return np.kron(image, np.ones((scale, scale, 1), np.uint8))
+
+
+def weight_mosaic(
+    weights: np.ndarray, shared_scale: bool = False, columns: int = 8, scale: int = 3
+) -> np.ndarray:
+    """First-layer weights (units, 28, 28) as one (rows*29+1)*scale x (columns*29+1)*scale x 3 uint8
+    mosaic of `diverging` tiles, 1-pixel dark gaps between them."""
+    tiles = diverging(weights, shared_scale)
+    rows = -(-len(tiles) // columns)
+    mosaic = np.full((rows * 29 + 1, columns * 29 + 1, 3), GAP_GREY, np.uint8)
+    for index, tile in enumerate(tiles):
+        row, column = divmod(index, columns)
+        mosaic[1 + row * 29 : 29 + row * 29, 1 + column * 29 : 29 + column * 29] = tile
+    return enlarge(mosaic, scale)
+
+
+def saliency(image: np.ndarray, attribution: np.ndarray, scale: int = 7) -> np.ndarray:
+    """A (28, 28) image with its (28, 28) attribution laid over it, as (28s, 28s, 3) uint8.
+
+    The ink (in [0, 1], or uint8 0..255) is light grey on white; the map's red end marks pixels that
+    raised the score, its blue end ones that lowered it, stronger for larger shares (relative to the
+    largest, on a square-root scale, which lifts the middling shares that linear colours hide).
+    """
+    ink = np.asarray(image, np.float32) / (255 if np.asarray(image).dtype == np.uint8 else 1)
+    share = np.asarray(attribution, np.float32)
+    share = np.clip(share / (np.abs(share).max() + 1e-12), -1, 1)[..., None]  # (28, 28, 1) in [-1, 1]
+    grey = np.repeat((1 - INK_SHADE * ink)[..., None], 3, axis=2)
+    strength = np.sqrt(np.abs(share))
+    rgb = grey * (1 - strength) + diverging_rgb(np.sign(share[..., 0])) * strength
+    return enlarge(_to_uint8(rgb), scale)
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return (np.asarray(rgb) * 255).round().astype(np.uint8)

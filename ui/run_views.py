@@ -1,0 +1,87 @@
+"""What the Train page shows of a run: its live progress and forming weights, then the results."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_mlp import job, model
+from ui import charts, picker, resources, training, widgets
+
+
+@st.fragment(run_every=training.POLL_SECONDS)
+def live(session: training.Training) -> None:
+    """Redrawn every poll while the job runs, without rerunning the rest of the page."""
+    state = session.job.state()
+    if not state.active:
+        st.rerun()  # the whole page, to show the results and what to do next
+    progress = state.progress
+    if state.status == job.QUEUED:
+        others = f"{resources.MAX_TRAININGS} trainings are running for other people"
+        st.info(f"Queued: {others}; yours starts as soon as one ends.")
+    elif progress is None:
+        st.progress(0.0, text="Building the model…")
+    else:
+        st.progress(
+            min(progress.fraction, 1.0),
+            text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
+            f"{progress.images_per_second:,.0f} images/s · {progress.eta_seconds:,.0f} s left",
+        )
+        charts.history_charts(session.history + charts.progress_rows(state.points))
+    stopping = session.job.stop_requested
+    label = "Stopping…" if stopping else "Stop"
+    st.button(
+        label, on_click=training.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:"
+    )
+
+
+@st.fragment(run_every=training.WEIGHTS_POLL_SECONDS)
+def live_weights(session: training.Training) -> None:
+    """The first-layer weights as they form, redrawn less often than the progress."""
+    weights = session.job.state().weights
+    if weights is not None and not session.job.done:
+        st.markdown("**First-layer weights, forming**")
+        widgets.weight_grid(weights, scale=2)
+
+
+def results(session: training.Training) -> None:
+    """The finished (or stopped) run, and what to do with the model."""
+    state, result = session.job.state(), session.job.result
+    if state.status == job.FAILED:
+        st.error(f"Training failed: {state.error}")
+        return
+    if result is None:
+        st.warning("Stopped before training began.")
+        return
+    if result.stopped:
+        st.warning(f"Stopped at epoch {result.epochs_done:.2f}; the model keeps what it learned so far.")
+    else:
+        st.success(f"Trained to epoch {result.epochs_done:g} in {result.seconds:,.1f} s of training.")
+    charts.history_charts(result.history)
+    with st.expander("First-layer weights"):
+        widgets.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
+    save_column, test_column, more_column = st.columns(3)
+    with save_column:
+        training.save_form(session, "train", primary=True)
+    with test_column:
+        if st.button("Evaluate on the test set", key="train_evaluate"):
+            training.evaluate_training(session)
+        if session.test is not None:
+            st.metric("Test accuracy", f"{session.test.accuracy:.2%}")
+            st.caption(f"Loss {session.test.loss:.4f} on {len(session.test.labels):,} test images.")
+    with more_column:
+        more = st.number_input("More epochs", 1, 500, 1, key="train_more")
+        mix = st.number_input("Mix in my drawings, times each", 0, 100, 0, key="train_mix_drawings",
+                              help="Fine-tune on the drawings saved on the Draw page.")  # fmt: skip
+        if st.button("Continue training", key="train_continue", icon=":material/play_arrow:"):
+            try:
+                training.start_training(result.config, session.dataset, previous=session, epochs=int(more),
+                                        mix_drawings=int(mix))  # fmt: skip
+            except ValueError as err:  # no drawings to mix in
+                st.error(f"Not started: {err}")
+            else:
+                st.rerun()
+    if session.saved_as:
+        st.success(f"Saved as {session.saved_as!r}: it is now the model every page uses.")
+        entry = picker.current_entry()
+        if entry is not None and entry.name == session.saved_as:
+            widgets.model_card(entry.card)
