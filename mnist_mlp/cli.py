@@ -295,9 +295,9 @@ def run_predict(args: argparse.Namespace) -> int:
         dataset_name = (
             loaded.card.dataset if loaded.card and loaded.card.dataset in data.DATASETS else "mnist"
         )
-        from mnist_mlp import train
+        from mnist_mlp import run
 
-        detector = train.unsure_detector(loaded.model, data.load(dataset_name))
+        detector = run.fallback_detector(loaded.model, data.load(dataset_name))
     results = []
     for path, prepared in zip(args.images, inputs, strict=True):
         if prepared is None:

@@ -163,6 +163,13 @@ def unsure_detector(plan: Plan, network: keras.Model) -> unsure.Detector:
                       kind=data.ITEMS[plan.dataset.name])  # fmt: skip
 
 
+def fallback_detector(model: keras.Model, dataset: Dataset, *, seed: int = 0) -> unsure.Detector:
+    """Unsure limits for a model saved without them (an upload, an older save): fitted on the dataset's
+    training images and its validation split as `data.split_validation` makes it (originals only)."""
+    x_train, y_train, x_val, _ = data.split_validation(dataset.x_train, dataset.y_train, seed=seed)
+    return unsure.fit(model, x_train, y_train, x_val, kind=data.ITEMS.get(dataset.name, "digit"))
+
+
 def save(
     plan: Plan,
     result: train.TrainResult,

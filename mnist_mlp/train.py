@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp import augment, unsure
+from mnist_mlp import augment
 from mnist_mlp.model import (
     IMAGE_SHAPE,
     NUM_CLASSES,
@@ -28,8 +28,6 @@ from mnist_mlp.model import (
 
 if TYPE_CHECKING:
     import keras
-
-    from mnist_mlp.data import Dataset
 
 SNAPSHOT_STEPS = (0, 10, 100, 1000, 10000)  # plus every epoch end: early steps change most
 SNAPSHOT_UNITS = 64  # first-layer units kept per snapshot: enough for a grid, small in memory
@@ -315,15 +313,6 @@ def with_extras(
     return split
 
 
-def unsure_detector(model: keras.Model, dataset: Dataset, *, seed: int = 0) -> unsure.Detector:
-    """Unsure limits for a model saved without them (an upload, an older save): fitted on the dataset's
-    training images and its validation split as `data.split_validation` makes it (originals only)."""
-    from mnist_mlp import data
-
-    x_train, y_train, x_val, _ = data.split_validation(dataset.x_train, dataset.y_train, seed=seed)
-    return unsure.fit(model, x_train, y_train, x_val, kind=data.ITEMS.get(dataset.name, "digit"))
-
-
 def _follow_optimizer_settings(model: keras.Model, config: MLPConfig, total_steps: int) -> None:
     """Make a continued model train with this run's optimizer and learning rate, not the saved ones.
 
@@ -416,9 +405,10 @@ class _Runner:
         # Memory: the training images stay uint8 on the device and each batch is scaled as it is
         # read (`_scaled`): a float32 copy of a full epoch is 4x larger, and its upload made two
         # more, ~500 MB at once for 54,000 images, again every augmented epoch.
-        self.x = tf.constant(x_train)  # (n, 28, 28) uint8
         if config.augment or config.mirror:  # a variable, read by reference: each epoch's copy is seen
-            self.x = tf.Variable(self.x, trainable=False)
+            self.x = tf.Variable(x_train, trainable=False)  # (n, 28, 28) uint8, made from numpy: one copy
+        else:
+            self.x = tf.constant(x_train)
         self.x_val = self._upload(x_val)
         self.y_val = tf.constant(y_val, tf.int32)
         self.rng = np.random.default_rng(config.seed)

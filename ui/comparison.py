@@ -84,7 +84,7 @@ def trained_runs(runs: list[training.Training]) -> list[Run] | None:
         with column:
             training.save_form(run, f"compare_{side}", label=f"Save {side.upper()}", name_label="Save as")
             if run.saved_as:
-                st.success(f"Saved as {run.saved_as!r}: it is now the model every page uses.")
+                st.success(run.saved_message)
     return shown if len(shown) == 2 else None
 
 

@@ -98,9 +98,7 @@ def detector(path: str, modified_ns: int, dataset_name: str, source: str) -> uns
     Holds no reference to the model, so an evicted model is freed.
     """
     loaded = load_model(path, modified_ns)
-    from mnist_mlp import train
-
-    return loaded.detector or train.unsure_detector(loaded.model, dataset(dataset_name))
+    return loaded.detector or run.fallback_detector(loaded.model, dataset(dataset_name))
 
 
 @st.cache_data(show_spinner="Asking which test images the model is unsure of…", max_entries=16)

@@ -81,7 +81,7 @@ def results(session: training.Training) -> None:
             else:
                 st.rerun()
     if session.saved_as:
-        st.success(f"Saved as {session.saved_as!r}: it is now the model every page uses.")
+        st.success(session.saved_message)
         entry = picker.current_entry()
         if entry is not None and entry.name == session.saved_as:
             widgets.model_card(entry.card)

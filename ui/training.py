@@ -33,6 +33,15 @@ class Training:
     history: list[dict[str, float]] = field(default_factory=list)  # epochs of earlier runs
     test: evaluate.Evaluation | None = None  # set when evaluated on the test set
     saved_as: str | None = None
+    replaced: bool = False  # the save replaced an earlier model of that name
+
+    @property
+    def saved_message(self) -> str:
+        """What the page says once the run is saved ("" before)."""
+        if not self.saved_as:
+            return ""
+        earlier = ", in place of your earlier model of that name" if self.replaced else ""
+        return f"Saved as {self.saved_as!r}{earlier}: it is now the model every page uses."
 
     @property
     def dataset(self) -> str:
@@ -113,9 +122,9 @@ def save_training(session: Training, name: str) -> None:
     result = session.job.result
     test = session.test or evaluate_training(session)
     with st.spinner("Setting where the model should say Unsure…"):
-        run.save(session.plan, result, name, classroom.actor(), test=test, notes="Trained in the app.",
-                 overwrite=True)  # fmt: skip
-    session.saved_as = name
+        _, replaced = run.save(session.plan, result, name, classroom.actor(), test=test,
+                               notes="Trained in the app.", overwrite=True)  # fmt: skip
+    session.saved_as, session.replaced = name, replaced
     resources.store_changed()
     picker.select_model(name)
 

@@ -154,7 +154,7 @@ def test_draw_saves_the_drawing_with_the_predicted_or_corrected_label(app, digit
 
 def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, digits):
     """The Why and Nearest neighbours sections, and the warning, show what mnist_mlp.explain computes."""
-    from mnist_mlp import explain, images, neighbours, preprocess, train, unsure
+    from mnist_mlp import explain, images, neighbours, preprocess, run, unsure
 
     picture = np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8))
     seen = preprocess.to_mnist(images.read_image(png(picture)))
@@ -163,7 +163,7 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
     pixel_index = neighbours.pixel_index(digits.x_train, digits.y_train)
     by_pixels = neighbours.nearest(pixel_index, neighbours.pixel_vectors(seen[None])[0], 8)
     as_seen = neighbours.nearest(feature_index, expected.features, 8)
-    detector = train.unsure_detector(trained.model, digits)  # the tiny store's models have none saved
+    detector = run.fallback_detector(trained.model, digits)  # the tiny store's models have none saved
     verdict = unsure.judge(detector, trained.model, seen[None])[0]
     top = explain.top_units(expected, 8)
 

@@ -13,10 +13,10 @@ def shown_indices(at) -> list[int]:
 
 
 def test_filters_and_confusion_cells_lead_to_the_right_mistakes(app, trained, digits):
-    from mnist_mlp import evaluate, train, unsure
+    from mnist_mlp import evaluate, run, unsure
 
     expected = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
-    detector = train.unsure_detector(trained.model, digits)
+    detector = run.fallback_detector(trained.model, digits)
     open_page(app, "misclassifications")
     assert not app.exception and not app.error
     assert f"gets **{len(expected.mistakes()):,}** wrong" in app.markdown[0].value
