@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from mnist_mlp import data, export, model, store
+from mnist_mlp import data, export, model, rights, store
 
 
 def timed(function):
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="repeat for several (default: both shipped)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mnist-mlp-export-") as folder:
-        for name in args.model or ["digits-mlp", "fashion-mlp"]:
+        for name in args.model or list(rights.SHIPPED_MODELS):
             measure(name, Path(folder))
 
 

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from mnist_mlp import data, foreign, preprocess, store, unsure
+from mnist_mlp import data, foreign, preprocess, rights, store, unsure
 from mnist_mlp import model as mlp
 from tests.canvas import bitmaps
 
@@ -100,7 +100,7 @@ def verdict_milliseconds(loaded: store.LoadedModel, image: np.ndarray, repeats: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", nargs="+", default=["digits-mlp", "fashion-mlp"], metavar="NAME_OR_PATH")
+    parser.add_argument("--model", nargs="+", default=list(rights.SHIPPED_MODELS), metavar="NAME_OR_PATH")
     parser.add_argument("--count", type=int, default=1000, help="inputs of each kind (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -206,7 +206,7 @@ def run_train(args: argparse.Namespace) -> int:
 
         mine = my_drawings.as_dataset(dataset.name, args.drawings_folder)
         say(f"mixed in: {mine.source}, each {args.mix_drawings} times")
-    plan = run.plan(dataset, config, prepared, mine, args.mix_drawings)
+    plan = run.plan(dataset, config, prepared, mine, args.mix_drawings, name=name)
     counts = plan.samples
     say(
         f"model: {config.architecture} ({config.parameter_count:,} parameters), {config.epochs} "

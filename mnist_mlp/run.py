@@ -110,8 +110,9 @@ class Plan:
         from mnist_mlp import my_drawings
 
         mine = self.drawings
-        x_train, y_train = my_drawings.mix(self.split.x_train, self.split.y_train, mine.x_train, mine.y_train,
-                                           self.times)  # fmt: skip
+        x_train, y_train = my_drawings.mix(
+            self.split.x_train, self.split.y_train, mine.x_train, mine.y_train, self.times
+        )
         return Split(x_train, y_train, self.split.x_val, self.split.y_val)
 
     @property
@@ -134,13 +135,18 @@ class Plan:
 
 
 def plan(
-    dataset: Dataset, config: MLPConfig, prepared: Split, drawings: Dataset | None = None, times: int = 0
+    dataset: Dataset,
+    config: MLPConfig,
+    prepared: Split,
+    drawings: Dataset | None = None,
+    times: int = 0,
+    name: str | None = None,
 ) -> Plan:
     """The Plan for training `config` on `prepared` (a `with_extras` split), with `drawings` mixed in
-    `times` times each when `times` > 0."""
+    `times` times each when `times` > 0, under `name` (default: `suggested_name`)."""
     mixing = drawings is not None and times > 0
-    return Plan(dataset, prepared, suggested_name(dataset.name, config), drawings if mixing else None,
-                times if mixing else 0)  # fmt: skip
+    name = name or suggested_name(dataset.name, config)
+    return Plan(dataset, prepared, name, drawings if mixing else None, times if mixing else 0)
 
 
 def evaluate_test(plan: Plan, network: keras.Model) -> Evaluation:
@@ -159,8 +165,9 @@ def unsure_detector(plan: Plan, network: keras.Model) -> unsure.Detector:
     like them foreign. Repeating each drawing weighs it as training did.
     """
     training = plan.training
-    return unsure.fit(network, training.x_train, training.y_train, training.x_val,
-                      kind=data.ITEMS[plan.dataset.name])  # fmt: skip
+    return unsure.fit(
+        network, training.x_train, training.y_train, training.x_val, kind=data.ITEMS[plan.dataset.name]
+    )
 
 
 def fallback_detector(model: keras.Model, dataset: Dataset, *, seed: int = 0) -> unsure.Detector:
@@ -190,8 +197,16 @@ def save(
         notes: a note for the card; what was mixed in is added.
         command: the command line that reproduces the model, when it came from one.
     """
-    card = cards.make_card(name, result, plan.dataset, plan.samples, test, notes=plan.notes(notes),
-                           command=command)  # fmt: skip
+    card = cards.make_card(
+        name, result, plan.dataset, plan.samples, test, notes=plan.notes(notes), command=command
+    )
     detector = unsure_detector(plan, result.model)
-    return rights.save(actor, result.model, card, overwrite=overwrite, snapshots=result.snapshots,
-                       detector=detector, store_folder=store_folder)  # fmt: skip
+    return rights.save(
+        actor,
+        result.model,
+        card,
+        overwrite=overwrite,
+        snapshots=result.snapshots,
+        detector=detector,
+        store_folder=store_folder,
+    )

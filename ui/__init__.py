@@ -3,7 +3,9 @@
 `resources` (every st.cache_* wrapper), `picker` (the model picker and the picked model), `training`
 (this session's runs), `widgets` and `charts`, `links` (settings in the URL), `collection` (my
 drawings), `probing` and `explanations` (the Draw page's probe and "why"), `classroom` (this session's
-owner id and teacher rights), `legacy_pages` (the guard every page calls first, as `through_app()`).
+owner id and teacher rights), `legacy_pages` (the guard every page calls first, as `through_app()`),
+and the widget groups of the larger pages: `train_settings` and `run_views` (Train), `comparison`,
+`inputs` (Draw), `mistakes`, `drawings_view`, `catalogue` (Models).
 TensorFlow is imported only by the functions that need it.
 """
 

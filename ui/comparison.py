@@ -59,8 +59,10 @@ def live(runs: list[training.Training]) -> None:
             )
         elif progress is not None:
             column.progress(min(progress.fraction, 1.0), f"Epoch {progress.epoch}/{progress.epochs}")
-    curves = {label(side, run.job.config, run.dataset): charts.progress_rows(state.points)
-              for side, run, state in zip("ab", runs, states, strict=True)}  # fmt: skip
+    curves = {
+        label(side, run.job.config, run.dataset): charts.progress_rows(state.points)
+        for side, run, state in zip("ab", runs, states, strict=True)
+    }
     charts.history_overlay(curves)
     st.button("Stop both", on_click=training.stop_training, args=training.COMPARE_KEYS, key="compare_stop")
 
@@ -79,8 +81,16 @@ def trained_runs(runs: list[training.Training]) -> list[Run] | None:
             continue
         test = run.test or training.evaluate_training(run)
         names = list(data.class_names(run.dataset))
-        shown.append(Run(label(side, result.config, run.dataset), result.model, test, names, run.dataset,
-                         result.history))  # fmt: skip
+        shown.append(
+            Run(
+                label(side, result.config, run.dataset),
+                result.model,
+                test,
+                names,
+                run.dataset,
+                result.history,
+            )
+        )
         with column:
             training.save_form(run, f"compare_{side}", label=f"Save {side.upper()}", name_label="Save as")
             if run.saved_as:
@@ -98,13 +108,24 @@ def saved_runs() -> list[Run] | None:
     for side, column, default in zip("ab", st.columns(2), names[:2], strict=True):
         with column:
             links.url_bound(f"{side}_model", f"compare_{side}_model", names, default, always=True)
-            entry = entries[st.selectbox(f"Model {side.upper()}", names, names.index(default),
-                                         key=f"compare_{side}_model")]  # fmt: skip
+            entry = entries[
+                st.selectbox(
+                    f"Model {side.upper()}", names, names.index(default), key=f"compare_{side}_model"
+                )
+            ]
         loaded, test = picker.load_entry(entry), picker.evaluation(entry)
         if loaded is None or test is None:
             return None
-        shown.append(Run(f"{side.upper()}: {entry.name}", loaded.model, test, picker.class_names(entry.card),
-                         picker.dataset_name(entry.card), entry.card.history))  # fmt: skip
+        shown.append(
+            Run(
+                f"{side.upper()}: {entry.name}",
+                loaded.model,
+                test,
+                picker.class_names(entry.card),
+                picker.dataset_name(entry.card),
+                entry.card.history,
+            )
+        )
     return shown
 
 

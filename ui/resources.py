@@ -151,6 +151,7 @@ def data_changed() -> None:
     """Forget the loaded datasets (and their splits) after a fuller copy has arrived."""
     dataset.clear()
     training_split.clear()
+    _with_extras.clear()
 
 
 def store_changed() -> None:

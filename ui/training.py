@@ -122,8 +122,15 @@ def save_training(session: Training, name: str) -> None:
     result = session.job.result
     test = session.test or evaluate_training(session)
     with st.spinner("Setting where the model should say Unsure…"):
-        _, replaced = run.save(session.plan, result, name, classroom.actor(), test=test,
-                               notes="Trained in the app.", overwrite=True)  # fmt: skip
+        _, replaced = run.save(
+            session.plan,
+            result,
+            name,
+            classroom.actor(),
+            test=test,
+            notes="Trained in the app.",
+            overwrite=True,
+        )
     session.saved_as, session.replaced = name, replaced
     resources.store_changed()
     picker.select_model(name)
@@ -153,5 +160,5 @@ def sidebar_status() -> None:
     session = current()
     if session is not None and not session.job.done:
         st.sidebar.caption("A training of yours runs in the background; the Train page shows it.")
-    if any(run is not None and not run.job.done for run in map(current, COMPARE_KEYS)):
+    if any(other is not None and not other.job.done for other in map(current, COMPARE_KEYS)):
         st.sidebar.caption("Your two compared runs train in the background; the Compare page shows them.")
