@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES, compiled_function, image_batch
+from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES, compiled_function, run_in_chunks
 
 if TYPE_CHECKING:
     import keras
 
 IG_STEPS = 64  # integrated-gradients path steps: completeness within ~1% for the shipped models
-FEATURE_CHUNK = 8192
 
 
 class ExplainError(ValueError):
@@ -89,16 +88,7 @@ def explain(
 
 def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """What the output layer reads, (n, d) float32, for images (n, 28, 28) uint8 or float in [0, 1]."""
-    import tensorflow as tf
-
-    images = image_batch(images)
-    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
-    function = compiled_function(model, ("features",), _features_function)
-    chunks = [
-        function(tf.constant(images[start : start + FEATURE_CHUNK], tf.float32) * scale).numpy()
-        for start in range(0, len(images), FEATURE_CHUNK)
-    ]
-    return np.concatenate(chunks) if chunks else np.zeros((0, _chain(model).feature_size), np.float32)
+    return run_in_chunks(model, ("features",), _features_function, images, _chain(model).feature_size)
 
 
 # ---- The compiled functions --------------------------------------------------------------------
