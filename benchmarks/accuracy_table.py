@@ -30,7 +30,7 @@ def run(dataset_name: str, preset_name: str, dataset: data.Dataset) -> tuple[flo
     """Test accuracy, epochs and training seconds of one preset."""
     config = model.preset(preset_name)
     split = data.split_validation(dataset.x_train, dataset.y_train, 0.1, seed=config.seed)
-    result = train.train(config, *split)
+    result = train.train(config, split)
     accuracy = evaluate.evaluate(result.model, dataset.x_test, dataset.y_test).accuracy
     return accuracy, config.epochs, result.seconds
 

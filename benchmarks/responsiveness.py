@@ -31,7 +31,7 @@ def stop_seconds(repeats: int) -> list[float]:
     split = data.split_validation(sample.x_train[:400], sample.y_train[:400], 0.2, seed=0)
     seconds = []
     for _ in range(repeats):
-        training = job.TrainingJob(STOP_CONFIG, *split).start()
+        training = job.TrainingJob(STOP_CONFIG, split).start()
         while training.state().progress is None:
             time.sleep(0.01)
         stopped_at = time.perf_counter()

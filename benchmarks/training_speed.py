@@ -71,8 +71,8 @@ def ours(config: model.MLPConfig, split, dataset) -> tuple[float, float]:
         if progress.kind == "epoch":
             marks.append(time.perf_counter())
 
-    result = train.train(config, *split, on_progress=on_progress, stop=threading.Event())
-    speed = _steady_speed(marks, len(split[0]))
+    result = train.train(config, split, on_progress=on_progress, stop=threading.Event())
+    speed = _steady_speed(marks, len(split.x_train))
     accuracy = evaluate.evaluate(result.model, dataset.x_test, dataset.y_test).accuracy
     return speed, accuracy
 
@@ -141,7 +141,7 @@ def main() -> None:
     dataset = data.load(args.dataset, allow_download=False)
     split = data.split_validation(dataset.x_train, dataset.y_train, 0.1)
     print(
-        f"data: {dataset.source}; {len(split[0]):,} training images, {args.epochs} epochs, "
+        f"data: {dataset.source}; {len(split.x_train):,} training images, {args.epochs} epochs, "
         f"seeds 0-{args.seeds - 1} on each side\n"
     )
     print(

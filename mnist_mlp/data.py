@@ -24,6 +24,7 @@ from mnist_mlp import datafiles, datasets, my_drawings
 DATASETS = datasets.DATASETS
 ITEMS = datasets.ITEMS
 Dataset = datasets.Dataset
+Split = datasets.Split
 class_names = datasets.class_names
 DEBIAN_DATASETS_DIR = Path("/usr/share/datasets")  # dataset-fashion-mnist installs here
 DATASETS_DIR_ENV = "MNIST_MLP_DATASETS_DIR"  # a folder to look in instead of Debian's (tests seal theirs)
@@ -96,9 +97,7 @@ def load(
     return _dataset(dataset, _noted(source, notes), arrays, names, is_sample=True)
 
 
-def split_validation(
-    x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int = 0) -> Split:
     """Hold out a stratified, reproducible validation set from training data.
 
     Args:
@@ -108,7 +107,7 @@ def split_validation(
             round(fraction * its count), but always keeps at least one training sample.
         seed: the same inputs and seed always give the same split.
     Returns:
-        (x_train, y_train, x_val, y_val): new arrays, rows in their original order.
+        A Split of new arrays (x_train, y_train, x_val, y_val), rows in their original order.
     """
     x, y = np.asarray(x), np.asarray(y)
     if not 0 < fraction < 1:
@@ -124,7 +123,7 @@ def split_validation(
         members = np.flatnonzero(y == label)
         count = min(math.floor(fraction * len(members) + 0.5), len(members) - 1)
         held_out[rng.choice(members, size=count, replace=False)] = True
-    return x[~held_out], y[~held_out], x[held_out], y[held_out]
+    return Split(x[~held_out], y[~held_out], x[held_out], y[held_out])
 
 
 def _keras_cache_dir() -> Path:

@@ -1,10 +1,13 @@
-"""What a dataset is here: the two datasets' names and class names, and the `Dataset` a load returns.
+"""What a dataset is here: the two datasets' names and class names, the `Dataset` a load returns and
+the `Split` a run trains and validates on.
 
-A leaf: `data` (which loads datasets) and `my_drawings` (which keeps my drawings as one) both use it.
+A leaf: `data` (which loads datasets and splits them), `my_drawings` (which keeps my drawings as one),
+`pen` and `train` (which add to a split and train on it) all use it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +38,25 @@ class Dataset:
     y_test: np.ndarray = field(repr=False)  # (m,) uint8 in 0..9
     class_names: tuple[str, ...]  # class_names[label] is the label's name
     is_sample: bool  # True for the small bundled sample, not the full set
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """The images a run trains and validates on; unpacks as `x_train, y_train, x_val, y_val`."""
+
+    x_train: np.ndarray  # (n, 28, 28) uint8, ink white on black
+    y_train: np.ndarray  # (n,) integer labels in 0..9, or train.OUTLIER for an image of no class
+    x_val: np.ndarray  # (m, 28, 28) uint8
+    y_val: np.ndarray  # (m,) integer labels in 0..9
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.x_train, self.y_train, self.x_val, self.y_val))
+
+    def read_only(self) -> Split:
+        """The same split, its arrays made read-only (for one shared by every session); returns self."""
+        for array in self:
+            array.setflags(write=False)
+        return self
 
 
 def class_names(dataset: str) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_mlp import model, train
+from mnist_mlp.datasets import Split
 
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 ACTIVE = (QUEUED, RUNNING)
@@ -48,8 +49,7 @@ class TrainingJob:
 
     Args:
         config: the model and how to train it.
-        x_train, x_val: (n, 28, 28) uint8 images, ink white on black.
-        y_train, y_val: (n,) integer labels in 0..9.
+        split: the images to train and validate on (see `train.train`).
         previous: a TrainResult to go on training (it is changed in place, as `train.train` does).
         epochs: epochs to run (default `config.epochs`).
         slots: a semaphore shared by all jobs that limits how many train at once; a job waits
@@ -60,10 +60,7 @@ class TrainingJob:
     def __init__(
         self,
         config: model.MLPConfig,
-        x_train: np.ndarray,
-        y_train: np.ndarray,
-        x_val: np.ndarray,
-        y_val: np.ndarray,
+        split: Split,
         *,
         previous: train.TrainResult | None = None,
         epochs: int | None = None,
@@ -73,7 +70,7 @@ class TrainingJob:
     ) -> None:
         self.config = config
         self.epochs = epochs or config.epochs
-        self._data: tuple[np.ndarray, ...] | None = (x_train, y_train, x_val, y_val)  # until the run ends
+        self._data: Split | None = split  # until the run ends
         self._previous = previous
         self._slots = slots
         self._weight_units = weight_units
@@ -159,12 +156,12 @@ class TrainingJob:
         try:
             with self._lock:
                 self._status = RUNNING
-            live = self._previous or _new_result(self.config, len(self._data[0]), self.epochs)
+            live = self._previous or _new_result(self.config, len(self._data.x_train), self.epochs)
             with self._lock:
                 self._live = live
             self._copy_weights(force=True)
             result = train.train(
-                self.config, *self._data, previous=live, epochs=self.epochs,
+                self.config, self._data, previous=live, epochs=self.epochs,
                 on_progress=self._on_progress, stop=self._stop, snapshot_steps=self._snapshot_steps,
             )  # fmt: skip
             self._copy_weights(force=True)

@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from mnist_mlp.datasets import Split
+
 CANVAS_SIZE = 280  # the Draw page's canvas, px
 BRUSH_RANGE = (6, 40)  # the Draw page's brush slider, canvas px
 TRACE_SCALE = 4  # the digit is thinned at 4x (112x112): a smoother centre line than at 28x28
@@ -318,13 +320,13 @@ def add_renders(
 
 
 def with_renders(
-    split: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    split: Split,
     per_digit: int,
     *,
     seed: int,
     on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_train, y_train, x_val, y_val) with `per_digit` pen renders of each training digit and one of
+) -> Split:
+    """`split` with `per_digit` pen renders of each training digit and one of
     each validation digit added (`add_renders`), so that validation measures drawings too.
 
     Of a large set (the full MNIST) only MAX_RENDERED_DIGITS random training digits and a tenth as
@@ -354,7 +356,7 @@ def with_renders(
         x_val[val_chosen], y_val[val_chosen], 1, seed=seed + 1, on_progress=validation_progress
     )
     x_val, y_val = _joined(x_val, y_val, renders, len(val_chosen))
-    return x_train, y_train, x_val, y_val
+    return Split(x_train, y_train, x_val, y_val)
 
 
 def _some(count: int, limit: int, rng: np.random.Generator) -> np.ndarray:

@@ -8,18 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mnist_mlp import cards, data, rights, train, unsure
+from mnist_mlp import cards, data, datasets, rights, train, unsure
 
 if TYPE_CHECKING:
     import os
     from pathlib import Path
 
     import keras
-    import numpy as np
 
     from mnist_mlp.data import Dataset
     from mnist_mlp.evaluate import Evaluation
@@ -29,28 +28,12 @@ MAX_NAME_LENGTH = 63  # store.check_name's limit
 VALIDATION_FRACTION = 0.1  # share of the training images held out to validate on (the app's; --validation)
 
 
-@dataclass(frozen=True, eq=False)
-class Split:
-    """The images a run trains and validates on; unpacks as `x_train, y_train, x_val, y_val`."""
-
-    x_train: np.ndarray  # (n, 28, 28) uint8, ink white on black
-    y_train: np.ndarray  # (n,) integer labels in 0..9, or train.OUTLIER for an image of no class
-    x_val: np.ndarray  # (m, 28, 28) uint8
-    y_val: np.ndarray  # (m,) integer labels in 0..9
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return iter((self.x_train, self.y_train, self.x_val, self.y_val))
-
-    def read_only(self) -> Split:
-        """The same split, its arrays made read-only (for one shared by every session); returns self."""
-        for array in self:
-            array.setflags(write=False)
-        return self
+Split = datasets.Split  # the four arrays of a run, defined in the leaf `datasets`
 
 
 def split(dataset: Dataset, seed: int, validation: float = VALIDATION_FRACTION) -> Split:
     """`dataset`'s training images with `validation` of them held out, the same for the same seed."""
-    return Split(*data.split_validation(dataset.x_train, dataset.y_train, validation, seed=seed))
+    return data.split_validation(dataset.x_train, dataset.y_train, validation, seed=seed)
 
 
 def with_extras(
@@ -66,7 +49,7 @@ def with_extras(
     """
     if not (config.pen_strokes or config.outliers):
         return original
-    return Split(*train.with_extras(tuple(original), config, dataset_name, on_progress))
+    return train.with_extras(original, config, dataset_name, on_progress)
 
 
 def suggested_name(dataset_name: str, config: MLPConfig) -> str:

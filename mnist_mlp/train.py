@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mnist_mlp import augment
+from mnist_mlp.datasets import Split
 from mnist_mlp.model import (
     IMAGE_SHAPE,
     NUM_CLASSES,
@@ -81,10 +82,7 @@ class TrainResult:
 
 def train(
     config: MLPConfig,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
+    split: Split,
     *,
     previous: TrainResult | None = None,
     epochs: int | None = None,
@@ -95,16 +93,17 @@ def train(
     """Train a new model from `config`, or go on training `previous` (weights, optimizer, history).
 
     Args:
-        x_train, x_val: (n, 28, 28) uint8 images, ink white on black.
-        y_train, y_val: (n,) integer labels in 0..9; a training label of OUTLIER marks an image that
-            is of no class (outlier exposure, Hendrycks et al. 2019): the model learns to spread its
-            probabilities evenly over the classes for it, so the Unsure verdict can catch such input.
+        split: x_train, x_val (n, 28, 28) uint8 images, ink white on black; y_train, y_val (n,)
+            integer labels in 0..9. A training label of OUTLIER marks an image that is of no class
+            (outlier exposure, Hendrycks et al. 2019): the model learns to spread its probabilities
+            evenly over the classes for it, so the Unsure verdict can catch such input.
         epochs: epochs to run now (default `config.epochs`).
         on_progress: called from this thread after every compiled call (but an epoch's last) and every epoch.
         stop: when set (from any thread), training ends after the current call (< ~0.1 s) and
             the model keeps what it learned; the result has `stopped=True`.
         snapshot_steps: optimizer steps at which to keep first-layer weights, besides epoch ends.
     """
+    x_train, y_train, x_val, y_val = split
     _check_arrays(x_train, y_train, "training")
     _check_arrays(x_val, y_val, "validation")
     run_epochs = epochs or config.epochs
@@ -276,13 +275,14 @@ def _progress(
 
 
 def with_extras(
-    split: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    split: Split,
     config: MLPConfig,
     dataset: str,
     on_progress: Callable[[str, int, int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_train, y_train, x_val, y_val) with what `config` adds: pen-stroke renders of the digits
-    (`pen.with_renders`) and images of no class labelled OUTLIER (`foreign.outliers`), training only.
+) -> Split:
+    """`split` with what `config` adds: pen-stroke renders of the digits (`pen.with_renders`) and
+    images of no class labelled OUTLIER (`foreign.outliers`), training only; `split` itself when it
+    asks for neither.
 
     on_progress: called with (what, done, total) while the renders are made.
     """
@@ -307,7 +307,7 @@ def with_extras(
         outliers = foreign.outliers(dataset, config.outliers, seed=config.seed)
         x_train, y_train, x_val, y_val = split
         labels = np.full(len(outliers), OUTLIER, y_train.dtype)
-        split = (np.concatenate([x_train, outliers]), np.concatenate([y_train, labels]), x_val, y_val)
+        split = Split(np.concatenate([x_train, outliers]), np.concatenate([y_train, labels]), x_val, y_val)
         if on_progress is not None:
             on_progress(what, len(outliers), len(outliers))
     return split

@@ -80,11 +80,11 @@ def digits():
 
 @pytest.fixture(scope="session")
 def small_split(digits):
-    """(x_train, y_train, x_val, y_val): real digits, 1,000 to train on and 400 to validate."""
+    """A Split (x_train, y_train, x_val, y_val) of real digits, 1,000 to train on and 400 to validate."""
     from mnist_mlp import data
 
     x_train, y_train, x_val, y_val = data.split_validation(digits.x_train, digits.y_train, 0.1, seed=0)
-    return x_train[:1000], y_train[:1000], x_val[:400], y_val[:400]
+    return data.Split(x_train[:1000], y_train[:1000], x_val[:400], y_val[:400])
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def trained(small_split):
     from mnist_mlp import model, train
 
     config = model.MLPConfig(hidden_units=(64,), dropout_rate=0.0, epochs=2, batch_size=32, seed=1)
-    return train.train(config, *small_split)
+    return train.train(config, small_split)
 
 
 def write_idx_folder(folder: Path, arrays: datafiles.Arrays, suffix=".gz", sep="-") -> Path:

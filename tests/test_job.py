@@ -8,7 +8,7 @@ import weakref
 import numpy as np
 import pytest
 
-from mnist_mlp import job, model, train
+from mnist_mlp import datasets, job, model, train
 
 TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_size=32, seed=5)
 
@@ -16,7 +16,7 @@ TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_siz
 @pytest.fixture(scope="module")
 def tiny_split(small_split):
     x_train, y_train, x_val, y_val = small_split
-    return x_train[:320], y_train[:320], x_val[:100], y_val[:100]
+    return datasets.Split(x_train[:320], y_train[:320], x_val[:100], y_val[:100])
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:
@@ -27,7 +27,7 @@ def wait_for(condition, timeout: float = 60.0) -> None:
 
 
 def test_runs_to_the_end_in_its_own_thread_and_reports_progress(tiny_split):
-    training = job.TrainingJob(TINY.replace(epochs=2), *tiny_split).start()
+    training = job.TrainingJob(TINY.replace(epochs=2), tiny_split).start()
     assert training.wait(60)
     state = training.state()
     assert state.status == job.FINISHED and not state.active and state.error is None
@@ -45,22 +45,22 @@ def test_runs_to_the_end_in_its_own_thread_and_reports_progress(tiny_split):
 
 def test_stop_ends_a_long_run_and_keeps_the_model(tiny_split):
     """How soon it stops (goal: 1.5 s) is measured by `python -m benchmarks.responsiveness`."""
-    training = job.TrainingJob(TINY.replace(epochs=1000), *tiny_split).start()
+    training = job.TrainingJob(TINY.replace(epochs=1000), tiny_split).start()
     wait_for(lambda: training.state().progress is not None)
     training.stop()
     assert training.wait(60)  # the 1000 epochs would take minutes
     assert training.status == job.STOPPED
     result = training.result
     assert result.stopped and result.epochs_done < 1000
-    probabilities = model.predict(result.model, tiny_split[2][:3])
+    probabilities = model.predict(result.model, tiny_split.x_val[:3])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
 
 
 def test_continues_a_previous_result(tiny_split):
-    first = job.TrainingJob(TINY, *tiny_split).start()
+    first = job.TrainingJob(TINY, tiny_split).start()
     assert first.wait(60)
     steps = first.result.steps
-    second = job.TrainingJob(TINY, *tiny_split, previous=first.result, epochs=1).start()
+    second = job.TrainingJob(TINY, tiny_split, previous=first.result, epochs=1).start()
     assert second.wait(60)
     assert second.status == job.FINISHED
     assert second.result is first.result  # trained further in place, as train.train does
@@ -71,8 +71,8 @@ def test_continues_a_previous_result(tiny_split):
 def test_waits_for_a_free_slot_and_can_be_stopped_while_queued(tiny_split):
     slots = threading.Semaphore(1)
     slots.acquire()  # another session holds the only slot
-    waiting = job.TrainingJob(TINY, *tiny_split, slots=slots).start()
-    cancelled = job.TrainingJob(TINY, *tiny_split, slots=slots).start()
+    waiting = job.TrainingJob(TINY, tiny_split, slots=slots).start()
+    cancelled = job.TrainingJob(TINY, tiny_split, slots=slots).start()
     time.sleep(0.3)
     assert waiting.status == cancelled.status == job.QUEUED
     cancelled.stop()
@@ -87,7 +87,8 @@ def test_waits_for_a_free_slot_and_can_be_stopped_while_queued(tiny_split):
 def test_an_error_in_the_thread_is_reported_not_swallowed(tiny_split):
     x_train, y_train, x_val, y_val = tiny_split
     slots = threading.Semaphore(1)
-    broken = job.TrainingJob(TINY, x_train.astype(np.float32), y_train, x_val, y_val, slots=slots)
+    broken_split = datasets.Split(x_train.astype(np.float32), y_train, x_val, y_val)
+    broken = job.TrainingJob(TINY, broken_split, slots=slots)
     assert broken.start().wait(60)
     state = broken.state()
     assert state.status == job.FAILED
@@ -129,11 +130,13 @@ def test_any_exception_in_the_thread_fails_the_job_and_lets_its_arrays_go(
         make_runner(self, *args, **kwargs)
 
     monkeypatch.setattr(train._Runner, "__init__", watched_runner)
-    x_train = tiny_split[0].copy()  # only the job and the run see this copy
+    x_train = tiny_split.x_train.copy()  # only the job and the run see this copy
     images = weakref.ref(x_train)
     slots = threading.Semaphore(1)
-    failing = FailsAtFirstReport(TINY.replace(epochs=3), x_train, *tiny_split[1:], slots=slots, error=error)
-    del x_train
+    _, y_train, x_val, y_val = tiny_split
+    own = datasets.Split(x_train, y_train, x_val, y_val)
+    failing = FailsAtFirstReport(TINY.replace(epochs=3), own, slots=slots, error=error)
+    del x_train, own
     assert failing.start().wait(60)
     state = failing.state()
     assert state.status == job.FAILED and not state.active
@@ -149,7 +152,7 @@ def test_any_exception_in_the_thread_fails_the_job_and_lets_its_arrays_go(
 
 def test_points_are_thinned_but_keep_every_epoch(tiny_split, monkeypatch):
     monkeypatch.setattr(job, "MAX_POINTS", 8)
-    training = job.TrainingJob(TINY.replace(epochs=6, batch_size=8), *tiny_split).start()
+    training = job.TrainingJob(TINY.replace(epochs=6, batch_size=8), tiny_split).start()
     assert training.wait(120)
     points = training.state().points
     assert len(points) <= 2 * 8
@@ -159,6 +162,6 @@ def test_points_are_thinned_but_keep_every_epoch(tiny_split, monkeypatch):
 @pytest.mark.parametrize("decay", model.LEARNING_RATE_DECAYS)
 def test_a_job_trains_exactly_as_train_does(tiny_split, decay):
     config = TINY.replace(epochs=2, learning_rate_decay=decay)
-    training = job.TrainingJob(config, *tiny_split).start()
+    training = job.TrainingJob(config, tiny_split).start()
     assert training.wait(60) and training.status == job.FINISHED
-    assert training.result.history == train.train(config, *tiny_split).history
+    assert training.result.history == train.train(config, tiny_split).history

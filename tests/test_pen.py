@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from mnist_mlp import pen, preprocess
+from mnist_mlp import datasets, pen, preprocess
 from tests.conftest import mnist_digits
 
 
@@ -149,3 +149,16 @@ def test_add_renders_appends_prepared_pen_drawings_with_their_labels():
     assert np.array_equal(x, again)
     with pytest.raises(ValueError, match="per_digit"):
         pen.add_renders(images[:3], labels[:3], 0, seed=0)
+
+
+def test_with_renders_adds_renders_to_both_halves_of_a_split():
+    images, labels = mnist_digits()
+    split = datasets.Split(images[:12], labels[:12], images[12:18], labels[12:18])
+    done: list[tuple[int, int]] = []
+    drawn = pen.with_renders(split, 2, seed=3, on_progress=lambda *counts: done.append(counts))
+    assert isinstance(drawn, datasets.Split)
+    assert drawn.x_train.shape == (12 + 2 * 12, 28, 28) and drawn.x_val.shape == (6 + 6, 28, 28)
+    assert np.array_equal(drawn.x_train[:12], split.x_train) and np.array_equal(drawn.x_val[:6], split.x_val)
+    assert np.array_equal(drawn.y_train[12:], np.repeat(labels[:12], 2))
+    assert np.array_equal(drawn.y_val[6:], labels[12:18])
+    assert done[-1] == (18, 18)  # every chosen digit, training and validation, counted once

@@ -50,7 +50,7 @@ def test_a_plan_counts_my_drawings_as_often_as_they_are_mixed_in(digits, small, 
 
 def test_save_writes_the_card_model_snapshots_and_detector(digits, small, mine, tmp_path):
     plan = run.plan(digits, TINY, small, mine, 2)
-    result = train.train(TINY, *plan.training)
+    result = train.train(TINY, plan.training)
     test = run.evaluate_test(plan, result.model)
     assert len(test.labels) == 1000
     path, replaced = run.save(plan, result, "flow", rights.CLI, test=test, notes="Small.",

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_mlp import model, train
+from mnist_mlp import datasets, model, train
 
 
 def test_learns_real_digits_and_reports_progress(trained):
@@ -19,7 +19,7 @@ def test_learns_real_digits_and_reports_progress(trained):
 def test_progress_events_cover_every_batch_in_order(small_split):
     config = model.MLPConfig(hidden_units=(32,), epochs=2, batch_size=100, seed=2)
     events = []
-    result = train.train(config, *small_split, on_progress=events.append)
+    result = train.train(config, small_split, on_progress=events.append)
     epochs = [e for e in events if e.kind == "epoch"]
     assert [e.epoch for e in epochs] == [1, 2]
     assert all(e.batch == e.batches == 10 for e in epochs)
@@ -44,13 +44,13 @@ def test_stop_from_another_thread_keeps_what_was_learned(small_split):
             setter.start()
             setter.join()
 
-    result = train.train(config, *small_split, on_progress=on_progress, stop=stop)
+    result = train.train(config, small_split, on_progress=on_progress, stop=stop)
     assert result.stopped
     assert result.history[-1]["epoch"] < 0.2  # stopped early in the first epoch of 50
     assert len([p for p in seen if p.step > seen[-1].step]) == 0
     assert result.history[-1]["val_accuracy"] > 0.2  # learned something in a few steps
     before = result.steps
-    more = train.train(config, *small_split, previous=result, epochs=1)
+    more = train.train(config, small_split, previous=result, epochs=1)
     assert not more.stopped
     assert more.steps > before
     assert [round(r["epoch"], 2) for r in more.history][-1] == 1.0
@@ -58,43 +58,41 @@ def test_stop_from_another_thread_keeps_what_was_learned(small_split):
 
 def test_continuing_extends_history_and_optimizer_steps(small_split):
     config = model.MLPConfig(hidden_units=(32,), epochs=1, batch_size=100, seed=4)
-    first = train.train(config, *small_split)
+    first = train.train(config, small_split)
     weights = first.model.get_weights()[0].copy()
-    second = train.train(config, *small_split, previous=first, epochs=2)
+    second = train.train(config, small_split, previous=first, epochs=2)
     assert [r["epoch"] for r in second.history] == [1.0, 2.0, 3.0]
     assert second.steps == 30
     assert not np.array_equal(weights, second.model.get_weights()[0])
     with pytest.raises(ValueError, match="Cannot continue a 784-32-10 model as 784-64-10"):
-        train.train(config.replace(hidden_units=(64,)), *small_split, previous=second)
+        train.train(config.replace(hidden_units=(64,)), small_split, previous=second)
 
 
 def test_continuing_applies_the_new_learning_rate_and_optimizer(small_split, tmp_path):
     import keras
 
     config = model.MLPConfig(hidden_units=(32,), epochs=1, batch_size=100, seed=4)
-    first = train.train(config, *small_split)
+    first = train.train(config, small_split)
     first.model.save(tmp_path / "first.keras")  # continue a saved model, as the app and the CLI do
     reloaded = train.TrainResult(model=keras.saving.load_model(tmp_path / "first.keras"), config=config)
     weights = reloaded.model.get_weights()[0].copy()
-    frozen = train.train(config.replace(learning_rate=1e-9), *small_split, previous=reloaded, epochs=1)
+    frozen = train.train(config.replace(learning_rate=1e-9), small_split, previous=reloaded, epochs=1)
     assert np.abs(frozen.model.get_weights()[0] - weights).max() < 1e-5  # the saved 1e-3 would move them
     assert float(frozen.model.optimizer.learning_rate) == pytest.approx(1e-9)
 
     # 20 steps so far; a cosine run of 8 steps (batches of 128) must start its cycle at step 20
     cosine = config.replace(learning_rate=2e-3, learning_rate_decay="cosine", batch_size=128)
-    decayed = train.train(cosine, *small_split, previous=frozen, epochs=1)
+    decayed = train.train(cosine, small_split, previous=frozen, epochs=1)
     schedule = keras.optimizers.schedules.deserialize(decayed.model.optimizer.get_config()["learning_rate"])
     rates = [float(schedule(step)) for step in (20, 24, 28)]
     assert rates == pytest.approx([2e-3, 1e-3, 0], abs=1e-9)  # full rate, half way, down to 0
     decayed.model.save(tmp_path / "decayed.keras")  # the offset schedule saves and loads
     assert keras.saving.load_model(tmp_path / "decayed.keras").optimizer.iterations.numpy() == 28
-    constant = train.train(config.replace(learning_rate=1e-3), *small_split, previous=decayed, epochs=1)
+    constant = train.train(config.replace(learning_rate=1e-3), small_split, previous=decayed, epochs=1)
     assert float(constant.model.optimizer.learning_rate) == pytest.approx(1e-3)
 
     before_switch = constant.model.get_weights()[0].copy()
-    switched = train.train(
-        config.replace(optimizer="sgd", learning_rate=0.1), *small_split, previous=constant
-    )
+    switched = train.train(config.replace(optimizer="sgd", learning_rate=0.1), small_split, previous=constant)
     assert isinstance(switched.model.optimizer, keras.optimizers.SGD)
     assert switched.steps == 48  # the step count carries on across the switch
     assert not np.array_equal(before_switch, switched.model.get_weights()[0])
@@ -102,7 +100,7 @@ def test_continuing_applies_the_new_learning_rate_and_optimizer(small_split, tmp
 
 def test_snapshots_at_chosen_steps_and_epoch_ends(small_split):
     config = model.MLPConfig(hidden_units=(80,), epochs=2, batch_size=50, seed=5)
-    result = train.train(config, *small_split, snapshot_steps=(0, 10, 100))
+    result = train.train(config, small_split, snapshot_steps=(0, 10, 100))
     assert sorted(result.snapshots) == [0, 10, 20, 40]  # 20 batches per epoch
     first = result.snapshots[0]
     assert first.shape == (train.SNAPSHOT_UNITS, 28, 28) and first.dtype == np.float16
@@ -114,14 +112,14 @@ def test_snapshots_at_chosen_steps_and_epoch_ends(small_split):
 
 def test_seeded_runs_are_reproducible(small_split):
     config = model.MLPConfig(hidden_units=(32,), epochs=1, batch_size=100, seed=6)
-    first = train.train(config, *small_split)
-    second = train.train(config, *small_split)
+    first = train.train(config, small_split)
+    second = train.train(config, small_split)
     assert _same_run(first, second)  # exactly: the losses no longer depend on how the steps were grouped
 
 
 def test_augmented_training_learns(small_split):
     config = model.MLPConfig(hidden_units=(64,), epochs=5, batch_size=32, augment=True, seed=7)
-    result = train.train(config, *small_split)
+    result = train.train(config, small_split)
     assert result.history[-1]["val_accuracy"] > 0.75
 
 
@@ -131,7 +129,7 @@ def test_cosine_decay_spans_the_run_and_saves_with_the_model(small_split, tmp_pa
     config = model.MLPConfig(
         hidden_units=(32,), epochs=2, batch_size=100, learning_rate=0.01, learning_rate_decay="cosine", seed=8
     )
-    result = train.train(config, *small_split)
+    result = train.train(config, small_split)
     optimizer = result.model.optimizer
     assert result.steps == 20  # 1,000 images in batches of 100, twice
     last_rate = 0.01 * (1 + np.cos(np.pi * 19 / 20)) / 2  # the run's last step, near 0
@@ -148,7 +146,6 @@ def test_cosine_decay_spans_the_run_and_saves_with_the_model(small_split, tmp_pa
 def test_augmented_training_sees_fresh_images_every_epoch(small_split, monkeypatch):
     # Epoch 1 trains on the digits, epoch 2 on blank images. A near-zero rate keeps softmax
     # regression's biases at 0, so on blanks every class gets 1/10 and the loss is exactly ln 10.
-    x_train, y_train, x_val, y_val = small_split
     config = model.MLPConfig(
         hidden_units=(), optimizer="sgd", learning_rate=1e-9, epochs=2, augment=True, seed=0
     )
@@ -157,19 +154,18 @@ def test_augmented_training_sees_fresh_images_every_epoch(small_split, monkeypat
         return images if seed == 1 else np.zeros_like(images)
 
     monkeypatch.setattr(train.augment, "distort", distort)
-    result = train.train(config, x_train, y_train, x_val, y_val)
+    result = train.train(config, small_split)
     assert result.history[0]["loss"] != pytest.approx(np.log(10), abs=1e-3)
     assert result.history[1]["loss"] == pytest.approx(np.log(10), abs=1e-5)
 
 
 def test_all_optimizers_and_l2_train(small_split):
-    x_train, y_train, x_val, y_val = small_split
     for optimizer in model.OPTIMIZERS:
         rate = 0.05 if optimizer in ("sgd", "adagrad") else 1e-3
         config = model.MLPConfig(
             hidden_units=(16,), optimizer=optimizer, learning_rate=rate, l2=1e-4, epochs=2, batch_size=32
         )
-        result = train.train(config, x_train, y_train, x_val, y_val)
+        result = train.train(config, small_split)
         assert result.history[-1]["val_accuracy"] > 0.5, optimizer
 
 
@@ -177,9 +173,9 @@ def test_bad_arrays_are_refused_with_shapes(small_split):
     x_train, y_train, x_val, y_val = small_split
     config = model.MLPConfig(hidden_units=(8,), epochs=1)
     with pytest.raises(ValueError, match=r"shape \(n, 28, 28\) and dtype uint8.*float64"):
-        train.train(config, x_train.astype(float), y_train, x_val, y_val)
+        train.train(config, datasets.Split(x_train.astype(float), y_train, x_val, y_val))
     with pytest.raises(ValueError, match="one training label per image"):
-        train.train(config, x_train, y_train[:-1], x_val, y_val)
+        train.train(config, datasets.Split(x_train, y_train[:-1], x_val, y_val))
 
 
 @pytest.mark.skipif(
@@ -192,9 +188,9 @@ def test_learns_full_fashion_mnist():
 
     fashion = data.load("fashion_mnist", allow_download=False)
     assert len(fashion.x_train) == 60_000 and not fashion.is_sample
-    x_train, y_train, x_val, y_val = data.split_validation(fashion.x_train, fashion.y_train, 0.1)
+    split = data.split_validation(fashion.x_train, fashion.y_train, 0.1)
     config = model.MLPConfig(hidden_units=(100,), epochs=1, batch_size=128, seed=0)
-    result = train.train(config, x_train, y_train, x_val, y_val)
+    result = train.train(config, split)
     test = evaluate.evaluate(result.model, fashion.x_test, fashion.y_test)
     assert test.accuracy > 0.80  # chance is 0.10; one epoch of 784-100-10 reads ~84%
 
@@ -239,7 +235,7 @@ def test_each_epoch_sees_fresh_augmented_images(small_split):
     runner.epoch_order(2)
     assert first.shape == (1000, 28, 28)
     assert not np.array_equal(first, runner.x.numpy())  # the compiled step reads the new copy
-    assert not np.array_equal(first, small_split[0] / 255.0)
+    assert not np.array_equal(first, small_split.x_train / 255.0)
 
 
 def test_long_runs_keep_a_bounded_spread_of_snapshots():
@@ -274,9 +270,11 @@ def test_outlier_exposure_spreads_the_probabilities_of_images_of_no_class(small_
         blob[top : top + rng.integers(12, 18), left : left + rng.integers(12, 18)] = 255
     labels = np.full(500, train.OUTLIER, y_train.dtype)
     config = model.MLPConfig(hidden_units=(64,), dropout_rate=0.0, epochs=4, batch_size=32, seed=1)
-    exposed = train.train(config, np.concatenate([x_train, blobs[:500]]), np.concatenate([y_train, labels]),
-                          x_val, y_val)  # fmt: skip
-    plain = train.train(config, x_train, y_train, x_val, y_val)
+    exposing = datasets.Split(
+        np.concatenate([x_train, blobs[:500]]), np.concatenate([y_train, labels]), x_val, y_val
+    )
+    exposed = train.train(config, exposing)
+    plain = train.train(config, small_split)
     held_out = blobs[500:]
     assert model.predict(exposed.model, held_out).max(axis=1).mean() < 0.3  # near 0.1 each
     assert model.predict(plain.model, held_out).max(axis=1).mean() > 0.45  # a confident guess
@@ -309,7 +307,7 @@ def test_two_seeded_runs_at_once_match_their_lone_runs(small_split):
     """Everything random in a run (initial weights, dropout, shuffles, distortions, mirroring, pen
     renders, outliers) follows its own seed, so a run in a thread beside another is its lone run."""
     x_train, y_train, x_val, y_val = small_split
-    split = x_train[:200], y_train[:200], x_val[:100], y_val[:100]
+    split = datasets.Split(x_train[:200], y_train[:200], x_val[:100], y_val[:100])
     configs = [
         model.MLPConfig(hidden_units=(32,), dropout_rate=0.2, epochs=2, batch_size=16, augment=True,
                         pen_strokes=1, outliers=20, seed=3),
@@ -321,7 +319,7 @@ def test_two_seeded_runs_at_once_match_their_lone_runs(small_split):
         extended = train.with_extras(split, config, "mnist")
         if barrier is not None:  # both runs build their models and train at the same moment
             barrier.wait()
-        return train.train(config, *extended)
+        return train.train(config, extended)
 
     alone = [run(config) for config in configs]
     together: dict[int, train.TrainResult] = {}

@@ -36,7 +36,7 @@ def test_the_pixel_statistics_leave_out_images_of_no_class(trained, small_split)
 
 
 def test_the_limits_call_the_chosen_share_of_validation_images_unsure(trained, small_split, detector):
-    x_val = small_split[2]
+    x_val = small_split.x_val
     flagged = unsure.flags(detector, unsure.scores(detector, trained.model, x_val))
     assert flagged.mean() <= unsure.FALSE_ALARM
     assert flagged.mean() >= unsure.FALSE_ALARM - 2 / len(x_val)  # not much less either

@@ -85,7 +85,7 @@ def start_training(
     resources.tensorflow()
     earlier = previous.job.result if previous is not None else None
     training_job = job.TrainingJob(
-        config, *plan.training, previous=earlier, epochs=epochs, slots=resources.training_slots()
+        config, plan.training, previous=earlier, epochs=epochs, slots=resources.training_slots()
     )
     history = list(earlier.history) if earlier is not None else []
     session = Training(training_job.start(), plan, history)

@@ -206,7 +206,7 @@ def test_a_model_without_hidden_layers_is_explained_by_its_template(app, models_
     from mnist_mlp import cards, model, store, train
 
     config = model.PRESETS["softmax"].replace(epochs=1, batch_size=64)
-    result = train.train(config, *small_split)
+    result = train.train(config, small_split)
     card = cards.make_card("flat", result, digits, {"train": 1000}, None)
     store.save(result.model, card, store=models_folder)
     app.session_state["next_model_name"] = "flat"
