@@ -15,12 +15,19 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from mnist_mlp import data, model, rights, store, unsure
+from mnist_mlp import data, model, quiet, rights, store, unsure
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mnist_mlp import run, train
+    from mnist_mlp.evaluate import Evaluation
 
 EXIT_USAGE = 2
+VERBOSE_HELP = "show TensorFlow's own log lines (oneDNN, absl, CUDA); hidden otherwise"
 
 
 class CliError(Exception):
@@ -28,11 +35,15 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.offline:
         os.environ["MNIST_MLP_OFFLINE"] = "1"
+    with contextlib.nullcontext() if args.verbose else quiet.tensorflow_quiet():  # before TF loads
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's handler; its errors as one line and exit code 2."""
     try:
         return args.handler(args)
     except (CliError, ValueError, OSError) as err:
@@ -49,12 +60,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and use multi-layer perceptrons on MNIST and Fashion-MNIST.",
     )
     parser.add_argument("--offline", action="store_true", help="never try to download datasets")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_train, _add_evaluate, _add_predict, _add_models, _add_rename, _add_delete, _add_export):
+        add(commands)
+    for command in commands.choices.values():  # after the command too; absent there, the global one holds
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+    return parser
 
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a model and save it with its card")
     train.set_defaults(handler=run_train)
     _add_data_arguments(train)
-    group = train.add_argument_group("model (a preset, optionally changed by the options below)")
+    _add_model_options(train.add_argument_group("model (a preset, optionally changed by the options below)"))
+    train.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
+                       help="share of the training data held out for validation (%(default)s)")  # fmt: skip
+    train.add_argument("--continue", dest="resume", metavar="NAME",
+                       help="go on training this saved model (its layers are kept)")  # fmt: skip
+    train.add_argument("--out", metavar="NAME", help="save under this name (default: generated)")
+    train.add_argument("--no-save", action="store_true", help="train and evaluate only")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a saved model of the --out name (never a shipped one)")  # fmt: skip
+    train.add_argument("--mix-drawings", type=_times, default=0, metavar="TIMES",
+                       help="add my saved drawings (Draw page) to the training images, each "
+                            "TIMES times, e.g. to fine-tune with --continue")  # fmt: skip
+    train.add_argument("--notes", default="", help="a note for the model's card")
+    _add_json(train)
+    _add_drawings_folder(train)
+    _add_store(train)
+
+
+def _add_model_options(group: argparse._ArgumentGroup) -> None:
+    """The preset and the fields of `model.MLPConfig` that change it (see CONFIG_OPTIONS)."""
     group.add_argument(
         "--preset", choices=list(model.PRESETS), default=model.DEFAULT_PRESET, help="%(default)s"
     )
@@ -80,20 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "the other dataset) towards even probabilities, so Unsure catches them; "
                             "0 = off (digits-mlp uses 12000, fashion-mlp 6000)")  # fmt: skip
     group.add_argument("--seed", type=int)
-    train.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
-                       help="share of the training data held out for validation (%(default)s)")  # fmt: skip
-    train.add_argument("--continue", dest="resume", metavar="NAME",
-                       help="go on training this saved model (its layers are kept)")  # fmt: skip
-    train.add_argument("--out", metavar="NAME", help="save under this name (default: generated)")
-    train.add_argument("--no-save", action="store_true", help="train and evaluate only")
-    train.add_argument("--overwrite", action="store_true",
-                       help="replace a saved model of the --out name (never a shipped one)")  # fmt: skip
-    train.add_argument("--mix-drawings", type=_times, default=0, metavar="TIMES",
-                       help="add my saved drawings (Draw page) to the training images, each "
-                            "TIMES times, e.g. to fine-tune with --continue")  # fmt: skip
-    train.add_argument("--notes", default="", help="a note for the model's card")
-    train.add_argument("--json", action="store_true", help="print one JSON object")
 
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser("evaluate", help="test accuracy, per class, confusion matrix")
     evaluate.set_defaults(handler=run_evaluate)
     evaluate.add_argument("--model", default=store.DEFAULT_MODEL, metavar="NAME_OR_PATH")
@@ -101,31 +128,43 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--drawings", action="store_true", help="evaluate on my saved drawings of the model's dataset"
     )
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    for sub in (train, evaluate):
-        sub.add_argument("--drawings-folder", metavar="DIR",
-                         help="where my drawings are (default: $MNIST_MLP_DRAWINGS, else "
-                              "~/.local/share/mnist-mlp/drawings)")  # fmt: skip
+    _add_json(evaluate)
+    _add_drawings_folder(evaluate)
+    _add_store(evaluate)
 
+
+def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict = commands.add_parser("predict", help="read digits from PNG/JPEG files")
     predict.set_defaults(handler=run_predict)
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--model", default=store.DEFAULT_MODEL, metavar="NAME_OR_PATH")
-    predict.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_json(predict)
+    _add_store(predict)
 
+
+def _add_models(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser("models", help="list the saved models")
     models.set_defaults(handler=run_models)
-    models.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_json(models)
+    _add_store(models)
 
+
+def _add_rename(commands: argparse._SubParsersAction) -> None:
     rename = commands.add_parser("rename", help="rename a saved model (not a shipped one)")
     rename.set_defaults(handler=run_rename)
     rename.add_argument("old", metavar="NAME")
     rename.add_argument("new", metavar="NEW_NAME")
+    _add_store(rename)
 
+
+def _add_delete(commands: argparse._SubParsersAction) -> None:
     delete = commands.add_parser("delete", help="delete a saved model for good (not a shipped one)")
     delete.set_defaults(handler=run_delete)
     delete.add_argument("name", metavar="NAME")
+    _add_store(delete)
 
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="a SavedModel and a TensorFlow Lite file to take away")
     export.set_defaults(handler=run_export)
     export.add_argument("model", metavar="MODEL", help="a saved model's name or a .keras file")
@@ -133,10 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("savedmodel", "tflite", "both"), default="both",
                         help="what to write (default: %(default)s)")  # fmt: skip
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
-    export.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
-    for sub in (train, evaluate, predict, models, rename, delete):
-        sub.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
-    return parser
+    _add_store(export)
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="DIR", help="model folder (default: saved_models/)")
+
+
+def _add_drawings_folder(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--drawings-folder", metavar="DIR",
+                        help="where my drawings are (default: $MNIST_MLP_DRAWINGS, else "
+                             "~/.local/share/mnist-mlp/drawings)")  # fmt: skip
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -178,23 +228,65 @@ CONFIG_OPTIONS = {
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from mnist_mlp import run, train
+    from mnist_mlp import run
 
     previous = store.load(args.resume, args.store) if args.resume else None
-    base = previous.card.config if previous and previous.card else model.preset(args.preset)
-    changes = {field: getattr(args, option) for option, field in CONFIG_OPTIONS.items()}
-    config = base.replace(**{k: v for k, v in changes.items() if v is not None})
-    dataset_name = args.dataset or (previous.card.dataset if previous and previous.card else "mnist")
-    dataset = data.load(dataset_name, args.data)
+    config = _train_config(args, previous)
+    dataset = data.load(_train_dataset_name(args, previous), args.data)
     name = store.check_name(args.out) if args.out else run.suggested_name(dataset.name, config)
-    if not args.no_save:  # fail fast, before the training
-        rights.check_new_name(name)
-        if store.find(name, args.store) is not None:
-            if not args.overwrite:
-                raise CliError(f"a model named {name!r} already exists; choose another --out or --overwrite")
-            rights.check(rights.CLI, "replace", name, args.store)
+    if not args.no_save:
+        _check_name_free(name, args)  # fail fast, before the training
     say = _quiet if args.json else _say
     say(f"data: {dataset.source}")
+    plan = _plan(args, dataset, config, name, say)
+    result = _train_with_progress(plan, config, previous, show=not args.json)
+    if result.stopped:
+        say(f"stopped at epoch {result.epochs_done:g}; keeping the model as trained so far")
+    test = run.evaluate_test(plan, result.model)
+    say(
+        f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images "
+        f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training"
+    )
+    saved = None if args.no_save else _save(args, plan, result, test)
+    if saved is not None:
+        say(f"saved: {name} ({saved})")
+    if args.json:
+        print(json.dumps(_train_summary(plan, config, result, test, saved)))
+    return 0
+
+
+def _train_config(args: argparse.Namespace, previous: store.LoadedModel | None) -> model.MLPConfig:
+    """The continued model's config, else the preset's, with the options given on the command line."""
+    base = previous.card.config if previous and previous.card else model.preset(args.preset)
+    changes = {field: getattr(args, option) for option, field in CONFIG_OPTIONS.items()}
+    return base.replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+def _train_dataset_name(args: argparse.Namespace, previous: store.LoadedModel | None) -> str:
+    """--dataset, else the continued model's dataset, else mnist."""
+    return args.dataset or (previous.card.dataset if previous and previous.card else "mnist")
+
+
+def _check_name_free(name: str, args: argparse.Namespace) -> None:
+    """CliError (or rights' refusal) unless `name` may be saved to: new, or replaceable with --overwrite."""
+    rights.check_new_name(name)
+    if store.find(name, args.store) is not None:
+        if not args.overwrite:
+            raise CliError(f"a model named {name!r} already exists; choose another --out or --overwrite")
+        rights.check(rights.CLI, "replace", name, args.store)
+
+
+def _plan(
+    args: argparse.Namespace,
+    dataset: data.Dataset,
+    config: model.MLPConfig,
+    name: str,
+    say: Callable[[str], None],
+) -> run.Plan:
+    """The split with the extras `config` asks for and my drawings as --mix-drawings asks; says what
+    will train on what."""
+    from mnist_mlp import run
+
     prepared = run.split(dataset, config.seed, args.validation)
     if config.pen_strokes or config.outliers:
         counter = _Counter(enabled=not args.json)
@@ -212,36 +304,46 @@ def run_train(args: argparse.Namespace) -> int:
         f"model: {config.architecture} ({config.parameter_count:,} parameters), {config.epochs} "
         f"epochs, {counts['train']:,} training and {counts['validation']:,} validation images"
     )
+    return plan
+
+
+def _train_with_progress(
+    plan: run.Plan, config: model.MLPConfig, previous: store.LoadedModel | None, *, show: bool
+) -> train.TrainResult:
+    """`train.train` on the plan, with a progress bar when `show`, and Ctrl-C stopping it gently."""
+    from mnist_mlp import train
+
     prior = _as_train_result(previous, config) if previous else None
-    bar = _ProgressBar(enabled=not args.json)
+    bar = _ProgressBar(enabled=show)
     with _stop_on_interrupt() as stop:
-        result = train.train(config, *plan.training, previous=prior, on_progress=bar.update, stop=stop)
+        result = train.train(config, plan.training, previous=prior, on_progress=bar.update, stop=stop)
     bar.close()
-    if result.stopped:
-        say(f"stopped at epoch {result.epochs_done:g}; keeping the model as trained so far")
-    test = run.evaluate_test(plan, result.model)
-    say(
-        f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images "
-        f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training"
-    )
-    summary: dict[str, Any] = {
-        "dataset": dataset.name,
-        "data_source": dataset.source,
+    return result
+
+
+def _save(args: argparse.Namespace, plan: run.Plan, result: train.TrainResult, test: Evaluation) -> Path:
+    """Card, Unsure detector and save, with the command that made the model; its folder."""
+    from mnist_mlp import run
+
+    command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+    path, _ = run.save(plan, result, plan.name, rights.CLI, test=test, notes=args.notes, command=command,
+                       overwrite=args.overwrite, store_folder=args.store)  # fmt: skip
+    return path
+
+
+def _train_summary(
+    plan: run.Plan, config: model.MLPConfig, result: train.TrainResult, test: Evaluation, saved: Path | None
+) -> dict[str, Any]:
+    """What `train --json` prints."""
+    return {
+        "dataset": plan.dataset.name,
+        "data_source": plan.dataset.source,
         "config": config.to_dict(),
         "test": test.to_dict(),
         "history": result.history,
         "seconds": round(result.seconds, 2),
-        "saved": None,
+        "saved": None if saved is None else str(saved),
     }
-    if not args.no_save:
-        command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-        path, _ = run.save(plan, result, name, rights.CLI, test=test, notes=args.notes, command=command,
-                           overwrite=args.overwrite, store_folder=args.store)  # fmt: skip
-        summary["saved"] = str(path)
-        say(f"saved: {name} ({path})")
-    if args.json:
-        print(json.dumps(summary))
-    return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

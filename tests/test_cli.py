@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_mlp import cli, datafiles
+from mnist_mlp import cli, datafiles, quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -210,6 +210,53 @@ def test_module_entry_point_help_and_usage_errors():
     )
     assert bad.returncode == 2 and "expected sizes like 512" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def run_module(*argv, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mnist_mlp", *map(str, argv)], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def test_no_tensorflow_noise_on_any_command_that_starts_it(tmp_path, digits):
+    """As users run it, with TensorFlow's own log level unset: train, evaluate, predict and export
+    start TensorFlow, and none of its start-up lines (oneDNN, absl, CUDA, TF Lite) reach stderr."""
+    env = {name: value for name, value in os.environ.items() if name != quiet.LOG_LEVEL_ENV}
+    env["PYTHONPATH"] = str(ROOT)
+    store, digit = tmp_path / "store", tmp_path / "digit.png"
+    Image.fromarray(255 - digits.x_test[0]).save(digit)
+    commands = {
+        "train": ("--offline", "train", "--hidden", "16", "--epochs", "1", "--out", "tiny", "--store", store),
+        "evaluate": ("evaluate", "--model", "tiny", "--store", store),
+        "predict": ("predict", digit, "--model", "tiny", "--store", store),
+        "export": ("export", "tiny", "--out", tmp_path / "export", "--store", store),
+    }
+    said = {
+        "train": "saved: tiny",
+        "evaluate": "test accuracy:",
+        "predict": "digit.png:",
+        "export": "exported",
+    }
+    for command, argv in commands.items():
+        completed = run_module(*argv, env=env)
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        assert said[command] in completed.stdout + completed.stderr
+        lines = completed.stderr.splitlines()
+        assert not [line for line in lines if quiet.is_noise(line)], command
+        for word in ("onednn", "absl", "cuda", "xnnpack", "cpu_feature_guard", "tensorflow binary"):
+            assert word not in completed.stderr.lower(), (command, word)
+
+
+def test_verbose_is_accepted_before_or_after_the_command_and_leaves_tensorflow_logging_alone(
+    capsys, cli_store, monkeypatch
+):
+    monkeypatch.delenv(quiet.LOG_LEVEL_ENV, raising=False)
+    code, out, _ = run(capsys, "--verbose", "evaluate", "--model", "tiny", "--store", cli_store)
+    assert code == 0 and "test accuracy:" in out
+    code, out, _ = run(capsys, "models", "--store", cli_store, "--verbose")
+    assert code == 0 and "tiny" in out
+    assert quiet.LOG_LEVEL_ENV not in os.environ  # TensorFlow's own default: it says what it says
+    code, _, _ = run(capsys, "models", "--store", cli_store)
+    assert code == 0 and os.environ[quiet.LOG_LEVEL_ENV] == "2"  # without --verbose: quiet
 
 
 @pytest.mark.slow
