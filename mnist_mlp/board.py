@@ -179,7 +179,8 @@ class FineTuned:
         return (
             f"Fine-tuned on the class board from {self.source!r}: {len(self.collection.labels)} drawings in "
             f"{self.collection.folder / self.collection.dataset}, each {self.plan.times} times, beside "
-            f"{len(self.plan.split.y_train):,} of its training images, for {self.result.config.epochs} epochs."
+            f"{len(self.plan.split.y_train):,} of its training images, for {self.result.config.epochs} "
+            "epochs."
         )
 
 
