@@ -16,7 +16,7 @@ REFRESH_SECONDS = 3  # how often the board looks for new drawings; a look costs 
 COLLECTION_KEY = "board_collection"  # session_state: the collection on the board (a name; "" the main)
 TUNED_KEY = "board_tuned"  # session_state: this session's fine-tuned copy (a board.FineTuned)
 SAVED_KEY = "board_saved"  # session_state: what the last save said, shown once after the rerun
-TILE_PIXELS = 84  # a drawing on the grid: 3 screen pixels to one of its 28
+TILE_PIXELS = 112  # a drawing on the grid, 4 screen pixels to one of its 28: big enough for the back row
 
 
 def collection_choice() -> Path | None:
@@ -42,9 +42,9 @@ def collection_choice() -> Path | None:
     except ValueError as err:
         st.error(str(err))
         return None
-    where = f"type **{name}** as the Collection on the My drawings page, then" if name else "on the"
+    first = f"type **{name}** as the Collection on the My drawings page; then, " if name else ""
     st.caption(
-        f"For the class: {where} Draw page draw a digit, check its label and press “Save this drawing”."
+        f"For the class: {first}on the Draw page, draw, check the label and press “Save this drawing”."
     )
     return folder
 
@@ -90,7 +90,9 @@ def live_board(entry: store.StoredModel, folder: Path) -> None:
         charts.confusion_heatmap(read.confusion, names)
     with hardest:
         st.subheader("Hardest for the model")
-        st.caption("Lowest probability for the class it really is.")
+        st.caption(
+            "Lowest probability for the class each really is: the class, what was read, that probability."
+        )
         _grid(read, read.hardest, names, lambda i: _hardness(read, i, names))
     if read.collection.skipped:
         st.caption(f"{len(read.collection.skipped)} unreadable files left out.")
@@ -119,7 +121,7 @@ def _verdict(read: board.BoardSummary, index: int, names: list[str]) -> str:
 
 def _hardness(read: board.BoardSummary, index: int, names: list[str]) -> str:
     label = names[read.collection.labels[index]]
-    return f"{label}: {read.true_probability[index]:.0%} sure, read {names[read.reads[index]]}"
+    return f"{label} read {names[read.reads[index]]}: {read.true_probability[index]:.0%}"
 
 
 def fine_tune_section(entry: store.StoredModel, loaded: store.LoadedModel, folder: Path) -> None:
