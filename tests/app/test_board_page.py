@@ -120,3 +120,21 @@ def test_one_click_fine_tunes_a_copy_which_is_saved_and_the_original_is_unchange
     )
     assert {path.name: path.read_bytes() for path in (models_folder / "digits-mlp").iterdir()} == original
     assert "lesson-5-copy" in app.selectbox(key="model_name").options  # the picker lists it
+
+
+def test_a_board_can_open_on_a_collection_nobody_has_saved_to_yet(models_folder, digits):
+    """The teacher opens the lesson's board first; the drawings come after."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import APP, TIMEOUT
+
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.query_params["collection"] = "lesson 9"
+    open_board(app)
+    assert not app.exception and not app.error, texts(app.error)
+    assert app.selectbox(key="board_collection").value == "lesson 9"
+    assert app.selectbox(key="board_collection").options == ["the main collection", "lesson 9"]
+    assert metrics(app)["Drawings"] == "0"
+    save_digits(digits, range(3), "lesson 9")
+    app.run()
+    assert metrics(app)["Drawings"] == "3"
