@@ -173,9 +173,14 @@ def before_and_after(tuned: board.FineTuned) -> None:
         (drawings, f"On the {count} drawings", tuned.before_drawings, tuned.after_drawings),
         (test, f"On {len(tuned.after_test.labels):,} test images", tuned.before_test, tuned.after_test),
     ):
-        change = (after.accuracy - before.accuracy) * 100
+        change = round((after.accuracy - before.accuracy) * 100, 1)  # percentage points
         column.metric(
-            label, f"{after.accuracy:.1%}", f"{change:+.1f} points", help=f"Before: {before.accuracy:.1%}"
+            label,
+            f"{after.accuracy:.1%}",
+            f"{change:+.1f} points" if change else "no change",
+            delta_color="normal" if change else "off",
+            delta_arrow="auto" if change else "off",
+            help=f"Before: {before.accuracy:.1%}",
         )
     st.caption(
         f"Before: {tuned.source} reads {tuned.before_drawings.accuracy:.1%} of the drawings and "
