@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/weights.py", title="Weights", icon=":material/grid_on:", url_path="weights"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
     st.Page("pages/drawings.py", title="My drawings", icon=":material/gesture:", url_path="drawings"),
+    st.Page("pages/board.py", title="Class board", icon=":material/co_present:", url_path="board"),
     st.Page("pages/data.py", title="Data", icon=":material/dataset:", url_path="data"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:", url_path="models"),
 ]

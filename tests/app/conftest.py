@@ -17,6 +17,7 @@ PAGES = {
     "weights": "pages/weights.py",
     "compare": "pages/compare.py",
     "drawings": "pages/drawings.py",
+    "board": "pages/board.py",
     "data": "pages/data.py",
     "models": "pages/models.py",
 }

@@ -1,0 +1,204 @@
+"""The class board's pieces: the collection to show, the live board (a fragment, so only it reruns,
+every few seconds, in the board's session alone), and the fine-tune of a copy with its before and after.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from mnist_mlp import board, my_drawings, store
+from ui import charts, classroom, collection, links, picker, resources, widgets
+
+REFRESH_SECONDS = 3  # how often the board looks for new drawings; a look costs a folder listing
+COLLECTION_KEY = "board_collection"  # session_state: the collection on the board (a name; "" the main)
+TUNED_KEY = "board_tuned"  # session_state: this session's fine-tuned copy (a board.FineTuned)
+SAVED_KEY = "board_saved"  # session_state: what the last save said, shown once after the rerun
+TILE_PIXELS = 112  # a drawing on the grid, 4 screen pixels to one of its 28: big enough for the back row
+
+
+def collection_choice() -> Path | None:
+    """The collection to show (existing ones listed, a new name may be typed; `?collection=` in the
+    address), with what to tell the class; its folder, or None with why when the name is refused."""
+    mine = st.session_state.get(collection.DRAWINGS_COLLECTION_KEY, "")
+    links.url_bound("collection", COLLECTION_KEY, _valid_name, mine, always=True)
+    state = st.session_state
+    if state.get(COLLECTION_KEY) is None:  # before the widget exists this run, so it needs no default
+        state[COLLECTION_KEY] = mine
+    names = board.collections()
+    st.selectbox(
+        "Collection",
+        names if state[COLLECTION_KEY] in names else [*names, state[COLLECTION_KEY]],
+        key=COLLECTION_KEY,
+        format_func=lambda name: name or "the main collection",
+        accept_new_options=True,
+        help="The class's drawings go to one collection: type a new name for a new lesson.",
+    )
+    name = (state.get(COLLECTION_KEY) or "").strip()
+    try:
+        folder = my_drawings.collection_dir(name)
+    except ValueError as err:
+        st.error(str(err))
+        return None
+    first = f"type **{name}** as the Collection on the My drawings page; then, " if name else ""
+    st.caption(
+        f"For the class: {first}on the Draw page, draw, check the label and press “Save this drawing”."
+    )
+    return folder
+
+
+def _valid_name(text: str) -> str:
+    my_drawings.collection_dir(text)  # DrawingsError (a ValueError) for a name that is refused
+    return text.strip()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def summary(
+    path: str, modified_ns: int, dataset_name: str, folder: str, signature: str
+) -> board.BoardSummary:
+    """The model at `path` on the collection in `folder`, read once per change (`signature`) and shared
+    by every session showing the same board."""
+    model = resources.load_model(path, modified_ns).model
+    return board.summary(model, board.read_collection(dataset_name, folder))
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_board(entry: store.StoredModel, folder: Path) -> None:
+    """The count read right, the newest drawings with what was read, the confusion matrix and the
+    hardest: redrawn every REFRESH_SECONDS by this fragment alone, so nobody drawing is disturbed."""
+    name, names = picker.dataset_name(entry.card), picker.class_names(entry.card)
+    try:
+        modified = resources.mtime_ns(entry.path / store.MODEL_FILE)
+        read = summary(str(entry.path), modified, name, str(folder), my_drawings.signature(name, folder))
+    except OSError as err:
+        st.error(f"Cannot read {folder / name}: {err.strerror or err}. Choose another collection.")
+        return
+    except ValueError as err:  # the model cannot be loaded any more
+        st.error(f"Cannot show the board: {err}")
+        return
+    counts(read)
+    if not read.count:
+        st.info("No drawings here yet: they appear here as the class saves them.")
+        return
+    st.subheader("Newest drawings")
+    _grid(read, read.latest, names, lambda i: _verdict(read, i, names))
+    matrix, hardest = st.columns([3, 2], gap="large")
+    with matrix:
+        st.subheader("Read as")
+        charts.confusion_heatmap(read.confusion, names)
+    with hardest:
+        st.subheader("Hardest for the model")
+        st.caption(
+            "Lowest probability for the class each really is: the class, what was read, that probability."
+        )
+        _grid(read, read.hardest, names, lambda i: _hardness(read, i, names))
+    if read.collection.skipped:
+        st.caption(f"{len(read.collection.skipped)} unreadable files left out.")
+
+
+def counts(read: board.BoardSummary) -> None:
+    """How many drawings, how many read right (count and share), and when the last was saved."""
+    total, right, last = st.columns(3)
+    total.metric("Drawings", f"{read.count:,}")
+    share = f" ({read.accuracy:.0%})" if read.accuracy is not None else ""
+    right.metric("Read right", f"{read.right_count:,}{share}", help="The class each drawer said it is")
+    if read.count:
+        newest = max(drawing.created for drawing in read.collection.drawings)
+        last.metric("Last saved", time.strftime("%H:%M:%S", time.localtime(newest)))
+
+
+def _grid(read: board.BoardSummary, indices: tuple[int, ...], names: list[str], caption) -> None:
+    images = read.collection.images[list(indices)]
+    widgets.digit_grid(images, [caption(i) for i in indices], TILE_PIXELS)
+
+
+def _verdict(read: board.BoardSummary, index: int, names: list[str]) -> str:
+    said, label = names[read.reads[index]], names[read.collection.labels[index]]
+    return f"✓ {said}" if read.right[index] else f"✗ {said} (is {label})"
+
+
+def _hardness(read: board.BoardSummary, index: int, names: list[str]) -> str:
+    label = names[read.collection.labels[index]]
+    return f"{label} read {names[read.reads[index]]}: {read.true_probability[index]:.0%}"
+
+
+def fine_tune_section(entry: store.StoredModel, loaded: store.LoadedModel, folder: Path) -> None:
+    """One click fine-tunes a copy of the model on the collection; then before and after, and Save."""
+    st.subheader("Fine-tune a copy on these drawings")
+    st.caption(
+        f"{board.FINE_TUNE_EPOCHS} epochs on the drawings, each {board.FINE_TUNE_TIMES} times, beside up "
+        f"to {board.REHEARSAL_IMAGES:,} of its training images. The model itself is not changed."
+    )
+    if SAVED_KEY in st.session_state:
+        st.success(st.session_state.pop(SAVED_KEY))
+    if st.button("Fine-tune a copy", key="board_fine_tune", icon=":material/tune:"):
+        _fine_tune(loaded, folder)
+    tuned = st.session_state.get(TUNED_KEY)
+    if tuned is not None and tuned.source == entry.name and tuned.collection.folder == folder:
+        before_and_after(tuned)
+        save_form(tuned)
+
+
+def _fine_tune(loaded: store.LoadedModel, folder: Path) -> None:
+    """Fine-tune a copy now, in this session's run, with a progress bar; it takes one training slot."""
+    name = picker.dataset_name(loaded.card)
+    slots = resources.training_slots()
+    if not slots.acquire(blocking=False):
+        st.warning("Two trainings are running on this server already: try again when one has finished.")
+        return
+    bar = st.progress(0.0, text="Fine-tuning a copy…")
+
+    def report(progress) -> None:
+        bar.progress(progress.fraction, text=f"Fine-tuning a copy: epoch {progress.epoch}")
+
+    try:
+        read = board.read_collection(name, folder)
+        st.session_state[TUNED_KEY] = board.fine_tune(
+            loaded, read, resources.dataset(name), on_progress=report
+        )
+    except (ValueError, OSError) as err:
+        st.error(f"Not fine-tuned: {err}")
+    finally:
+        slots.release()
+        bar.empty()
+
+
+def before_and_after(tuned: board.FineTuned) -> None:
+    """The original and the copy on the drawings and on the test set, side by side."""
+    drawings, test = st.columns(2)
+    count = len(tuned.collection.labels)
+    for column, label, before, after in (
+        (drawings, f"On the {count} drawings", tuned.before_drawings, tuned.after_drawings),
+        (test, f"On {len(tuned.after_test.labels):,} test images", tuned.before_test, tuned.after_test),
+    ):
+        change = round((after.accuracy - before.accuracy) * 100, 1)  # percentage points
+        column.metric(
+            label,
+            f"{after.accuracy:.1%}",
+            f"{change:+.1f} points" if change else "no change",
+            delta_color="normal" if change else "off",
+            delta_arrow="auto" if change else "off",
+            help=f"Before: {before.accuracy:.1%}",
+        )
+    st.caption(
+        f"Before: {tuned.source} reads {tuned.before_drawings.accuracy:.1%} of the drawings and "
+        f"{tuned.before_test.accuracy:.1%} of the test images. The test set shows whether the copy forgot."
+    )
+
+
+def save_form(tuned: board.FineTuned) -> None:
+    """A name and Save for the copy, through the app's one save (the session's rights apply)."""
+    name = st.text_input("Name", tuned.suggested_name, key=f"board_name_{tuned.suggested_name}")
+    if st.button("Save the copy", key="board_save", icon=":material/save:"):
+        try:
+            with st.spinner("Setting where the model should say Unsure…"):
+                _, replaced = board.save(tuned, name.strip(), classroom.actor())
+        except (ValueError, OSError) as err:
+            st.error(f"Not saved: {err}")
+            return
+        resources.store_changed()
+        earlier = ", in place of your earlier model of that name" if replaced else ""
+        st.session_state[SAVED_KEY] = f"Saved as {name.strip()!r}{earlier}: pick it in the sidebar to use it."
+        st.rerun()
