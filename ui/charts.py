@@ -17,6 +17,7 @@ BAR_COLOUR = "#4c78a8"  # Vega's first colour, as in the other charts
 # The confusion matrix: see confusion_cells for why these colours
 ERROR_MAP = "Oranges"  # matplotlib's single-hue sequential map, light to dark with the error count
 ERROR_SPAN = (0.2, 1.0)  # of the map: one error #fdd9b4, the most errors #7f2704
+LEAST_RANGE = 10  # the error scale spans 1 to at least this many
 RIGHT_FILL = "#d9d9d9"  # the diagonal (right answers): neutral grey, outside the error scale
 EMPTY_FILL = "transparent"  # an error cell with none: no fill, it reads as empty on either theme
 GRID_STROKE = "#c8c8c8"  # the thin lines between cells, so empty cells still show where they are
@@ -77,6 +78,7 @@ def confusion_heatmap(
         x=alt.X("predicted:N", sort=names, title="predicted"),
         y=alt.Y("true:N", sort=names, title="true"),
         tooltip=[alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q")],
+        description="description:N",  # what a screen reader says of a cell
     )
     heat = base.mark_rect(stroke=GRID_STROKE, strokeWidth=0.5, cursor="pointer").encode(
         color=alt.Color("fill:N", scale=None)
@@ -104,27 +106,29 @@ def confusion_cells(
     with the count, so it reads the same to the colour-blind (all three common kinds) and in grey, and
     it stays apart from the neutral grey diagonal and the blue of the app's other charts. Counts go on
     a log scale over ERROR_SPAN of the map, so one error is already a clear peach (#fdd9b4) rather than
-    the map's near-white, and one cell of 40 does not wash out the cells of 2 or 3.
+    the map's near-white, and one cell of 40 does not wash out the cells of 2 or 3; the scale spans at
+    least 1 to LEAST_RANGE, so a worst cell of 2 is not painted as dark as a worst cell of 40.
     """
     off_diagonal = confusion[~np.eye(len(confusion), dtype=bool)]
-    most = int(off_diagonal.max()) if off_diagonal.size else 0
+    most = max(int(off_diagonal.max()) if off_diagonal.size else 0, LEAST_RANGE)
     true_picked, predicted_picked = picked
     cells = []
     for t in range(len(confusion)):
         for p in range(len(confusion)):
             count = int(confusion[t, p])
             if t == p:
-                fill, label = RIGHT_FILL, str(count)
+                fill, label, said = RIGHT_FILL, str(count), f"{names[t]} read right: {count}"
             elif count == 0:
-                fill, label = EMPTY_FILL, ""
+                fill, label, said = EMPTY_FILL, "", f"{names[t]} read as {names[p]}: none"
             else:
                 fill, label = error_fill(count, most), str(count)
+                said = f"{names[t]} read as {names[p]}: {count}"
             outlined = (true_picked, predicted_picked) != (None, None) and t != p
             outlined &= true_picked in (None, t) and predicted_picked in (None, p)
             cells.append(
                 {
                     "true": names[t], "predicted": names[p], "true_index": t, "predicted_index": p,
-                    "count": count, "label": label, "fill": fill, "picked": outlined,
+                    "count": count, "label": label, "fill": fill, "picked": outlined, "description": said,
                     "ink": readable_ink(fill if fill != EMPTY_FILL else "#ffffff"),
                 }
             )  # fmt: skip
@@ -184,6 +188,10 @@ def class_error_bars(
             "accuracy": np.asarray(accuracy, float),
             "label": [f"{e:,} ({a:.1%} right)" for e, a in zip(errors, accuracy, strict=True)],
             "picked": [index == picked for index in range(len(names))],
+            "description": [
+                f"{name}: {e:,} read wrong, {a:.1%} right"
+                for name, e, a in zip(names, errors, accuracy, strict=True)
+            ],
         }
     )
     room = max(int(np.max(errors, initial=0)) * 1.6, 1)  # beside the longest bar, room for its label
@@ -191,6 +199,7 @@ def class_error_bars(
         x=alt.X("errors:Q", title="read wrong", scale=alt.Scale(domain=[0, room])),
         y=alt.Y("class:N", sort=names, title="true class"),
         tooltip=[alt.Tooltip("class:N"), alt.Tooltip("errors:Q"), alt.Tooltip("accuracy:Q", format=".2%")],
+        description="description:N",
     )
     colour = alt.condition("datum.picked", alt.value(PICKED_STROKE), alt.value(BAR_COLOUR))
     bars = base.mark_bar(cursor="pointer").encode(color=colour)

@@ -23,11 +23,12 @@ TRUE_KEY, PREDICTED_KEY, CELL_KEY = "mistakes_true", "mistakes_predicted", "mist
 CLICKS_KEY = "mistakes_chart_clicks"
 
 
+NO_CELL = (ALL, ALL)  # the cell picker's first option: no one cell, every mistake
+
+
 def open_cell() -> None:
-    """A callback: picking a confusion-matrix cell sets both class filters to it."""
-    cell = st.session_state[CELL_KEY]
-    if cell is not None:
-        st.session_state[TRUE_KEY], st.session_state[PREDICTED_KEY] = cell
+    """A callback: picking a confusion-matrix cell sets both class filters to it (NO_CELL: to any)."""
+    st.session_state[TRUE_KEY], st.session_state[PREDICTED_KEY] = st.session_state[CELL_KEY]
 
 
 def url_filters() -> tuple[int, int]:
@@ -107,7 +108,7 @@ def confusion_and_accuracy(
     """
     confusion = evaluation.confusion
     cells = evaluate.error_cells(confusion)
-    st.session_state[CELL_KEY] = picked if picked in cells else None
+    st.session_state[CELL_KEY] = picked if picked in cells else NO_CELL  # in step with clicks and filters
     clicks = st.session_state.get(CLICKS_KEY, 0)
     true_class, predicted_class = (None if c == ALL else c for c in picked)
     matrix_key, bars_key = f"mistakes_matrix_{clicks}", f"mistakes_class_bars_{clicks}"
@@ -123,12 +124,12 @@ def confusion_and_accuracy(
         )
         st.selectbox(
             "Show the examples of a cell",
-            [None, *cells],
+            [NO_CELL, *cells],
             key=CELL_KEY,
             on_change=open_cell,
             format_func=lambda c: (
                 "pick a cell, most errors first"
-                if c is None
+                if c == NO_CELL
                 else f"{names[c[0]]} read as {names[c[1]]}: {confusion[c]}"
             ),
         )

@@ -122,7 +122,7 @@ def test_a_click_on_a_cell_shows_its_mistakes_and_follows_in_the_url(app, traine
 
     # The select boxes move away, then the same cell is clicked again: it is shown again
     app.selectbox(key="mistakes_true").select(-1).run()
-    assert app.selectbox(key="mistakes_cell").value is None, "no single cell picked now"
+    assert app.selectbox(key="mistakes_cell").value == (-1, -1), "no single cell picked now"
     click_chart(app, "mistakes_matrix_", "cell", {"true_index": cell[0], "predicted_index": cell[1]})
     assert filters(app) == cell
     assert shown_indices(app) == [m.index for m in expected.mistakes(*cell)[:36]]
@@ -130,6 +130,9 @@ def test_a_click_on_a_cell_shows_its_mistakes_and_follows_in_the_url(app, traine
     # A click on nothing (beside the cells) keeps the filters
     click_chart(app, "mistakes_matrix_", "cell", None)
     assert filters(app) == cell
+
+    app.selectbox(key="mistakes_cell").select((-1, -1)).run()  # the picker's first choice: every cell
+    assert filters(app) == (-1, -1) and app.query_params == {}
 
 
 def test_a_click_on_the_diagonal_or_an_empty_cell_or_a_bar(app, trained, digits):
