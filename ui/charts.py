@@ -74,8 +74,9 @@ def confusion_heatmap(
     import pandas as pd
 
     cells = pd.DataFrame(confusion_cells(confusion, names, picked))
+    angle = 0 if max(map(len, names)) <= 2 else -45  # digits upright; garment names slanted to fit
     base = alt.Chart(cells).encode(
-        x=alt.X("predicted:N", sort=names, title="predicted"),
+        x=alt.X("predicted:N", sort=names, title="predicted", axis=alt.Axis(labelAngle=angle)),
         y=alt.Y("true:N", sort=names, title="true"),
         tooltip=[alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q")],
         description="description:N",  # what a screen reader says of a cell

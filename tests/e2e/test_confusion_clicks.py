@@ -75,7 +75,17 @@ def test_a_click_on_a_cell_and_on_a_bar_opens_their_mistakes(page, app_url, expe
     )
     picked = filter_value(page, "Show the examples of a cell")
     assert picked == f"{true_class} read as {predicted_class}: {count}", "the cell picker follows"
+    heading = page.locator("[data-testid='stHeading']").filter(has_text="Confusion matrix").first
+    heading.evaluate("(element) => element.scrollIntoView({block: 'start'})")  # the matrix and its mistakes
     screenshot(page, "misclassifications-cell")
+
+    empty = next((t, p) for t in range(10) for p in range(10) if t != p and confusion[t, p] == 0)
+    click_centre(
+        page, page.locator(MATRIX).locator(f"path[aria-label='{empty[0]} read as {empty[1]}: none']")
+    )
+    assert query(page) == {"true": str(empty[0]), "predicted": str(empty[1])}, "an empty cell is clickable"
+    alerts = page.locator("[data-testid='stAlertContentInfo']")
+    assert "No mistakes with these filters." in alerts.all_inner_texts()
 
     worst = int(expected.errors_per_class.argmax())
     bar = page.locator(BARS).locator(f"path[aria-label^='{worst}: ']").first
