@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,7 @@ def confusion_cells(
     return cells
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred (count, most) pairs in practice; a lookup costs ~40 µs
 def error_fill(count: int, most: int) -> str:
     """The "#rrggbb" shade of an error cell holding `count` (>= 1) when the worst holds `most`."""
     from matplotlib import colormaps, colors
@@ -151,6 +153,7 @@ def contrast_ratio(first: str, second: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
+@functools.lru_cache(maxsize=4096)
 def readable_ink(fill: str) -> str:
     """Black or white text, whichever contrasts more with `fill`: at least 4.58:1 for any colour."""
     return max(("#000000", "#ffffff"), key=lambda ink: contrast_ratio(ink, fill))
