@@ -47,6 +47,17 @@ class Evaluation:
         return float((self.predictions == self.labels).mean())
 
     @property
+    def errors(self) -> int:
+        """How many examples the model reads wrong."""
+        return int((self.predictions != self.labels).sum())
+
+    @property
+    def errors_per_class(self) -> np.ndarray:
+        """(10,) int64: how many of each true class the model reads wrong."""
+        confusion = self.confusion
+        return confusion.sum(axis=1) - np.diag(confusion)
+
+    @property
     def confusion(self) -> np.ndarray:
         """(10, 10) counts: row = true class, column = predicted class."""
         return confusion_matrix(self.labels, self.predictions)
@@ -104,7 +115,7 @@ class Evaluation:
             "precision": listed(self.precision),
             "recall": listed(self.recall),
             "confusion_matrix": self.confusion.tolist(),
-            "mistakes": int((self.predictions != self.labels).sum()),
+            "mistakes": self.errors,
         }
 
 

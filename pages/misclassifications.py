@@ -16,7 +16,8 @@ if evaluation is None:
 names = picker.class_names(entry.card)
 test = picker.test_data(entry.card, on_drawings)
 mistakes.summary(entry, evaluation, on_drawings)
-mistakes.confusion_and_accuracy(evaluation, names)
+picked = mistakes.url_filters()  # before the charts: they outline it, and their clicks set it
+mistakes.confusion_and_accuracy(evaluation, names, picked)
 
 st.subheader("The mistakes")
 found, shown = mistakes.filtered(evaluation, names)

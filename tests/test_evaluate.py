@@ -42,6 +42,12 @@ def test_mistakes_filter_and_sort():
     assert result.mistakes(true_class=1) == []
 
 
+def test_errors_count_the_wrong_ones_in_all_and_per_class():
+    result = known_evaluation()
+    assert result.errors == 2 == len(result.mistakes())
+    assert result.errors_per_class.tolist() == [1, 0, 1, 0, 0, 0, 0, 0, 0, 0]  # a 0 read as 1, a 2 as 0
+
+
 def test_to_dict_is_json_with_none_for_absent_classes():
     figures = json.loads(json.dumps(known_evaluation().to_dict()))
     assert figures["accuracy"] == pytest.approx(4 / 6, abs=1e-6)
@@ -54,7 +60,8 @@ def test_real_model_on_real_test_digits(trained, digits):
     assert len(result.labels) == 1000
     assert result.accuracy > 0.8  # chance is 0.10
     assert result.confusion.trace() == round(result.accuracy * 1000)
-    assert len(result.mistakes()) == 1000 - result.confusion.trace()
+    assert len(result.mistakes()) == 1000 - result.confusion.trace() == result.errors
+    assert result.errors_per_class.sum() == result.errors
 
 
 def test_bad_labels_are_refused(trained, digits):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
@@ -13,6 +15,16 @@ if TYPE_CHECKING:
 
 CHART_POINTS = 300  # batch reports drawn per chart at most
 BAR_COLOUR = "#4c78a8"  # Vega's first colour, as in the other charts
+# The confusion matrix: see confusion_cells for why these colours
+ERROR_MAP = "Oranges"  # matplotlib's single-hue sequential map, light to dark with the error count
+ERROR_SPAN = (0.2, 1.0)  # of the map: one error #fdd9b4, the most errors #7f2704
+LEAST_RANGE = 10  # the error scale spans 1 to at least this many
+RIGHT_FILL = "#d9d9d9"  # the diagonal (right answers): neutral grey, outside the error scale
+EMPTY_FILL = "transparent"  # an error cell with none: no fill, it reads as empty on either theme
+GRID_STROKE = "#c8c8c8"  # the thin lines between cells, so empty cells still show where they are
+PICKED_STROKE = "#08306b"  # dark blue: the outline of the cells on show below, the picked class's bar
+CELL_SELECTION, CELL_FIELDS = "cell", ("true_index", "predicted_index")  # Vega-Lite point selections
+CLASS_SELECTION = "true_class"
 
 
 def probability_chart(probabilities: np.ndarray, names: list[str]) -> None:
@@ -44,33 +56,191 @@ def probability_bars_html(probabilities: np.ndarray, names: list[str]) -> str:
     return f'<div role="list" aria-label="Probability of each class">{"".join(rows)}</div>'
 
 
-def confusion_heatmap(confusion: np.ndarray, names: list[str]) -> None:
-    """The (10, 10) confusion counts as a heat map of the errors, right answers dark, each cell numbered."""
+def confusion_heatmap(
+    confusion: np.ndarray,
+    names: list[str],
+    picked: tuple[int | None, int | None] = (None, None),
+    key: str | None = None,
+    on_click: Callable[[], None] | None = None,
+) -> None:
+    """The (10, 10) confusion counts as a grid of numbered cells, rows the true class, columns the answer.
+
+    Colours (see `confusion_cells`): an empty error cell has no fill, errors are shaded by count in one
+    sequential scale, the right answers on the diagonal are neutral grey, and each number is black or
+    white, whichever reads better on its cell. The cells the mistakes below are filtered to (`picked`:
+    true and predicted class, None for any) are outlined. With `key` and `on_click`, clicking a cell
+    calls `on_click` with the click in st.session_state[key] (read it with `clicked_cell`).
+    """
     import altair as alt
     import pandas as pd
 
-    cells = pd.DataFrame(
-        [
-            {
-                "true": names[t],
-                "predicted": names[p],
-                "count": int(confusion[t, p]),
-                "right": t == p,
-                "errors": None if t == p else int(confusion[t, p]),
-            }
-            for t in range(10)
-            for p in range(10)
-        ]
-    )
+    cells = pd.DataFrame(confusion_cells(confusion, names, picked))
+    # Digits upright; garment names slanted, all shown: Vega would drop every other one, judging by
+    # the upright boxes of slanted labels that in fact do not touch
+    angle = 0 if max(map(len, names)) <= 2 else -45
     base = alt.Chart(cells).encode(
-        x=alt.X("predicted:N", sort=names, title="predicted"), y=alt.Y("true:N", sort=names, title="true")
+        x=alt.X("predicted:N", sort=names, axis=alt.Axis(labelAngle=angle, labelOverlap=False)),
+        y=alt.Y("true:N", sort=names, title="true"),
+        tooltip=[alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q")],
+        description="description:N",  # what a screen reader says of a cell
     )
-    colour = alt.condition(
-        "datum.right", alt.value("#2a2a2a"), alt.Color("errors:Q", scale=alt.Scale(scheme="reds"))
+    heat = base.mark_rect(stroke=GRID_STROKE, strokeWidth=0.5, cursor="pointer").encode(
+        color=alt.Color("fill:N", scale=None)
     )
-    heat = base.mark_rect().encode(color=colour, tooltip=["true", "predicted", "count"])
-    text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.value("#888"))
-    st.altair_chart((heat + text).properties(height=360))
+    outline = base.transform_filter("datum.picked").mark_rect(
+        filled=False, stroke=PICKED_STROKE, strokeWidth=3, cursor="pointer"
+    )
+    text = base.mark_text(fontSize=11, cursor="pointer").encode(
+        text="label:N", color=alt.Color("ink:N", scale=None)
+    )
+    if on_click is None:
+        st.altair_chart((heat + outline + text).properties(height=360))
+        return
+    click = alt.selection_point(name=CELL_SELECTION, fields=list(CELL_FIELDS), on="click", toggle=False)
+    chart = (heat.add_params(click) + outline + text).properties(height=360)
+    st.altair_chart(chart, key=key, on_select=on_click, selection_mode=CELL_SELECTION)
+
+
+def confusion_cells(
+    confusion: np.ndarray, names: list[str], picked: tuple[int | None, int | None] = (None, None)
+) -> list[dict[str, object]]:
+    """The 100 cells of `confusion_heatmap`, row-major: names, indices, count, fill, text and its colour.
+
+    The error scale is matplotlib's "Oranges", a single-hue sequential map: its lightness falls steadily
+    with the count, so it reads the same to the colour-blind (all three common kinds) and in grey, and
+    it stays apart from the neutral grey diagonal and the blue of the app's other charts. Counts go on
+    a log scale over ERROR_SPAN of the map, so one error is already a clear peach (#fdd9b4) rather than
+    the map's near-white, and one cell of 40 does not wash out the cells of 2 or 3; the scale spans at
+    least 1 to LEAST_RANGE, so a worst cell of 2 is not painted as dark as a worst cell of 40.
+    """
+    off_diagonal = confusion[~np.eye(len(confusion), dtype=bool)]
+    most = max(int(off_diagonal.max()) if off_diagonal.size else 0, LEAST_RANGE)
+    true_picked, predicted_picked = picked
+    cells = []
+    for t in range(len(confusion)):
+        for p in range(len(confusion)):
+            count = int(confusion[t, p])
+            if t == p:
+                fill, label, said = RIGHT_FILL, str(count), f"{names[t]} read right: {count}"
+            elif count == 0:
+                fill, label, said = EMPTY_FILL, "", f"{names[t]} read as {names[p]}: none"
+            else:
+                fill, label = error_fill(count, most), str(count)
+                said = f"{names[t]} read as {names[p]}: {count}"
+            outlined = (true_picked, predicted_picked) != (None, None) and t != p
+            outlined &= true_picked in (None, t) and predicted_picked in (None, p)
+            cells.append(
+                {
+                    "true": names[t], "predicted": names[p], "true_index": t, "predicted_index": p,
+                    "count": count, "label": label, "fill": fill, "picked": outlined, "description": said,
+                    "ink": readable_ink(fill if fill != EMPTY_FILL else "#ffffff"),
+                }
+            )  # fmt: skip
+    return cells
+
+
+@functools.lru_cache(maxsize=4096)  # a few hundred (count, most) pairs in practice; a lookup costs ~40 µs
+def error_fill(count: int, most: int) -> str:
+    """The "#rrggbb" shade of an error cell holding `count` (>= 1) when the worst holds `most`."""
+    from matplotlib import colormaps, colors
+
+    low, high = ERROR_SPAN
+    share = np.log(count) / np.log(most) if most > 1 else 0.0
+    return colors.to_hex(colormaps[ERROR_MAP](low + (high - low) * share))
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2's contrast ratio of two "#rrggbb" colours, 1 (same) to 21 (black on white)."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@functools.lru_cache(maxsize=4096)
+def readable_ink(fill: str) -> str:
+    """Black or white text, whichever contrasts more with `fill`: at least 4.58:1 for any colour."""
+    return max(("#000000", "#ffffff"), key=lambda ink: contrast_ratio(ink, fill))
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of a "#rrggbb" colour."""
+    channels = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def class_error_bars(
+    errors: np.ndarray,
+    accuracy: np.ndarray,
+    names: list[str],
+    picked: int | None = None,
+    key: str | None = None,
+    on_click: Callable[[], None] | None = None,
+) -> None:
+    """How many of each true class are read wrong, as horizontal bars in class order, each labelled
+    with the count and the class's accuracy; the class `picked` (the true-class filter) darker.
+
+    Errors rather than accuracy: at 96-100% right, bars of accuracy from 0 look all alike, while the
+    errors differ several-fold. With `key` and `on_click`, clicking a bar calls `on_click` with the
+    click in st.session_state[key] (read it with `clicked_class`).
+    """
+    import altair as alt
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "class": names,
+            "class_index": range(len(names)),
+            "errors": np.asarray(errors, int),
+            "accuracy": np.asarray(accuracy, float),
+            "label": [f"{e:,} ({a:.1%} right)" for e, a in zip(errors, accuracy, strict=True)],
+            "picked": [index == picked for index in range(len(names))],
+            "description": [
+                f"{name}: {e:,} read wrong, {a:.1%} right"
+                for name, e, a in zip(names, errors, accuracy, strict=True)
+            ],
+        }
+    )
+    room = max(int(np.max(errors, initial=0)) * 1.6, 1)  # beside the longest bar, room for its label
+    base = alt.Chart(table).encode(
+        x=alt.X("errors:Q", title="read wrong", scale=alt.Scale(domain=[0, room])),
+        y=alt.Y("class:N", sort=names, title="true class"),
+        tooltip=[alt.Tooltip("class:N"), alt.Tooltip("errors:Q"), alt.Tooltip("accuracy:Q", format=".2%")],
+        description="description:N",
+    )
+    colour = alt.condition("datum.picked", alt.value(PICKED_STROKE), alt.value(BAR_COLOUR))
+    bars = base.mark_bar(cursor="pointer").encode(color=colour)
+    text = base.mark_text(align="left", dx=4, cursor="pointer").encode(text="label:N")
+    if on_click is None:
+        st.altair_chart((bars + text).properties(height=360))
+        return
+    click = alt.selection_point(name=CLASS_SELECTION, fields=["class_index"], on="click", toggle=False)
+    chart = (bars.add_params(click) + text).properties(height=360)
+    st.altair_chart(chart, key=key, on_select=on_click, selection_mode=CLASS_SELECTION)
+
+
+def clicked_cell(state: Mapping[str, Any] | None) -> tuple[int, int] | None:
+    """The (true, predicted) cell a click on `confusion_heatmap` chose, from its st.session_state value
+    (Streamlit's VegaLiteState: {"selection": {"cell": [{"true_index": 3, "predicted_index": 5}]}});
+    None when the click chose nothing (a click beside the cells, a double click that clears)."""
+    point = _first_point(state, CELL_SELECTION)
+    try:
+        return (int(point["true_index"]), int(point["predicted_index"])) if point else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def clicked_class(state: Mapping[str, Any] | None) -> int | None:
+    """The class a click on `class_error_bars` chose (see `clicked_cell`); None when it chose none."""
+    point = _first_point(state, CLASS_SELECTION)
+    try:
+        return int(point["class_index"]) if point else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _first_point(state: Mapping[str, Any] | None, selection: str) -> Mapping[str, Any] | None:
+    points = ((state or {}).get("selection") or {}).get(selection)
+    return points[0] if isinstance(points, list) and points and isinstance(points[0], Mapping) else None
 
 
 def accuracy_bars(names: list[str], accuracy: np.ndarray, height: int, where=st) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,14 +15,59 @@ if TYPE_CHECKING:
     from mnist_mlp import data, store
 
 ALL = -1  # filter value: every class
+CLASSES = [ALL, *range(10)]  # the filters' options
 TRUE_KEY, PREDICTED_KEY, CELL_KEY = "mistakes_true", "mistakes_predicted", "mistakes_cell"
+# How many clicks on the charts so far. Each click gives both charts new keys, so they are drawn
+# again with nothing selected: a later click on the same cell or bar is then a change Streamlit
+# reports, even after the filters were changed with the select boxes in between.
+CLICKS_KEY = "mistakes_chart_clicks"
+
+
+NO_CELL = (ALL, ALL)  # the cell picker's first option: no one cell, every mistake
 
 
 def open_cell() -> None:
-    """A callback: picking a confusion-matrix cell sets both class filters to it."""
-    cell = st.session_state[CELL_KEY]
-    if cell is not None:
-        st.session_state[TRUE_KEY], st.session_state[PREDICTED_KEY] = cell
+    """A callback: picking a confusion-matrix cell sets both class filters to it (NO_CELL: to any)."""
+    st.session_state[TRUE_KEY], st.session_state[PREDICTED_KEY] = st.session_state[CELL_KEY]
+
+
+def url_filters() -> tuple[int, int]:
+    """The true and predicted class filters (ALL for any), tied to the URL's ?true=&predicted=.
+
+    Call before the charts: they outline what the filters pick, and their clicks set the filters.
+    """
+    links.url_bound("true", TRUE_KEY, CLASSES, ALL)
+    links.url_bound("predicted", PREDICTED_KEY, CLASSES, ALL)
+    return st.session_state.get(TRUE_KEY, ALL), st.session_state.get(PREDICTED_KEY, ALL)
+
+
+def show(true_class: int, predicted_class: int) -> None:
+    """Set the class filters (ALL for any), as a callback does before the filters are drawn."""
+    st.session_state[TRUE_KEY], st.session_state[PREDICTED_KEY] = true_class, predicted_class
+    st.session_state[CLICKS_KEY] = st.session_state.get(CLICKS_KEY, 0) + 1
+
+
+def open_clicked_cell(key: str) -> None:
+    """A callback: a click on the confusion matrix's cell (t, p) shows the mistakes of t read as p.
+
+    A diagonal cell holds no mistakes, so a click there shows all of that true class's mistakes; an
+    empty cell shows its (empty) filter, which the page says holds none.
+    """
+    cell = charts.clicked_cell(st.session_state.get(key))
+    if cell is None:  # a click beside the cells or a double click: nothing chosen, filters kept
+        st.session_state[CLICKS_KEY] = st.session_state.get(CLICKS_KEY, 0) + 1
+        return
+    true_class, predicted_class = cell
+    show(true_class, ALL if predicted_class == true_class else predicted_class)
+
+
+def open_clicked_class(key: str) -> None:
+    """A callback: a click on a class's bar shows all of that true class's mistakes."""
+    picked = charts.clicked_class(st.session_state.get(key))
+    if picked is None:
+        st.session_state[CLICKS_KEY] = st.session_state.get(CLICKS_KEY, 0) + 1
+        return
+    show(picked, ALL)
 
 
 def on_my_drawings() -> bool:
@@ -35,7 +81,7 @@ def on_my_drawings() -> bool:
 
 def summary(entry: store.StoredModel, evaluation: evaluate.Evaluation, on_drawings: bool) -> None:
     """How many the model reads right and wrong, and how many it calls Unsure."""
-    wrong = int(len(evaluation.labels) - np.trace(evaluation.confusion))
+    wrong = evaluation.errors
     st.write(
         f"**{entry.name}** reads {evaluation.accuracy:.2%} of {len(evaluation.labels):,} "
         f"{'of my drawings' if on_drawings else 'test images'} "
@@ -51,39 +97,65 @@ def summary(entry: store.StoredModel, evaluation: evaluate.Evaluation, on_drawin
         )
 
 
-def confusion_and_accuracy(evaluation: evaluate.Evaluation, names: list[str]) -> None:
-    """The confusion matrix with a picker of its cells, beside the accuracy per class."""
+def confusion_and_accuracy(
+    evaluation: evaluate.Evaluation, names: list[str], picked: tuple[int, int] = (ALL, ALL)
+) -> None:
+    """The confusion matrix, whose cells open their mistakes, with a picker of its cells (the keyboard's
+    way, kept in step with the clicks), beside each class's errors, whose bars open the class's.
+
+    Args:
+        picked: the filters' true and predicted class (ALL for any), from `url_filters`.
+    """
     confusion = evaluation.confusion
+    cells = evaluate.error_cells(confusion)
+    st.session_state[CELL_KEY] = picked if picked in cells else NO_CELL  # in step with clicks and filters
+    clicks = st.session_state.get(CLICKS_KEY, 0)
+    true_class, predicted_class = (None if c == ALL else c for c in picked)
+    matrix_key, bars_key = f"mistakes_matrix_{clicks}", f"mistakes_class_bars_{clicks}"
     matrix_column, accuracy_column = st.columns([3, 2])
     with matrix_column:
         st.subheader("Confusion matrix")
-        charts.confusion_heatmap(confusion, names)
+        on_click = partial(open_clicked_cell, matrix_key)
+        charts.confusion_heatmap(confusion, names, (true_class, predicted_class), matrix_key, on_click)
+        st.caption(
+            "Rows: the true class; columns: the model's answer. Errors are shaded orange, darker for more; "
+            "the right answers are the grey diagonal; an empty cell holds none. **Click a cell** to see "
+            "its mistakes below (a diagonal cell: all of that class's)."
+        )
         st.selectbox(
             "Show the examples of a cell",
-            [None, *evaluate.error_cells(confusion)],
+            [NO_CELL, *cells],
             key=CELL_KEY,
             on_change=open_cell,
             format_func=lambda c: (
                 "pick a cell, most errors first"
-                if c is None
+                if c == NO_CELL
                 else f"{names[c[0]]} read as {names[c[1]]}: {confusion[c]}"
             ),
         )
     with accuracy_column:
-        st.subheader("Accuracy per class")
-        charts.accuracy_bars(names, np.nan_to_num(evaluation.per_class_accuracy), 360)
+        st.subheader("Errors per class")
+        charts.class_error_bars(
+            evaluation.errors_per_class,
+            np.nan_to_num(evaluation.per_class_accuracy),
+            names,
+            true_class,
+            bars_key,
+            partial(open_clicked_class, bars_key),
+        )
+        st.caption("How many of each class it reads wrong, and its accuracy. **Click a bar**: its mistakes.")
 
 
 def filtered(evaluation: evaluate.Evaluation, names: list[str]) -> tuple[list[evaluate.Mistake], int]:
-    """The mistakes of the chosen true and predicted classes, in the chosen order, and how many to show."""
-    classes = [ALL, *range(10)]
+    """The mistakes of the chosen true and predicted classes, in the chosen order, and how many to show.
+
+    Call `url_filters` first (before the charts), which ties the class filters to the URL.
+    """
     label = {ALL: "any", **dict(enumerate(names))}.get
     true_column, predicted_column, order_column, count_column = st.columns(4)
-    links.url_bound("true", TRUE_KEY, classes, ALL)
-    links.url_bound("predicted", PREDICTED_KEY, classes, ALL)
-    true_class = true_column.selectbox("True class", classes, format_func=label, key=TRUE_KEY)
+    true_class = true_column.selectbox("True class", CLASSES, format_func=label, key=TRUE_KEY)
     predicted_class = predicted_column.selectbox(
-        "Predicted class", classes, format_func=label, key=PREDICTED_KEY
+        "Predicted class", CLASSES, format_func=label, key=PREDICTED_KEY
     )
     order = order_column.radio(
         "Sort by confidence", ["most confident first", "least confident first"], key="mistakes_order"

@@ -1,8 +1,10 @@
 """The Misclassifications page: filters by true and predicted class, confusion cells, one example."""
 
+import json
 import re
 
 import numpy as np
+import pytest
 
 from tests.app.conftest import open_page
 
@@ -77,3 +79,140 @@ def test_a_mistake_is_explained_for_the_answer_or_the_true_class(app, trained, d
     assert not app.exception
     assert any(m.value.startswith("**By pixels**") for m in app.markdown)
     assert any(m.value.startswith("**As the model sees them**") for m in app.markdown)
+
+
+def click_chart(at, key_prefix: str, selection: str, point: dict[str, int] | None) -> None:
+    """Click a point of the selectable chart whose key starts with `key_prefix`, as the browser reports it.
+
+    AppTest cannot click charts, so this sends the chart's widget state the way Streamlit's frontend
+    does after a click on a Vega-Lite point selection ({"selection": {name: [fields of the point]}},
+    or {name: {}} for a click on nothing), together with the other widgets' states, and runs the app.
+    """
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    ids = [chart.proto.id for chart in at.get("vega_lite_chart") if f"-{key_prefix}" in chart.proto.id]
+    assert len(ids) == 1, f"one chart keyed {key_prefix}*, found {ids}"
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())  # private: AppTest has no public way to send this
+    state = states.widgets.add()
+    state.id = ids[0]
+    state.string_value = json.dumps({"selection": {selection: [point] if point else {}}})
+    at._run(states)
+    assert not at.exception and not at.error
+
+
+def filters(at) -> tuple[int, int]:
+    return at.selectbox(key="mistakes_true").value, at.selectbox(key="mistakes_predicted").value
+
+
+def test_a_click_on_a_cell_shows_its_mistakes_and_follows_in_the_url(app, trained, digits):
+    from mnist_mlp import evaluate
+
+    expected = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
+    confusion = expected.confusion
+    cell = evaluate.error_cells(confusion)[1]  # the second most: not what the select box shows first
+    open_page(app, "misclassifications")
+    click_chart(app, "mistakes_matrix_", "cell", {"true_index": cell[0], "predicted_index": cell[1]})
+    assert filters(app) == cell
+    assert app.query_params == {"true": str(cell[0]), "predicted": str(cell[1])}
+    assert app.selectbox(key="mistakes_cell").value == cell, "the keyboard's cell picker follows the click"
+    assert shown_indices(app) == [m.index for m in expected.mistakes(*cell)[:36]]
+    shown = min(int(confusion[cell]), 36)
+    assert any(caption.value.startswith(f"{shown:,} mistakes;") for caption in app.caption)
+
+    # The select boxes move away, then the same cell is clicked again: it is shown again
+    app.selectbox(key="mistakes_true").select(-1).run()
+    assert app.selectbox(key="mistakes_cell").value == (-1, -1), "no single cell picked now"
+    click_chart(app, "mistakes_matrix_", "cell", {"true_index": cell[0], "predicted_index": cell[1]})
+    assert filters(app) == cell
+    assert shown_indices(app) == [m.index for m in expected.mistakes(*cell)[:36]]
+
+    # A click on nothing (beside the cells) keeps the filters
+    click_chart(app, "mistakes_matrix_", "cell", None)
+    assert filters(app) == cell
+
+    app.selectbox(key="mistakes_cell").select((-1, -1)).run()  # the picker's first choice: every cell
+    assert filters(app) == (-1, -1) and app.query_params == {}
+
+
+def test_a_click_on_the_diagonal_or_an_empty_cell_or_a_bar(app, trained, digits):
+    from mnist_mlp import evaluate
+
+    expected = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
+    empty = next((t, p) for t in range(10) for p in range(10) if t != p and expected.confusion[t, p] == 0)
+    open_page(app, "misclassifications")
+
+    click_chart(app, "mistakes_matrix_", "cell", {"true_index": 3, "predicted_index": 3})
+    assert filters(app) == (3, -1), "a right answer's cell: all mistakes of its true class"
+    assert app.query_params == {"true": "3"}
+    assert shown_indices(app) == [m.index for m in expected.mistakes(3)[:36]]
+
+    click_chart(app, "mistakes_matrix_", "cell", {"true_index": empty[0], "predicted_index": empty[1]})
+    assert filters(app) == empty
+    assert "No mistakes with these filters." in [info.value for info in app.info]
+
+    worst_class = int(expected.errors_per_class.argmax())
+    click_chart(app, "mistakes_class_bars_", "true_class", {"class_index": worst_class})
+    assert filters(app) == (worst_class, -1)
+    assert app.query_params == {"true": str(worst_class)}
+    assert shown_indices(app) == [m.index for m in expected.mistakes(worst_class)[:36]]
+
+
+def test_a_shared_link_outlines_its_cell_and_picks_it(app, trained, digits):
+    from mnist_mlp import evaluate
+
+    expected = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
+    cell = evaluate.error_cells(expected.confusion)[0]
+    app.query_params = {"true": str(cell[0]), "predicted": str(cell[1])}
+    open_page(app, "misclassifications")
+    assert filters(app) == cell
+    assert app.selectbox(key="mistakes_cell").value == cell
+    assert shown_indices(app) == [m.index for m in expected.mistakes(*cell)[:36]]
+
+
+def test_the_clicked_point_is_read_from_what_streamlit_returns():
+    from streamlit.elements.vega_charts import VegaLiteStateSerde
+
+    from ui import charts
+
+    serde = VegaLiteStateSerde(["cell"])
+    sent = json.dumps({"selection": {"cell": [{"true_index": 4, "predicted_index": 9}]}})
+    assert charts.clicked_cell(serde.deserialize(sent)) == (4, 9)
+    assert charts.clicked_cell(serde.deserialize(json.dumps({"selection": {"cell": {}}}))) is None
+    assert charts.clicked_cell(serde.deserialize(None)) is None  # not clicked yet
+    assert charts.clicked_cell({"selection": {"cell": [{"true_index": "x"}]}}) is None
+    bars = VegaLiteStateSerde(["true_class"])
+    assert (
+        charts.clicked_class(
+            bars.deserialize(json.dumps({"selection": {"true_class": [{"class_index": 7}]}}))
+        )
+        == 7
+    )
+
+
+def test_matrix_colours_empty_errors_by_count_grey_diagonal_readable_numbers():
+    from ui import charts
+
+    confusion = np.diag(np.full(10, 900))
+    confusion[4, 9], confusion[7, 2], confusion[3, 5], confusion[5, 3] = 40, 1, 2, 12
+    cells = {
+        (c["true_index"], c["predicted_index"]): c
+        for c in charts.confusion_cells(confusion, list("0123456789"))
+    }
+    assert cells[(0, 1)]["fill"] == "transparent" and cells[(0, 1)]["label"] == "", "no errors reads as empty"
+    assert {cells[(t, t)]["fill"] for t in range(10)} == {charts.RIGHT_FILL}, "the diagonal set apart"
+    shades = [cells[cell]["fill"] for cell in ((7, 2), (3, 5), (5, 3), (4, 9))]  # 1, 2, 12, 40 errors
+    lightness = [charts._luminance(fill) for fill in shades]
+    assert lightness == sorted(lightness, reverse=True) and len(set(shades)) == 4, "darker for more"
+    assert charts.contrast_ratio(shades[0], "#ffffff") > 1.3, "one error is not near-white"
+    assert charts.contrast_ratio(charts.RIGHT_FILL, shades[0]) > 1.05, "grey diagonal apart from one error"
+    for cell in cells.values():
+        if cell["label"]:
+            assert charts.contrast_ratio(cell["ink"], cell["fill"]) >= 4.5, cell
+    assert cells[(4, 9)]["ink"] == "#ffffff" and cells[(7, 2)]["ink"] == "#000000"
+    assert charts.contrast_ratio("#000000", "#ffffff") == pytest.approx(21)
+
+    picked = charts.confusion_cells(confusion, list("0123456789"), (4, None))
+    assert [(c["true_index"], c["predicted_index"]) for c in picked if c["picked"]] == [
+        (4, p) for p in range(10) if p != 4
+    ], "a true class picked: its row's error cells outlined"
