@@ -38,7 +38,9 @@ class Fault:
     targets: tuple[str, ...]  # CSS selectors of the failing elements, as axe names them
 
     def __str__(self) -> str:
-        shown = ", ".join(self.targets[:5]) + (f" and {len(self.targets) - 5} more" if len(self.targets) > 5 else "")
+        shown = ", ".join(self.targets[:5]) + (
+            f" and {len(self.targets) - 5} more" if len(self.targets) > 5 else ""
+        )
         return f"{self.page}: {self.rule} ({self.impact}, {len(self.targets)}): {self.help}; {shown}"
 
 
@@ -65,8 +67,13 @@ def audit(page, where: str) -> list[Fault]:
 
     results = Axe().run(page)
     return [
-        Fault(where, rule["id"], rule["impact"] or "minor", rule["help"],
-              tuple(" ".join(map(str, node["target"])) for node in rule["nodes"]))  # fmt: skip
+        Fault(
+            where,
+            rule["id"],
+            rule["impact"] or "minor",
+            rule["help"],
+            tuple(" ".join(map(str, node["target"])) for node in rule["nodes"]),
+        )
         for rule in results.response["violations"]
     ]
 
