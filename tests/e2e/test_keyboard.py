@@ -1,0 +1,71 @@
+"""The Train page with the keyboard alone: Tab to Start training, Enter, Tab to Stop, Enter.
+
+Only key presses drive the page (no clicks); where focus is, is read from document.activeElement,
+and each focused control must show that it has focus.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import accessibility
+from tests.e2e.conftest import assert_no_exception, wait_for_idle
+
+pytestmark = pytest.mark.e2e
+
+MAX_TABS = 120  # more than the Train page's controls (sidebar, settings) before Start
+# The focused element: its text (a button's label; the icon's ligature is a line of its own), whether
+# it is a disabled control, and whether a focus ring shows (an outline or a box shadow).
+# A focusable container (Streamlit's main area) is named by its tag alone, not by all the text it holds.
+FOCUSED = """() => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return null;
+  const style = getComputedStyle(element);
+  const control = element.matches("button, input, textarea, select, a, summary, [role]");
+  const name = element.getAttribute("aria-label") || element.labels?.[0]?.innerText || element.innerText;
+  const lines = control ? (name || "").split("\\n") : [`(${element.tagName.toLowerCase()})`];
+  return {
+    lines: lines.map((line) => line.trim()).filter(Boolean),
+    ring: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none",
+  };
+}"""
+
+
+def tab_to(page, label: str) -> dict:
+    """Press Tab until the focused element is labelled `label`; what it is (see FOCUSED)."""
+    seen = []
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is not None and label in focused["lines"]:
+            return focused
+        seen.append(" / ".join(focused["lines"]) if focused else "(nothing)")
+    raise AssertionError(f"Tab never reached {label!r} in {MAX_TABS} presses; it went to: {seen}")
+
+
+def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
+    accessibility.open_rendered(page, app_url, "train")
+    progress = page.locator("[data-testid='stProgress']")
+    assert progress.count() == 0
+
+    tab_to(page, "Epochs")  # long enough to reach Stop while it runs: the most the field takes
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(str(accessibility.TRAINING_EPOCHS))
+    page.keyboard.press("Enter")
+    wait_for_idle(page)
+    epochs = page.locator(f".st-key-train_epochs_{accessibility.TRAINING_PRESET} input")
+    assert epochs.input_value() == str(accessibility.TRAINING_EPOCHS)
+
+    start = tab_to(page, "Start training")
+    assert start["ring"], "the focused Start training button shows no focus ring"
+    page.keyboard.press("Enter")
+    progress.filter(has_text="Epoch").wait_for(timeout=90_000)  # started: progress by epoch and batch
+
+    stop = tab_to(page, "Stop")
+    assert stop["ring"], "the focused Stop button shows no focus ring"
+    page.keyboard.press("Enter")
+    stopped = page.locator("[data-testid='stAlertContentWarning']").filter(has_text="Stopped at epoch")
+    stopped.wait_for(timeout=90_000)
+    wait_for_idle(page)
+    assert progress.count() == 0  # the live view has given way to the stopped run's results
+    assert_no_exception(page)
