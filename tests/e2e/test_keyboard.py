@@ -1,4 +1,5 @@
-"""The Train page with the keyboard alone: Tab to Start training, Enter, Tab to Stop, Enter.
+"""The keyboard alone: on the Train page Tab to Start training, Enter, Tab to Stop, Enter; on the Draw
+page, a picture to read chosen and uploaded without a pointer.
 
 Only key presses drive the page (no clicks); where focus is, is read from document.activeElement,
 and each focused control must show that it has focus.
@@ -6,10 +7,12 @@ and each focused control must show that it has focus.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from benchmarks import accessibility
-from tests.e2e.conftest import assert_no_exception, wait_for_idle
+from tests.e2e.conftest import ROOT, assert_no_exception, wait_for_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -25,21 +28,23 @@ FOCUSED = """() => {
   const name = element.getAttribute("aria-label") || element.labels?.[0]?.innerText || element.innerText;
   const lines = control ? (name || "").split("\\n") : [`(${element.tagName.toLowerCase()})`];
   return {
+    kind: element.getAttribute("type") || element.getAttribute("role") || element.tagName.toLowerCase(),
     lines: lines.map((line) => line.trim()).filter(Boolean),
     ring: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none",
   };
 }"""
 
 
-def tab_to(page, label: str) -> dict:
-    """Press Tab until the focused element is labelled `label`; what it is (see FOCUSED)."""
+def tab_to(page, label: str, kind: str | None = None) -> dict:
+    """Press Tab until the focused element is labelled `label` (and is of `kind`: "radio", "button",
+    ..., when given); what it is (see FOCUSED)."""
     seen = []
     for _ in range(MAX_TABS):
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUSED)
-        if focused is not None and label in focused["lines"]:
+        if focused is not None and label in focused["lines"] and kind in (None, focused["kind"]):
             return focused
-        seen.append(" / ".join(focused["lines"]) if focused else "(nothing)")
+        seen.append(f"{focused['kind']}: {' / '.join(focused['lines'])}" if focused else "(nothing)")
     raise AssertionError(f"Tab never reached {label!r} in {MAX_TABS} presses; it went to: {seen}")
 
 
@@ -68,4 +73,25 @@ def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
     stopped.wait_for(timeout=90_000)
     wait_for_idle(page)
     assert progress.count() == 0  # the live view has given way to the stopped run's results
+    assert_no_exception(page)
+
+
+def test_a_picture_is_uploaded_and_read_with_the_keyboard_alone(page, app_url, tmp_path):
+    sample = np.load(ROOT / "mnist_mlp" / "sample" / "mnist_sample.npz")
+    index = int(np.flatnonzero(sample["y_test"] == 7)[0])
+    picture = tmp_path / "seven.png"  # a real test digit as a scan would show it: dark ink on white
+    Image.fromarray(np.kron(255 - sample["x_test"][index], np.ones((4, 4), np.uint8))).save(picture)
+    accessibility.open_rendered(page, app_url, "draw")
+
+    tab_to(page, "Draw", kind="radio")  # the input's source: Draw, then Upload a picture
+    page.keyboard.press("ArrowRight")
+    wait_for_idle(page)
+    upload = tab_to(page, "Upload", kind="button")  # the uploader's own button
+    assert upload["ring"], "the focused Upload button shows no focus ring"
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(picture)
+    prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
+    prediction.wait_for(timeout=60_000)
+    assert prediction.locator("[data-testid='stMetricValue']").inner_text().strip() == "7"
     assert_no_exception(page)
