@@ -28,7 +28,7 @@ FOCUSED = """() => {
   const name = element.getAttribute("aria-label") || element.labels?.[0]?.innerText || element.innerText;
   const lines = control ? (name || "").split("\\n") : [`(${element.tagName.toLowerCase()})`];
   return {
-    kind: element.getAttribute("type") || element.getAttribute("role") || element.tagName.toLowerCase(),
+    kind: element.getAttribute("role") || element.getAttribute("type") || element.tagName.toLowerCase(),
     lines: lines.map((line) => line.trim()).filter(Boolean),
     ring: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none",
   };
@@ -94,4 +94,26 @@ def test_a_picture_is_uploaded_and_read_with_the_keyboard_alone(page, app_url, t
     prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
     prediction.wait_for(timeout=60_000)
     assert prediction.locator("[data-testid='stMetricValue']").inner_text().strip() == "7"
+    assert_no_exception(page)
+
+
+def choose_by_typing(page, label: str, option: str) -> None:
+    """Tab to the selectbox labelled `label`, type `option` and press Enter: it is chosen."""
+    tab_to(page, label, kind="combobox")
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    wait_for_idle(page)
+
+
+def test_a_model_is_picked_and_mistakes_filtered_with_the_keyboard_alone(page, app_url):
+    accessibility.open_rendered(page, app_url, "")
+    choose_by_typing(page, "Model", "fashion-mlp")  # the sidebar's picker
+    page.get_by_role("heading", name="fashion-mlp").wait_for(timeout=60_000)  # its card
+
+    accessibility.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
+    choose_by_typing(page, "True class", "1")
+    gallery = page.locator("[role='group'][aria-label$='misread images'] img")
+    gallery.first.wait_for(timeout=60_000)
+    alts = [gallery.nth(i).get_attribute("alt") for i in range(gallery.count())]
+    assert alts and all(", read as " in alt and ": a 1, read as" in alt for alt in alts), alts
     assert_no_exception(page)
