@@ -35,8 +35,9 @@ def diverging(weights: np.ndarray, shared_scale: bool = False) -> np.ndarray:
 
 
 def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    """An (h, w, 3) image with each pixel a scale x scale block: (h*scale, w*scale, 3), sharp when shown."""
-    return np.kron(image, np.ones((scale, scale, 1), np.uint8))
+    """An (h, w) or (h, w, 3) image with each pixel a scale x scale block, (h*scale, w*scale[, 3]) of the
+    same dtype: sharp when shown."""
+    return np.asarray(image).repeat(scale, axis=0).repeat(scale, axis=1)
 
 
 def weight_mosaic(

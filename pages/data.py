@@ -1,6 +1,5 @@
 """Data: what the models learn from: samples with labels, the class counts, raw pixels, the source."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -37,7 +36,7 @@ if dataset.is_sample:
                 resources.data_changed()
                 st.rerun()
 
-st.subheader("Samples")
+st.header("Samples")
 split = st.radio("From", ["training", "test"], horizontal=True, key="data_split")
 images, labels = (
     (dataset.x_train, dataset.y_train) if split == "training" else (dataset.x_test, dataset.y_test)
@@ -46,19 +45,24 @@ count = st.slider("How many", 10, 100, 40, 10, key="data_count")
 seed = st.session_state.setdefault("data_seed", 0)
 if st.button("Show others", key="data_shuffle"):
     seed = st.session_state["data_seed"] = seed + 1
-picked = np.random.default_rng(seed).choice(len(labels), size=min(count, len(labels)), replace=False)
-widgets.digit_grid(images[picked], [f"#{i}: {dataset.class_names[labels[i]]}" for i in picked])
+widgets.sample_grid(images, labels, dataset.class_names, count, seed, f"{split} image")
 
-st.subheader("Classes")
+st.header("Classes")
 charts.class_counts(dataset)
 
-st.subheader("One image, pixel by pixel")
+st.header("One image, pixel by pixel")
 index = st.number_input(
     f"{split.capitalize()} image number", 0, len(labels) - 1, 0, key=f"data_index_{split}"
 )
 image_column, pixel_column = st.columns([1, 3])
 with image_column:
-    widgets.digit(images[index], f"#{index}: {dataset.class_names[labels[index]]}")
+    widgets.digit(
+        images[index],
+        f"#{index}: {dataset.class_names[labels[index]]}",
+        alt=f"{split.capitalize()} image #{index}: {widgets.article(dataset.class_names[labels[index]])}",
+    )
 with pixel_column:
     st.caption("Values 0 (black) to 255 (white ink), rows top to bottom.")
-    st.dataframe(pd.DataFrame(images[index]), height=300)
+    pixels = pd.DataFrame(images[index], index=pd.RangeIndex(28, name="row"))
+    pixels.columns = [f"col {column}" for column in pixels.columns]  # headers that say what they are
+    st.dataframe(pixels, height=300)

@@ -27,7 +27,11 @@ with right:
         explanations.unsure_warning(loaded, steps.centred)
         explained = explanations.explanation(loaded, steps.centred)  # for Why and the neighbours
         charts.probability_chart(probabilities, names)
-        widgets.digit(steps.centred, "What the model sees: 28x28 pixels")
+        widgets.digit(
+            steps.centred,
+            "What the model sees: 28x28 pixels",
+            alt="The input as the model sees it, 28x28 pixels",
+        )
 
 if steps is not None:  # My drawings: keep this one, with its true label, as data of your own
     with right:
@@ -44,10 +48,10 @@ explainable = steps is not None and explained is not None
 if explainable and st.toggle(
     "Why this prediction?", key="draw_why", help="Pixels and hidden units behind it"
 ):
-    st.subheader(f"Why {names[explained.target]}?")
+    st.header(f"Why {names[explained.target]}?")
     explanations.why(loaded, steps.centred, explained, names)
 if explainable and st.toggle(
     "Nearest training images", key="draw_neighbours", help="What it is compared with"
 ):
-    st.subheader("Nearest neighbours")
+    st.header("Nearest neighbours")
     explanations.neighbours(loaded, explanations.nearest(loaded, steps.centred, explained), names)

@@ -20,7 +20,7 @@ else:
 
 name = picker.dataset_name(entry.card if entry else None)
 dataset = resources.dataset(name)
-st.subheader("Data")
+st.header("Data")
 kind = "the bundled sample" if dataset.is_sample else "the full set"
 st.write(
     f"{widgets.DATASET_LABELS[name]}: {kind}, {len(dataset.y_train):,} training and "
@@ -30,7 +30,7 @@ st.caption(f"Source: {dataset.source}")
 if dataset.is_sample:
     st.info(picker.full_data_help(name))
 
-st.subheader("Where to go")
+st.header("Where to go")
 links = st.columns(3)
 links[0].page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
 links[1].page_link("pages/misclassifications.py", label="See its mistakes", icon=":material/error:")

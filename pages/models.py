@@ -15,9 +15,9 @@ if not usable:
     picker.no_model()
 else:
     catalogue.table(usable)
-    st.subheader("One model")
+    st.header("One model")
     catalogue.one_model(usable)
 
-st.subheader("Upload a model")
+st.header("Upload a model")
 catalogue.upload_form()
 classroom.teacher_box()

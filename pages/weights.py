@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mnist_mlp import model
+from mnist_mlp import compare, model
 from ui import links, picker, through_app, training, widgets
 
 SAVED, SESSION = "The picked model", "The model trained in this session"
@@ -42,20 +42,22 @@ count = (
     controls[1].slider("Units", 1, min(units, 256), min(units, 64), key="weights_count") if units > 1 else 1
 )
 columns = controls[2].slider("Tiles per row", 4, 16, 8, key="weights_columns")
-if sum(hasattr(layer, "kernel") for layer in keras_model.layers) == 1:
+linear = compare.is_linear(keras_model)
+if linear:
     st.caption("This model has no hidden layer: the tiles are the ten class templates, 0 to 9.")
 
-st.subheader(f"After training: {count} of {units} units")
-widgets.weight_grid(weights[:count], shared_scale=scale == "shared", columns=columns)
+what = "class template" if linear else "unit"
+st.header(f"After training: {count} of {units} units")
+widgets.weight_grid(weights[:count], shared_scale=scale == "shared", columns=columns, what=what)
 
 if snapshots:
-    st.subheader("How they formed")
+    st.header("How they formed")
     steps = sorted(snapshots)
     step = st.select_slider(
         "Optimizer step", steps, value=steps[0], key="weights_step", format_func=lambda s: f"{s:,}"
     )
     shown = snapshots[step][:count]
     st.caption(f"Step {step:,}: {len(shown)} units (snapshots keep the first {len(snapshots[step])}).")
-    widgets.weight_grid(shown, shared_scale=scale == "shared", columns=columns)
+    widgets.weight_grid(shown, shared_scale=scale == "shared", columns=columns, what=what)
 else:
     st.caption("This model was saved without training snapshots, so there is nothing to replay.")

@@ -60,3 +60,39 @@ def test_saliency_shows_ink_grey_where_no_share_and_the_map_ends_where_full(ink)
 
 def test_saliency_enlarges_by_scale():
     assert colours.saliency(np.zeros((28, 28)), np.zeros((28, 28)), scale=7).shape == (196, 196, 3)
+
+
+# Machado, Oliveira and Fernandes (2009), severity 1.0: what a dichromat sees, on linear RGB.
+DICHROMACY = {
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.313900]],
+}  # fmt: skip
+
+
+def simulated_lab(rgb: np.ndarray, kind: str | None) -> np.ndarray:
+    """sRGB (..., 3) in [0, 1] as CIELAB (D65) as a person with `kind` of dichromacy sees it (None: as is)."""
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    if kind is not None:
+        linear = np.clip(linear @ np.asarray(DICHROMACY[kind]).T, 0, 1)
+    to_xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = linear @ to_xyz.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+@pytest.mark.parametrize("kind", [None, *DICHROMACY])
+def test_the_sign_stays_readable_for_colour_blind_eyes(kind):
+    """The two ends stay far apart from each other and from zero, and strength stays darkness."""
+    values = np.linspace(-1, 1, 21)
+    lab = simulated_lab(colours.diverging_rgb(values), kind)  # (21, 3): L*, a*, b*
+    negative, zero, positive = lab[0], lab[10], lab[-1]
+    assert np.linalg.norm(negative - positive) > 40  # CIELAB ΔE: ~2.3 is just noticeable
+    assert min(np.linalg.norm(negative - zero), np.linalg.norm(positive - zero)) > 50
+    lightness = lab[:, 0]
+    assert np.all(np.diff(lightness[:11]) > 0) and np.all(np.diff(lightness[10:]) < 0)
+    if kind in ("deuteranopia", "protanopia"):  # red-green blindness keeps the blue-yellow axis
+        assert negative[2] < -20 < 0 < positive[2]  # b*: blue one side, yellow-brown the other

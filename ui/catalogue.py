@@ -45,7 +45,7 @@ def one_model(usable: list[store.StoredModel]) -> None:
         "Model", names, index=names.index(current) if current in names else 0, key="models_pick"
     )
     entry = next(e for e in usable if e.name == name)
-    widgets.model_card(entry.card)
+    widgets.model_card(entry.card, level=3)
     model_file = entry.path / store.MODEL_FILE
     st.download_button(
         "Download .keras",

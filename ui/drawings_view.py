@@ -102,21 +102,23 @@ def by_label(listed: list[my_drawings.Drawing], names: list[str], counts: list[i
     )
     for label in sorted(shown or []):
         group = [d for d in reversed(listed) if d.label == label][:PER_LABEL]  # newest first
-        st.subheader(f"{names[label]} ({counts[label]})")
+        st.header(f"{names[label]} ({counts[label]})")
         for start in range(0, len(group), COLUMNS):
             for column, drawing in zip(st.columns(COLUMNS), group[start : start + COLUMNS], strict=False):
                 with column:
-                    _tile(drawing)
+                    _tile(drawing, names[label])
         if counts[label] > PER_LABEL:
             st.caption(f"The newest {PER_LABEL} of {counts[label]}; the downloads hold them all.")
 
 
-def _tile(drawing: my_drawings.Drawing) -> None:
+def _tile(drawing: my_drawings.Drawing, name: str) -> None:
+    saved = time.strftime("%d %b %H:%M", time.localtime(drawing.created))
     try:
         widgets.digit(
             my_drawings.read(drawing),
-            time.strftime("%d %b %H:%M", time.localtime(drawing.created)),
+            saved,
             84,
+            alt=f"Your drawing of {widgets.article(name)}, saved {saved}",
         )
     except my_drawings.DrawingsError as err:
         st.warning(str(err))

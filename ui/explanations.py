@@ -85,10 +85,10 @@ def unsure_warning(loaded: store.LoadedModel, image: np.ndarray) -> unsure.Verdi
     return verdict
 
 
-def unit_tiles(weights: np.ndarray, captions: list[str], scale: int = 3) -> None:
-    """First-layer weight images (k, 28, 28), each in its own colour scale, with captions."""
+def unit_tiles(weights: np.ndarray, captions: list[str], alts: list[str], scale: int = 3) -> None:
+    """First-layer weight images (k, 28, 28), each in its own colour scale, with captions and alt texts."""
     tiles = colours.diverging(weights, shared_scale=False)
-    st.image([colours.enlarge(tile, scale) for tile in tiles], caption=captions)
+    st.image([colours.enlarge(tile, scale) for tile in tiles], caption=captions, alt=alts)
 
 
 def why(
@@ -101,11 +101,16 @@ def why(
     rise = explained.logits[explained.target] - explained.baseline_logit
     pixels, units = st.columns([1, 2])
     caption = f"Pixels for and against {target}"
-    pixels.image(colours.saliency(image, explained.attribution), caption=caption, width=196)
+    alt = (
+        f"The input with its pixels coloured by their share in the score for {target}: red where the "
+        "ink raised it, blue where it lowered it."
+    )
+    pixels.image(colours.saliency(image, explained.attribution), caption=caption, width=196, alt=alt)
     weights = model.first_layer_weights(loaded.model)
     with units:
         if explained.unit_activations.size == 0:
-            unit_tiles(weights[[explained.target]], [f"{target}'s template"])
+            template = f"{target}'s template"
+            unit_tiles(weights[[explained.target]], [template], [f"{template}: the weights of its score"])
             st.caption(
                 f"This model has no hidden layer: its score for {target} is the ink times this template "
                 "(red: ink there raises the score; blue: ink there lowers it)."
@@ -118,7 +123,13 @@ def why(
                     top.indices, top.activations, top.contributions, strict=True
                 )
             ]
-            unit_tiles(weights[top.indices], captions)
+            alts = [
+                f"unit {unit}'s weights: it fired {activation:.2f} and added {contribution:+.2f} to the score"
+                for unit, activation, contribution in zip(
+                    top.indices, top.activations, top.contributions, strict=True
+                )
+            ]
+            unit_tiles(weights[top.indices], captions, alts)
             st.caption(
                 f"The hidden units that added most to the score for {target}. Each tile is the unit's "
                 "first-layer weights (red: ink there excites it; blue: ink there calms it), then how "
@@ -136,14 +147,20 @@ def neighbours(loaded: store.LoadedModel, found: Nearest, names: list[str]) -> N
     training_images = resources.dataset(picker.dataset_name(loaded.card))
     st.markdown("**By pixels**: the training images whose 28x28 pixels are closest")
     widgets.digit_grid(
-        training_images.x_train[found.by_pixels.indices], _neighbour_captions(found.by_pixels, names)
+        training_images.x_train[found.by_pixels.indices],
+        _neighbour_captions(found.by_pixels, names),
+        label="The nearest training images by pixels",
+        alts=_neighbour_alts(found.by_pixels, names),
     )
     if found.as_seen is None:
         st.caption("This model has no hidden layer, so it compares images by their pixels alone.")
         return
     st.markdown("**As the model sees them**: closest in its last hidden layer, which its answer is read from")
     widgets.digit_grid(
-        training_images.x_train[found.as_seen.indices], _neighbour_captions(found.as_seen, names)
+        training_images.x_train[found.as_seen.indices],
+        _neighbour_captions(found.as_seen, names),
+        label="The nearest training images as the model sees them",
+        alts=_neighbour_alts(found.as_seen, names),
     )
     st.caption("Captions: the training image's label, then its distance (smaller is closer).")
 
@@ -151,3 +168,11 @@ def neighbours(loaded: store.LoadedModel, found: Nearest, names: list[str]) -> N
 def _neighbour_captions(found: search.Neighbours, names: list[str]) -> list[str]:
     pairs = zip(found.labels, found.distances, strict=True)
     return [f"{names[int(label)]}, {distance:.2f}" for label, distance in pairs]
+
+
+def _neighbour_alts(found: search.Neighbours, names: list[str]) -> list[str]:
+    pairs = zip(found.labels, found.distances, strict=True)
+    return [
+        f"A training image of {widgets.article(names[int(label)])}, at distance {distance:.2f}"
+        for label, distance in pairs
+    ]

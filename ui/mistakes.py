@@ -175,6 +175,12 @@ def gallery(mistakes: list[evaluate.Mistake], test: data.Dataset, names: list[st
     widgets.digit_grid(
         test.x_test[[m.index for m in mistakes]],
         [f"{names[m.predicted_class]} ({names[m.true_class]}), {m.confidence:.0%}" for m in mistakes],
+        label=f"{len(mistakes):,} misread images",
+        alts=[
+            f"Image #{m.index}: {widgets.article(names[m.true_class])}, read as {names[m.predicted_class]} "
+            f"at {m.confidence:.0%}"
+            for m in mistakes
+        ],
     )
     return st.selectbox(
         "Look closer at one",

@@ -88,10 +88,10 @@ def probe_comparison(
     best, probed_best = int(before.argmax()), int(after.argmax())
     left, right = st.columns(2)
     with left:
-        widgets.digit(original, "As prepared", size=140)
+        widgets.digit(original, "As prepared", size=140, alt="The input as prepared, before the probe")
         st.metric("Prediction as prepared", names[best], help=f"{before[best]:.1%} sure")
     with right:
-        widgets.digit(probed, "Probed", size=140)
+        widgets.digit(probed, "Probed", size=140, alt="The input as probed: what the model reads now")
         change = f"{after[best] - before[best]:+.1%} for {names[best]}"
         sure = f"{after[probed_best]:.1%} sure"
         st.metric("Probed prediction", names[probed_best], delta=change, help=sure)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import io
+
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from mnist_mlp import colours, store
 
@@ -45,9 +50,14 @@ CANVAS_TOOLBAR_GUARD = """<script>
 </script>"""
 
 
-def model_card(card: store.Card) -> None:
-    """A model's card: what it is, how well it reads, and what it was trained on."""
-    st.subheader(card.name)
+def model_card(card: store.Card, level: int = 2) -> None:
+    """A model's card: what it is, how well it reads, and what it was trained on.
+
+    Args:
+        level: the card's heading level, 2 (st.header) or 3 (st.subheader): one below the section
+            it is shown in, so that the page's headings never skip a level.
+    """
+    (st.header if level == 2 else st.subheader)(card.name)
     accuracy, parameters, where, epochs = st.columns(4)
     tested = f"{card.test_accuracy:.2%}" if card.test_accuracy is not None else "not tested"
     accuracy.metric("Test accuracy", tested)
@@ -71,24 +81,96 @@ def _pixels(image: np.ndarray, scale: int) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8:
         image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-    return np.kron(image, np.ones((scale, scale), np.uint8)) if image.ndim == 2 else image
+    return colours.enlarge(image, scale) if image.ndim == 2 else image
 
 
-def digit(image: np.ndarray, caption: str | None = None, size: int = 140) -> None:
-    """One image shown large, with sharp pixels."""
-    st.image(_pixels(image, max(1, size // max(image.shape[:2]))), caption=caption, width=size)
+def digit(image: np.ndarray, caption: str | None = None, size: int = 140, alt: str | None = None) -> None:
+    """One image shown large, with sharp pixels.
+
+    Args:
+        alt: what the image shows, for a screen reader ("a 4, read as 9 at 93%"); the caption when None.
+    """
+    shown = _pixels(image, max(1, size // max(image.shape[:2])))
+    st.image(shown, caption=caption, width=size, alt=alt or caption or "a 28x28 image")
 
 
-def digit_grid(images: np.ndarray, captions: list[str], size: int = 84) -> None:
-    """Images (n, 28, 28) in a wrapping grid, each with its caption."""
-    if len(images):
-        st.image([_pixels(image, size // 28) for image in images], caption=captions)
+def digit_grid(
+    images: np.ndarray, captions: list[str], label: str, alts: list[str] | None = None, size: int = 84
+) -> None:
+    """Images (n, 28, 28) in a wrapping grid, each with its caption, announced as one group.
+
+    The grid is one HTML block, a group named `label` ("40 training images") of figures, so that a
+    screen reader announces one group rather than n bare images; each image's alt text is its entry
+    in `alts` (the caption when None), which should say what it shows in the page's terms.
+    """
+    if not len(images):
+        return
+    alts = alts if alts is not None else captions
+    figures = "".join(
+        f'<figure style="margin:0;width:{size}px"><img src="{png_data_url(image)}" alt="{html.escape(alt)}" '
+        f'width="{size}" height="{size}" style="image-rendering:pixelated;display:block">'
+        f'<figcaption aria-hidden="true" style="font-size:0.8rem;line-height:1.2;overflow-wrap:anywhere">'
+        f"{html.escape(caption)}</figcaption></figure>"
+        for image, caption, alt in zip(images, captions, alts, strict=True)
+    )
+    st.html(
+        f'<div role="group" aria-label="{html.escape(label)}" '
+        f'style="display:flex;flex-wrap:wrap;gap:0.75rem 0.5rem">{figures}</div>'
+    )
 
 
-def weight_grid(weights: np.ndarray, shared_scale: bool = False, columns: int = 8, scale: int = 3) -> None:
-    """First-layer weights (units, 28, 28) as one mosaic of coloured 28x28 tiles."""
-    st.image(colours.weight_mosaic(weights, shared_scale, columns, scale))
+def sample_grid(
+    images: np.ndarray, labels: np.ndarray, class_names: list[str], count: int, seed: int, kind: str
+) -> None:
+    """`count` of the images (n, 28, 28), picked at random by `seed` without repeats, as a digit grid
+    captioned with their numbers and labels; `kind` names one ("training image")."""
+    picked = np.random.default_rng(seed).choice(len(labels), size=min(count, len(labels)), replace=False)
+    named = [class_names[labels[i]] for i in picked]
+    digit_grid(
+        images[picked],
+        [f"#{i}: {name}" for i, name in zip(picked, named, strict=True)],
+        label=f"{len(picked)} {kind}s, picked at random",
+        alts=[f"{kind.capitalize()} #{i}: {article(name)}" for i, name in zip(picked, named, strict=True)],
+    )
+
+
+def article(name: str) -> str:
+    """A class name with its indefinite article, as a sentence says it: "a 4", "an 8", "an Ankle boot"."""
+    spoken_vowel = name[:1].lower() in "aeiou8" or name in ("11", "18")
+    return f"{'an' if spoken_vowel else 'a'} {name}"
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """A (28, 28) or (h, w, 3) image, in [0, 1] or uint8, as a data: URL of a PNG at its own size."""
+    buffer = io.BytesIO()
+    Image.fromarray(_pixels(image, 1)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def weight_grid(
+    weights: np.ndarray, shared_scale: bool = False, columns: int = 8, scale: int = 3, what: str = "unit"
+) -> None:
+    """First-layer weights (units, 28, 28) as one mosaic of coloured 28x28 tiles.
+
+    Args:
+        what: what one tile is, for the image's alt text ("unit", "class template").
+    """
+    st.image(
+        colours.weight_mosaic(weights, shared_scale, columns, scale),
+        alt=weights_alt(len(weights), columns, shared_scale, what),
+    )
     st.caption("Red: ink there raises the unit's input; blue: ink lowers it; white: no effect.")
+
+
+def weights_alt(count: int, columns: int, shared_scale: bool, what: str = "unit") -> str:
+    """The alt text of a weight mosaic: what its tiles are, in what order, and how to read their colours."""
+    rows = -(-count // columns)
+    scale = "one colour scale for all" if shared_scale else "each tile in its own colour scale"
+    return (
+        f"The first-layer weights of {count} {what}{'s' if count != 1 else ''}, {what} 0 first, as 28x28 "
+        f"tiles in {rows} row{'s' if rows != 1 else ''} of up to {columns}, {scale}: red where ink raises "
+        "the input, blue where it lowers it, white where it has no effect."
+    )
 
 
 def canvas_key() -> str:

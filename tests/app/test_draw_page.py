@@ -1,5 +1,6 @@
 """The Draw page: a hint for an empty canvas, predictions for an uploaded picture, errors for bad files."""
 
+import html
 import io
 import re
 
@@ -13,6 +14,11 @@ def png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def grid_captions(body: str) -> list[str]:
+    """The captions of a widgets.digit_grid, read from its HTML block (empty for any other st.html)."""
+    return [html.unescape(caption) for caption in re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", body)]
 
 
 def test_an_empty_canvas_shows_a_hint_not_a_prediction(app):
@@ -172,15 +178,17 @@ def test_why_neighbours_and_the_unsure_warning_follow_the_model(app, trained, di
     app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
     app.run()
     assert not app.exception and not app.error
-    assert not {"Nearest neighbours", f"Why {expected.target}?"} & set(texts(app.subheader))  # until asked
+    assert not {"Nearest neighbours", f"Why {expected.target}?"} & set(texts(app.header))  # until asked
     warnings = [text for text in texts(app.warning) if text.startswith("**Unsure.**")]
     assert warnings == ([f"**Unsure.** {verdict.reason}"] if verdict.unsure else [])
     app.toggle(key="draw_why").set_value(True).run()
     app.toggle(key="draw_neighbours").set_value(True).run()
-    assert texts(app.subheader)[-2:] == [f"Why {expected.target}?", "Nearest neighbours"]
+    assert texts(app.header)[-2:] == [f"Why {expected.target}?", "Nearest neighbours"]
     rise = expected.logits[expected.target] - expected.baseline_logit
     assert any(f"score's rise from a blank image, {rise:+.2f}" in caption for caption in texts(app.caption))
-    captions = [image.captions for image in app.image]
+    captions = [image.captions for image in app.image] + [
+        grid_captions(block.proto.body) for block in app.get("html")
+    ]
     shares = zip(top.indices, top.activations, top.contributions, strict=True)
     units = [f"unit {unit}: fired {a:.2f}, {c:+.2f}" for unit, a, c in shares]
     assert units in captions

@@ -40,7 +40,7 @@ def test_drawings_are_listed_by_label_and_one_can_be_deleted(app, digits):
     assert not app.exception and not app.error
     summary = ", ".join(f"{label} {count}" for label, count in enumerate(counts) if count)
     assert texts(app.markdown) == [f"**6** drawings: {summary}"]
-    assert texts(app.subheader) == groups
+    assert texts(app.header) == groups
     assert {button.label for button in app.get("download_button")} == {"Download .npz", "Download IDX (zip)"}
     victim = saved[0]
     app.button(key=f"drawings_delete_{victim.id}").click().run()
@@ -49,7 +49,7 @@ def test_drawings_are_listed_by_label_and_one_can_be_deleted(app, digits):
     assert "**5** drawings" in texts(app.markdown)[0]
     last = saved[-1].label
     app.segmented_control(key="drawings_labels").set_value([last]).run()
-    assert texts(app.subheader) == [f"{last} ({counts[last] - (victim.label == last)})"]
+    assert texts(app.header) == [f"{last} ({counts[last] - (victim.label == last)})"]
 
 
 def test_a_collection_can_be_chosen_and_other_pages_use_it(app, digits, trained):

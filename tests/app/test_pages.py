@@ -17,12 +17,12 @@ def test_picker_lists_newest_first_and_preselects_the_default_model(app):
     picker = app.sidebar.selectbox(key="model_name")
     assert picker.options == ["tiny", "digits-mlp"]
     assert picker.value == "digits-mlp"
-    assert "digits-mlp" in texts(app.subheader)
+    assert "digits-mlp" in texts(app.header)
 
 
 def test_switching_models_changes_every_page(app):
     app.sidebar.selectbox(key="model_name").select("tiny").run()
-    assert "tiny" in texts(app.subheader)
+    assert "tiny" in texts(app.header)
     open_page(app, "models")
     assert app.selectbox(key="models_pick").value == "tiny"
     open_page(app, "misclassifications")
@@ -113,7 +113,7 @@ def test_the_home_page_does_not_start_tensorflow(tiny_store, tmp_path):
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({str(APP)!r}, default_timeout=60).run()\n"
         "assert not at.exception, at.exception\n"
-        "print('tensorflow' in sys.modules, 'keras' in sys.modules, [s.value for s in at.subheader])\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules, [s.value for s in at.header])\n"
     )
     env = {**os.environ, "MNIST_MLP_MODELS": str(tiny_store), "MNIST_MLP_OFFLINE": "1"}
     done = subprocess.run(

@@ -43,7 +43,7 @@ def test_trains_one_epoch_then_saves_the_model_with_its_card(app, models_folder)
     assert not app.exception and not app.error, texts(app.error)
     assert any("Saved as 'my first model'" in message for message in texts(app.success))
     assert app.sidebar.selectbox(key="model_name").value == "my first model"
-    assert "my first model" in texts(app.subheader)  # its card
+    assert "my first model" in texts(app.header)  # its card
     card = store.read_card(models_folder / "my first model")
     assert card.config.hidden_units == (16,) and card.epochs == 1
     assert card.test_accuracy == training.test.accuracy

@@ -75,7 +75,7 @@ def test_a_drawing_is_explained_saved_and_listed_in_my_drawings(page, app_url, d
     draw(page, STROKES["7"])
     assert prediction(page) == "7"
     page.get_by_text("Why this prediction?", exact=True).click()
-    page.locator("h3").filter(has_text="Why 7?").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Why 7?").wait_for(timeout=30_000)
     wait_for_idle(page)
     assert page.get_by_text("Pixels for and against 7").count() == 1
     page.locator("[data-testid='stButton'] button").filter(has_text="Save this drawing").click()
@@ -83,7 +83,7 @@ def test_a_drawing_is_explained_saved_and_listed_in_my_drawings(page, app_url, d
     saved = list((drawings_folder / "mnist").glob("7-*.png"))
     assert len(saved) == 1
     assert_no_exception(page)
-    page.locator("h3").filter(has_text="Why 7?").scroll_into_view_if_needed()
+    page.get_by_role("heading", name="Why 7?").scroll_into_view_if_needed()
     screenshot(page, "draw-why")
 
     open_page(page, app_url, "drawings")

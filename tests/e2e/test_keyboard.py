@@ -1,0 +1,119 @@
+"""The keyboard alone: on the Train page Tab to Start training, Enter, Tab to Stop, Enter; on the Draw
+page, a picture to read chosen and uploaded without a pointer.
+
+Only key presses drive the page (no clicks); where focus is, is read from document.activeElement,
+and each focused control must show that it has focus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks import accessibility
+from tests.e2e.conftest import ROOT, assert_no_exception, wait_for_idle
+
+pytestmark = pytest.mark.e2e
+
+MAX_TABS = 120  # more than the Train page's controls (sidebar, settings) before Start
+# The focused element: its text (a button's label; the icon's ligature is a line of its own), whether
+# it is a disabled control, and whether a focus ring shows (an outline or a box shadow).
+# A focusable container (Streamlit's main area) is named by its tag alone, not by all the text it holds.
+FOCUSED = """() => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return null;
+  const style = getComputedStyle(element);
+  const control = element.matches("button, input, textarea, select, a, summary, [role]");
+  const name = element.getAttribute("aria-label") || element.labels?.[0]?.innerText || element.innerText;
+  const lines = control ? (name || "").split("\\n") : [`(${element.tagName.toLowerCase()})`];
+  return {
+    kind: element.getAttribute("role") || element.getAttribute("type") || element.tagName.toLowerCase(),
+    lines: lines.map((line) => line.trim()).filter(Boolean),
+    ring: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none",
+  };
+}"""
+
+
+def tab_to(page, label: str, kind: str | None = None) -> dict:
+    """Press Tab until the focused element is labelled `label` (and is of `kind`: "radio", "button",
+    ..., when given); what it is (see FOCUSED)."""
+    seen = []
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is not None and label in focused["lines"] and kind in (None, focused["kind"]):
+            return focused
+        seen.append(f"{focused['kind']}: {' / '.join(focused['lines'])}" if focused else "(nothing)")
+    raise AssertionError(f"Tab never reached {label!r} in {MAX_TABS} presses; it went to: {seen}")
+
+
+def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
+    accessibility.open_rendered(page, app_url, "train")
+    progress = page.locator("[data-testid='stProgress']")
+    assert progress.count() == 0
+
+    tab_to(page, "Epochs")  # long enough to reach Stop while it runs: the most the field takes
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(str(accessibility.TRAINING_EPOCHS))
+    page.keyboard.press("Enter")
+    wait_for_idle(page)
+    epochs = page.locator(f".st-key-train_epochs_{accessibility.TRAINING_PRESET} input")
+    assert epochs.input_value() == str(accessibility.TRAINING_EPOCHS)
+
+    start = tab_to(page, "Start training")
+    assert start["ring"], "the focused Start training button shows no focus ring"
+    page.keyboard.press("Enter")
+    progress.filter(has_text="Epoch").wait_for(timeout=90_000)  # started: progress by epoch and batch
+
+    stop = tab_to(page, "Stop")
+    assert stop["ring"], "the focused Stop button shows no focus ring"
+    page.keyboard.press("Enter")
+    stopped = page.locator("[data-testid='stAlertContentWarning']").filter(has_text="Stopped at epoch")
+    stopped.wait_for(timeout=90_000)
+    wait_for_idle(page)
+    assert progress.count() == 0  # the live view has given way to the stopped run's results
+    assert_no_exception(page)
+
+
+def test_a_picture_is_uploaded_and_read_with_the_keyboard_alone(page, app_url, tmp_path):
+    sample = np.load(ROOT / "mnist_mlp" / "sample" / "mnist_sample.npz")
+    index = int(np.flatnonzero(sample["y_test"] == 7)[0])
+    picture = tmp_path / "seven.png"  # a real test digit as a scan would show it: dark ink on white
+    Image.fromarray(np.kron(255 - sample["x_test"][index], np.ones((4, 4), np.uint8))).save(picture)
+    accessibility.open_rendered(page, app_url, "draw")
+
+    tab_to(page, "Draw", kind="radio")  # the input's source: Draw, then Upload a picture
+    page.keyboard.press("ArrowRight")
+    wait_for_idle(page)
+    upload = tab_to(page, "Upload", kind="button")  # the uploader's own button
+    assert upload["ring"], "the focused Upload button shows no focus ring"
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(picture)
+    prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
+    prediction.wait_for(timeout=60_000)
+    assert prediction.locator("[data-testid='stMetricValue']").inner_text().strip() == "7"
+    assert_no_exception(page)
+
+
+def choose_by_typing(page, label: str, option: str) -> None:
+    """Tab to the selectbox labelled `label`, type `option` and press Enter: it is chosen."""
+    tab_to(page, label, kind="combobox")
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    wait_for_idle(page)
+
+
+def test_a_model_is_picked_and_mistakes_filtered_with_the_keyboard_alone(page, app_url):
+    accessibility.open_rendered(page, app_url, "")
+    choose_by_typing(page, "Model", "fashion-mlp")  # the sidebar's picker
+    page.get_by_role("heading", name="fashion-mlp").wait_for(timeout=60_000)  # its card
+
+    accessibility.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
+    choose_by_typing(page, "True class", "1")
+    gallery = page.locator("[role='group'][aria-label$='misread images'] img")
+    gallery.first.wait_for(timeout=60_000)
+    alts = [gallery.nth(i).get_attribute("alt") for i in range(gallery.count())]
+    assert alts and all(", read as " in alt and ": a 1, read as" in alt for alt in alts), alts
+    assert_no_exception(page)
