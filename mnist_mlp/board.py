@@ -234,7 +234,7 @@ def fine_tune(
         snapshots=dict(loaded.snapshots),
         seconds=card.training_seconds,
     )
-    result = train.train(config, *plan.training, previous=previous, on_progress=on_progress, stop=stop)
+    result = train.train(config, plan.training, previous=previous, on_progress=on_progress, stop=stop)
     return FineTuned(
         card.name,
         plan,

@@ -19,7 +19,7 @@ mistakes.summary(entry, evaluation, on_drawings)
 picked = mistakes.url_filters()  # before the charts: they outline it, and their clicks set it
 mistakes.confusion_and_accuracy(evaluation, names, picked)
 
-st.subheader("The mistakes")
+st.header("The mistakes")
 found, shown = mistakes.filtered(evaluation, names)
 if not found:
     st.info("No mistakes with these filters.")

@@ -82,18 +82,18 @@ def live_board(entry: store.StoredModel, folder: Path) -> None:
     if not read.count:
         st.info("No drawings here yet: they appear here as the class saves them.")
         return
-    st.subheader("Newest drawings")
-    _grid(read, read.latest, names, lambda i: _verdict(read, i, names))
+    st.header("Newest drawings")
+    _grid(read, read.latest, names, lambda i: _verdict(read, i, names), "newest drawings")
     matrix, hardest = st.columns([3, 2], gap="large")
     with matrix:
-        st.subheader("Read as")
+        st.header("Read as")
         charts.confusion_heatmap(read.confusion, names)
     with hardest:
-        st.subheader("Hardest for the model")
+        st.header("Hardest for the model")
         st.caption(
             "Lowest probability for the class each really is: the class, what was read, that probability."
         )
-        _grid(read, read.hardest, names, lambda i: _hardness(read, i, names))
+        _grid(read, read.hardest, names, lambda i: _hardness(read, i, names), "drawings hardest to read")
     if read.collection.skipped:
         st.caption(f"{len(read.collection.skipped)} unreadable files left out.")
 
@@ -109,9 +109,19 @@ def counts(read: board.BoardSummary) -> None:
         last.metric("Last saved", time.strftime("%H:%M:%S", time.localtime(newest)))
 
 
-def _grid(read: board.BoardSummary, indices: tuple[int, ...], names: list[str], caption) -> None:
+def _grid(
+    read: board.BoardSummary, indices: tuple[int, ...], names: list[str], caption, kind: str
+) -> None:
+    """The drawings at `indices` as one announced group: each captioned, and its alt text says what it
+    is and what the model read ("a drawing of a 7, read as 1 at 64%")."""
     images = read.collection.images[list(indices)]
-    widgets.digit_grid(images, [caption(i) for i in indices], TILE_PIXELS)
+    alts = [
+        f"a drawing of {widgets.article(names[read.collection.labels[i]])}, read as "
+        f"{names[read.reads[i]]}; {read.true_probability[i]:.0%} for {names[read.collection.labels[i]]}"
+        for i in indices
+    ]
+    label = f"{len(indices)} {kind}"
+    widgets.digit_grid(images, [caption(i) for i in indices], label, alts, size=TILE_PIXELS)
 
 
 def _verdict(read: board.BoardSummary, index: int, names: list[str]) -> str:
@@ -126,7 +136,7 @@ def _hardness(read: board.BoardSummary, index: int, names: list[str]) -> str:
 
 def fine_tune_section(entry: store.StoredModel, loaded: store.LoadedModel, folder: Path) -> None:
     """One click fine-tunes a copy of the model on the collection; then before and after, and Save."""
-    st.subheader("Fine-tune a copy on these drawings")
+    st.header("Fine-tune a copy on these drawings")
     st.caption(
         f"{board.FINE_TUNE_EPOCHS} epochs on the drawings, each {board.FINE_TUNE_TIMES} times, beside up "
         f"to {board.REHEARSAL_IMAGES:,} of its training images. The model itself is not changed."

@@ -146,14 +146,14 @@ def per_class(first: Run, second: Run) -> None:
 
 def side_by_side(first: Run, second: Run) -> None:
     """Curves overlaid, then accuracy, per-class accuracy and a linear model's class templates."""
-    st.subheader("Learning curves")
+    st.header("Learning curves")
     charts.history_overlay({first.label: first.history, second.label: second.history})
     columns = st.columns(2)
     for column, run, other in ((columns[0], first, None), (columns[1], second, first)):
         comparable = other is not None and other.dataset == run.dataset  # not across test sets
         delta = f"{run.test.accuracy - other.test.accuracy:+.2%} vs A" if comparable else None
         column.metric(f"Test accuracy, {run.label}", f"{run.test.accuracy:.2%}", delta)
-    st.subheader("Accuracy per class")
+    st.header("Accuracy per class")
     if first.dataset == second.dataset and compare.same_set(first.test, second.test):
         per_class(first, second)
     else:
@@ -163,7 +163,7 @@ def side_by_side(first: Run, second: Run) -> None:
     for column, run in zip(st.columns(2), (first, second), strict=True):
         if compare.is_linear(run.network):
             with column:
-                st.subheader(f"Class templates of {run.label[0]}")
+                st.header(f"Class templates of {run.label[0]}")
                 widgets.weight_grid(compare.class_templates(run.network), columns=5)
                 st.caption("Left to right, top to bottom: " + ", ".join(run.names) + ".")
 

@@ -114,7 +114,7 @@ def confusion_and_accuracy(
     matrix_key, bars_key = f"mistakes_matrix_{clicks}", f"mistakes_class_bars_{clicks}"
     matrix_column, accuracy_column = st.columns([3, 2])
     with matrix_column:
-        st.subheader("Confusion matrix")
+        st.header("Confusion matrix")
         on_click = partial(open_clicked_cell, matrix_key)
         charts.confusion_heatmap(confusion, names, (true_class, predicted_class), matrix_key, on_click)
         st.caption(
@@ -134,7 +134,7 @@ def confusion_and_accuracy(
             ),
         )
     with accuracy_column:
-        st.subheader("Errors per class")
+        st.header("Errors per class")
         charts.class_error_bars(
             evaluation.errors_per_class,
             np.nan_to_num(evaluation.per_class_accuracy),
@@ -222,7 +222,7 @@ def closer_look(
     target = picked.predicted_class if explain_for == "predicted" else picked.true_class
     explained = explanations.explanation(loaded, test.x_test[picked.index], target)
     if explained is not None:
-        st.subheader(f"Why {names[explained.target]}?")
+        st.header(f"Why {names[explained.target]}?")
         explanations.why(loaded, test.x_test[picked.index], explained, names)
         if st.toggle("Show its nearest training images", key="mistakes_neighbours"):
             found = explanations.nearest(loaded, test.x_test[picked.index], explained)

@@ -57,7 +57,7 @@ def test_the_board_shows_the_collection_the_session_chose_and_what_the_model_rea
     shown = metrics(app)
     assert shown["Drawings"] == "30"
     assert shown["Read right"] == f"{right} ({right / 30:.0%})"
-    assert [element.value for element in app.subheader][:3] == [
+    assert [element.value for element in app.header][:3] == [
         "Newest drawings",
         "Read as",
         "Hardest for the model",

@@ -48,8 +48,8 @@ def test_softmax_next_to_an_mlp_trains_both_and_compares_them(compare_app, model
         table["difference"].round(6).tolist()
         == (table["B: 784-20-10 on MNIST digits"] - table["A: 784-10 on MNIST digits"]).round(6).tolist()
     )
-    assert "Class templates of A" in texts(app.subheader)  # the linear model's 10 weight images
-    assert "Class templates of B" not in texts(app.subheader)
+    assert "Class templates of A" in texts(app.header)  # the linear model's 10 weight images
+    assert "Class templates of B" not in texts(app.header)
     charts = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
     overlays = [chart for chart in charts if "strokeDash" in chart.get("encoding", {})]
     assert [chart["encoding"]["y"]["title"] for chart in overlays] == ["loss", "accuracy"]
@@ -78,7 +78,7 @@ def test_digits_against_clothes_from_a_link_shows_each_on_its_own(compare_app):
     assert not app.exception and not app.error, texts(app.error)
     assert any(caption.startswith("Two different test sets") for caption in texts(app.caption))
     assert not app.dataframe  # no class is in both: no side-by-side table
-    assert {"Class templates of A", "Class templates of B"} <= set(texts(app.subheader))
+    assert {"Class templates of A", "Class templates of B"} <= set(texts(app.header))
     assert any("T-shirt/top" in caption for caption in texts(app.caption))  # B's templates are clothes
 
 
@@ -91,7 +91,7 @@ def test_two_saved_models_compare_without_training(app):
     table = app.dataframe[0].value
     assert (table["difference"] == 0).all()
     assert any("only A is right on 0, only B on 0" in caption for caption in texts(app.caption))
-    assert "Class templates of A" not in texts(app.subheader)  # the tiny model has a hidden layer
+    assert "Class templates of A" not in texts(app.header)  # the tiny model has a hidden layer
     assert app.query_params["mode"] == "saved" and app.query_params["b_model"] == "tiny"
 
 

@@ -68,11 +68,11 @@ def test_a_mistake_is_explained_for_the_answer_or_the_true_class(app, trained, d
     image = digits.x_test[first.index]
     open_page(app, "misclassifications")
     assert not app.exception and not app.error
-    assert app.subheader[-1].value == f"Why {first.predicted_class}?"
+    assert app.header[-1].value == f"Why {first.predicted_class}?"
     for which, target in (("true", first.true_class), ("predicted", first.predicted_class)):
         app.radio(key="mistakes_explain").set_value(which).run()
         expected = explain.explain(trained.model, image, target=target)
-        assert app.subheader[-1].value == f"Why {target}?"
+        assert app.header[-1].value == f"Why {target}?"
         rise = expected.logits[target] - expected.baseline_logit
         assert any(f"blank image, {rise:+.2f}" in caption.value for caption in app.caption)
     app.toggle(key="mistakes_neighbours").set_value(True).run()
