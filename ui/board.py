@@ -109,9 +109,7 @@ def counts(read: board.BoardSummary) -> None:
         last.metric("Last saved", time.strftime("%H:%M:%S", time.localtime(newest)))
 
 
-def _grid(
-    read: board.BoardSummary, indices: tuple[int, ...], names: list[str], caption, kind: str
-) -> None:
+def _grid(read: board.BoardSummary, indices: tuple[int, ...], names: list[str], caption, kind: str) -> None:
     """The drawings at `indices` as one announced group: each captioned, and its alt text says what it
     is and what the model read ("a drawing of a 7, read as 1 at 64%")."""
     images = read.collection.images[list(indices)]
