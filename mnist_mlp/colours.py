@@ -1,10 +1,13 @@
-"""Colours for weights and attributions: one diverging map, blue for negative, red for positive.
+"""Colours for weights and attributions (one diverging map, blue for negative, red for positive), and
+for the confusion matrix (one sequential map of the error count, numbers in readable ink).
 
 The map is matplotlib's RdBu (reversed, so red is positive) over ColorBrewer's 9-class span, its ends
 #2166ac and #b2182b: the 11-class ends matplotlib adds are nearly black and hide the sign.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from matplotlib import colormaps
@@ -13,6 +16,10 @@ DIVERGING_MAP = "RdBu_r"  # matplotlib's name: low values blue, high red, light 
 SPAN = 0.8  # of the map's range used, centred: 0.1..0.9 holds ColorBrewer's 9-class RdBu
 GAP_GREY = 40  # the 1-pixel lines between mosaic tiles, on 0..255
 INK_SHADE = 0.3  # how dark a saliency image's full ink is, 0 (none) to 1 (black)
+ERROR_MAP = "Oranges"  # matplotlib's single-hue sequential map, light to dark with the error count
+ERROR_SPAN = (0.2, 1.0)  # of the map: one error #fdd9b4, the most errors #7f2704
+LEAST_RANGE = 10  # the error scale spans 1 to at least this many
+RIGHT_FILL = "#d9d9d9"  # the diagonal (right answers): neutral grey, outside the error scale
 
 
 def diverging_rgb(signed: np.ndarray) -> np.ndarray:
@@ -72,3 +79,40 @@ def saliency(image: np.ndarray, attribution: np.ndarray, scale: int = 7) -> np.n
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return (np.asarray(rgb) * 255).round().astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=4096)  # a few hundred (count, most) pairs in practice; a lookup costs ~40 µs
+def error_fill(count: int, most: int) -> str:
+    """The "#rrggbb" shade of a confusion cell holding `count` (>= 1) errors when the worst holds `most`.
+
+    The scale is matplotlib's "Oranges", a single-hue sequential map: its lightness falls steadily with
+    the count, so it reads the same to the colour-blind (all three common kinds, tested) and in grey,
+    and it stays apart from the grey diagonal (RIGHT_FILL) and the blue of the app's other charts.
+    Counts go on a log scale over ERROR_SPAN of the map, so one error is already a clear peach
+    (#fdd9b4) rather than the map's near-white, and one cell of 40 does not wash out the cells of 2 or
+    3; give `most` at least LEAST_RANGE, so a worst cell of 2 is not painted as dark as one of 40.
+    """
+    from matplotlib import colors
+
+    low, high = ERROR_SPAN
+    share = np.log(count) / np.log(most) if most > 1 else 0.0
+    return colors.to_hex(colormaps[ERROR_MAP](low + (high - low) * share))
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2's contrast ratio of two "#rrggbb" colours, 1 (same) to 21 (black on white)."""
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@functools.lru_cache(maxsize=4096)
+def readable_ink(fill: str) -> str:
+    """Black or white text, whichever contrasts more with `fill`: at least 4.58:1 for any colour."""
+    return max(("#000000", "#ffffff"), key=lambda ink: contrast_ratio(ink, fill))
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of a "#rrggbb" colour."""
+    channels = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])

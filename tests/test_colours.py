@@ -96,3 +96,22 @@ def test_the_sign_stays_readable_for_colour_blind_eyes(kind):
     assert np.all(np.diff(lightness[:11]) > 0) and np.all(np.diff(lightness[10:]) < 0)
     if kind in ("deuteranopia", "protanopia"):  # red-green blindness keeps the blue-yellow axis
         assert negative[2] < -20 < 0 < positive[2]  # b*: blue one side, yellow-brown the other
+
+
+@pytest.mark.parametrize("kind", [None, *DICHROMACY])
+def test_the_error_scale_stays_a_scale_for_colour_blind_eyes(kind):
+    """More errors stay visibly darker, and the grey diagonal stays apart from every error shade."""
+    shades = [colours.error_fill(count, 40) for count in (1, 2, 3, 5, 8, 12, 20, 40)]
+    rgb = np.array([[int(shade[i : i + 2], 16) / 255 for i in (1, 3, 5)] for shade in shades])
+    lab = simulated_lab(rgb, kind)
+    assert np.all(np.diff(lab[:, 0]) < -2), "lightness falls with the count"
+    grey = simulated_lab(np.array([int(colours.RIGHT_FILL[i : i + 2], 16) / 255 for i in (1, 3, 5)]), kind)
+    assert np.linalg.norm(lab - grey, axis=1).min() > 10  # CIELAB ΔE: ~2.3 is just noticeable
+
+
+def test_numbers_are_written_in_the_ink_that_reads_on_their_cell():
+    for count in range(1, 41):
+        fill = colours.error_fill(count, 40)
+        assert colours.contrast_ratio(colours.readable_ink(fill), fill) >= 4.5, fill
+    assert colours.contrast_ratio(colours.readable_ink(colours.RIGHT_FILL), colours.RIGHT_FILL) >= 4.5
+    assert colours.readable_ink("#7f2704") == "#ffffff" and colours.readable_ink("#fdd9b4") == "#000000"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -10,16 +9,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
+from mnist_mlp import colours
+
 if TYPE_CHECKING:
     from mnist_mlp import data, train
 
 CHART_POINTS = 300  # batch reports drawn per chart at most
 BAR_COLOUR = "#4c78a8"  # Vega's first colour, as in the other charts
-# The confusion matrix: see confusion_cells for why these colours
-ERROR_MAP = "Oranges"  # matplotlib's single-hue sequential map, light to dark with the error count
-ERROR_SPAN = (0.2, 1.0)  # of the map: one error #fdd9b4, the most errors #7f2704
-LEAST_RANGE = 10  # the error scale spans 1 to at least this many
-RIGHT_FILL = "#d9d9d9"  # the diagonal (right answers): neutral grey, outside the error scale
+# The confusion matrix: see colours.error_fill for why its colours
 EMPTY_FILL = "transparent"  # an error cell with none: no fill, it reads as empty on either theme
 GRID_STROKE = "#c8c8c8"  # the thin lines between cells, so empty cells still show where they are
 PICKED_STROKE = "#08306b"  # dark blue: the outline of the cells on show below, the picked class's bar
@@ -106,26 +103,22 @@ def confusion_cells(
 ) -> list[dict[str, object]]:
     """The 100 cells of `confusion_heatmap`, row-major: names, indices, count, fill, text and its colour.
 
-    The error scale is matplotlib's "Oranges", a single-hue sequential map: its lightness falls steadily
-    with the count, so it reads the same to the colour-blind (all three common kinds) and in grey, and
-    it stays apart from the neutral grey diagonal and the blue of the app's other charts. Counts go on
-    a log scale over ERROR_SPAN of the map, so one error is already a clear peach (#fdd9b4) rather than
-    the map's near-white, and one cell of 40 does not wash out the cells of 2 or 3; the scale spans at
-    least 1 to LEAST_RANGE, so a worst cell of 2 is not painted as dark as a worst cell of 40.
+    The right answers on the diagonal are grey, an error cell with none has no fill, the others are
+    shaded by `colours.error_fill`, and each number is in `colours.readable_ink` on its cell.
     """
     off_diagonal = confusion[~np.eye(len(confusion), dtype=bool)]
-    most = max(int(off_diagonal.max()) if off_diagonal.size else 0, LEAST_RANGE)
+    most = max(int(off_diagonal.max()) if off_diagonal.size else 0, colours.LEAST_RANGE)
     true_picked, predicted_picked = picked
     cells = []
     for t in range(len(confusion)):
         for p in range(len(confusion)):
             count = int(confusion[t, p])
             if t == p:
-                fill, label, said = RIGHT_FILL, str(count), f"{names[t]} read right: {count}"
+                fill, label, said = colours.RIGHT_FILL, str(count), f"{names[t]} read right: {count}"
             elif count == 0:
                 fill, label, said = EMPTY_FILL, "", f"{names[t]} read as {names[p]}: none"
             else:
-                fill, label = error_fill(count, most), str(count)
+                fill, label = colours.error_fill(count, most), str(count)
                 said = f"{names[t]} read as {names[p]}: {count}"
             outlined = (true_picked, predicted_picked) != (None, None) and t != p
             outlined &= true_picked in (None, t) and predicted_picked in (None, p)
@@ -133,39 +126,10 @@ def confusion_cells(
                 {
                     "true": names[t], "predicted": names[p], "true_index": t, "predicted_index": p,
                     "count": count, "label": label, "fill": fill, "picked": outlined, "description": said,
-                    "ink": readable_ink(fill if fill != EMPTY_FILL else "#ffffff"),
+                    "ink": colours.readable_ink(fill if fill != EMPTY_FILL else "#ffffff"),
                 }
             )  # fmt: skip
     return cells
-
-
-@functools.lru_cache(maxsize=4096)  # a few hundred (count, most) pairs in practice; a lookup costs ~40 µs
-def error_fill(count: int, most: int) -> str:
-    """The "#rrggbb" shade of an error cell holding `count` (>= 1) when the worst holds `most`."""
-    from matplotlib import colormaps, colors
-
-    low, high = ERROR_SPAN
-    share = np.log(count) / np.log(most) if most > 1 else 0.0
-    return colors.to_hex(colormaps[ERROR_MAP](low + (high - low) * share))
-
-
-def contrast_ratio(first: str, second: str) -> float:
-    """WCAG 2's contrast ratio of two "#rrggbb" colours, 1 (same) to 21 (black on white)."""
-    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-@functools.lru_cache(maxsize=4096)
-def readable_ink(fill: str) -> str:
-    """Black or white text, whichever contrasts more with `fill`: at least 4.58:1 for any colour."""
-    return max(("#000000", "#ffffff"), key=lambda ink: contrast_ratio(ink, fill))
-
-
-def _luminance(colour: str) -> float:
-    """WCAG 2's relative luminance of a "#rrggbb" colour."""
-    channels = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
-    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
-    return float(linear @ [0.2126, 0.7152, 0.0722])
 
 
 def class_error_bars(

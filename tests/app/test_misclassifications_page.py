@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from mnist_mlp import colours
 from tests.app.conftest import open_page
 
 
@@ -200,17 +201,17 @@ def test_matrix_colours_empty_errors_by_count_grey_diagonal_readable_numbers():
         for c in charts.confusion_cells(confusion, list("0123456789"))
     }
     assert cells[(0, 1)]["fill"] == "transparent" and cells[(0, 1)]["label"] == "", "no errors reads as empty"
-    assert {cells[(t, t)]["fill"] for t in range(10)} == {charts.RIGHT_FILL}, "the diagonal set apart"
+    assert {cells[(t, t)]["fill"] for t in range(10)} == {colours.RIGHT_FILL}, "the diagonal set apart"
     shades = [cells[cell]["fill"] for cell in ((7, 2), (3, 5), (5, 3), (4, 9))]  # 1, 2, 12, 40 errors
-    lightness = [charts._luminance(fill) for fill in shades]
+    lightness = [colours.luminance(fill) for fill in shades]
     assert lightness == sorted(lightness, reverse=True) and len(set(shades)) == 4, "darker for more"
-    assert charts.contrast_ratio(shades[0], "#ffffff") > 1.3, "one error is not near-white"
-    assert charts.contrast_ratio(charts.RIGHT_FILL, shades[0]) > 1.05, "grey diagonal apart from one error"
+    assert colours.contrast_ratio(shades[0], "#ffffff") > 1.3, "one error is not near-white"
+    assert colours.contrast_ratio(colours.RIGHT_FILL, shades[0]) > 1.05, "grey diagonal apart from one error"
     for cell in cells.values():
         if cell["label"]:
-            assert charts.contrast_ratio(cell["ink"], cell["fill"]) >= 4.5, cell
+            assert colours.contrast_ratio(cell["ink"], cell["fill"]) >= 4.5, cell
     assert cells[(4, 9)]["ink"] == "#ffffff" and cells[(7, 2)]["ink"] == "#000000"
-    assert charts.contrast_ratio("#000000", "#ffffff") == pytest.approx(21)
+    assert colours.contrast_ratio("#000000", "#ffffff") == pytest.approx(21)
 
     picked = charts.confusion_cells(confusion, list("0123456789"), (4, None))
     assert [(c["true_index"], c["predicted_index"]) for c in picked if c["picked"]] == [
