@@ -9,6 +9,8 @@ import numpy as np
 import streamlit as st
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mnist_mlp import data, train
 
 CHART_POINTS = 300  # batch reports drawn per chart at most
@@ -151,12 +153,28 @@ def _curves(runs: dict[str, list[dict[str, float]]], colour: str) -> None:
         column.vega_lite_chart(table[table.metric == metric], spec)
 
 
-def progress_rows(points: tuple[train.Progress, ...], limit: int = CHART_POINTS) -> list[dict[str, float]]:
-    """Training progress reports as chart rows, batch reports at fractional epochs, at most ~`limit`."""
-    step = max(1, len(points) // limit)
-    return [
+def progress_rows(
+    points: tuple[train.Progress, ...], limit: int = CHART_POINTS, earlier: Sequence[dict[str, float]] = ()
+) -> list[dict[str, float]]:
+    """Training progress reports as chart rows after `earlier` rows (the runs this one continues).
+
+    Batch reports are rows at fractional epochs, epoch reports rows with the validation figures. Every
+    epoch row is kept; the batch rows, old and new, are thinned evenly to about `limit`, so a long run
+    (or one continued many times) draws as fast as a short one while its whole curve stays.
+    """
+    rows = [*earlier]
+    rows += [
         {"epoch": p.epoch - 1 + p.batch / max(p.batches, 1), "loss": p.loss, "accuracy": p.accuracy,
          "val_loss": p.val_loss, "val_accuracy": p.val_accuracy}
-        for index, p in enumerate(points)
-        if p.kind == "epoch" or index % step == 0 or index == len(points) - 1
+        for p in points
     ]  # fmt: skip
+    batch_rows = sum(row["val_loss"] is None for row in rows)
+    step = max(1, -(-batch_rows // limit))  # ceiling: at most `limit` batch rows
+    kept, seen = [], 0
+    for index, row in enumerate(rows):
+        if row["val_loss"] is None:
+            seen += 1
+            if (seen - 1) % step and index != len(rows) - 1:
+                continue
+        kept.append(row)
+    return kept

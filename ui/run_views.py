@@ -26,7 +26,7 @@ def live(session: training.Training) -> None:
             text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
             f"{progress.images_per_second:,.0f} images/s · {progress.eta_seconds:,.0f} s left",
         )
-        charts.history_charts(session.history + charts.progress_rows(state.points))
+        charts.history_charts(charts.progress_rows(state.points, earlier=session.earlier_rows))
     stopping = session.job.stop_requested
     label = "Stopping…" if stopping else "Stop"
     st.button(
@@ -56,7 +56,7 @@ def results(session: training.Training) -> None:
         st.warning(f"Stopped at epoch {result.epochs_done:.2f}; the model keeps what it learned so far.")
     else:
         st.success(f"Trained to epoch {result.epochs_done:g} in {result.seconds:,.1f} s of training.")
-    charts.history_charts(result.history)
+    charts.history_charts(session.curve_rows())  # the live curves stay, after the runs it continues
     with st.expander("First-layer weights"):
         widgets.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
     save_column, test_column, more_column = st.columns(3)

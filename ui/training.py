@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from mnist_mlp import run
-from ui import classroom, collection, picker, resources
+from ui import charts, classroom, collection, picker, resources
 
 if TYPE_CHECKING:
     from mnist_mlp import evaluate, job, model
@@ -30,7 +30,8 @@ class Training:
 
     job: job.TrainingJob
     plan: run.Plan  # what it trains on, its suggested name and image counts
-    history: list[dict[str, float]] = field(default_factory=list)  # epochs of earlier runs
+    # the chart rows of the runs this one continues (see `charts.progress_rows`), batch rows and epochs
+    earlier_rows: list[dict[str, float]] = field(default_factory=list)
     test: evaluate.Evaluation | None = None  # set when evaluated on the test set
     saved_as: str | None = None
     replaced: bool = False  # the save replaced an earlier model of that name
@@ -42,6 +43,11 @@ class Training:
             return ""
         earlier = ", in place of your earlier model of that name" if self.replaced else ""
         return f"Saved as {self.saved_as!r}{earlier}: it is now the model every page uses."
+
+    def curve_rows(self) -> list[dict[str, float]]:
+        """The whole run's learning curves as chart rows: the runs it continues, then its own reports
+        (per batch, and per epoch with validation), thinned to about charts.CHART_POINTS."""
+        return charts.progress_rows(self.job.state().points, earlier=self.earlier_rows)
 
     @property
     def dataset(self) -> str:
@@ -87,8 +93,8 @@ def start_training(
     training_job = job.TrainingJob(
         config, *plan.training, previous=earlier, epochs=epochs, slots=resources.training_slots()
     )
-    history = list(earlier.history) if earlier is not None else []
-    session = Training(training_job.start(), plan, history)
+    rows = previous.curve_rows() if earlier is not None else []
+    session = Training(training_job.start(), plan, rows)
     weakref.finalize(session, training_job.stop)  # a closed session's state is dropped: stop its run
     st.session_state[key] = session
     return session

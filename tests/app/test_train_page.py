@@ -142,3 +142,37 @@ def test_switching_pages_leaves_a_run_alone(app):
     assert training.job.wait(60) and training.job.status == "finished"
     open_page(app, "train")
     assert any(message.startswith("Trained to epoch 2") for message in texts(app.success))
+
+
+
+def loss_curve(at) -> list[tuple[float, str, float]]:
+    """The Train page's loss chart as the browser gets it: (epoch, split, loss) rows in epoch order."""
+    from streamlit import dataframe_util
+
+    chart = next(c for c in at.get("vega_lite_chart") if '"title": "loss"' in c.proto.spec)
+    table = dataframe_util.convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+    return sorted(zip(table.epoch, table.split, table.value, strict=True))
+
+
+def test_the_live_curves_stay_after_the_end_and_a_continued_run_extends_them(app):
+    open_page(app, "train")
+    choose_tiny_model(app, epochs=2)
+    app.select_slider(key="train_batch_custom").set_value(16).run()  # 225 batches an epoch
+    app.button(key="train_start").click().run()
+    assert app.session_state["training"].job.wait(60)
+    app.run()
+    assert any(message.startswith("Trained to epoch 2") for message in texts(app.success))
+    first = loss_curve(app)
+    batches = [epoch for epoch, split, _ in first if split == "training" and epoch % 1]
+    assert len(batches) >= 3 and min(batches) < 0.1, first  # per-batch points, from the first steps
+    assert [epoch for epoch, split, _ in first if split == "validation"] == [1.0, 2.0]
+
+    app.number_input(key="train_more").set_value(1)
+    app.button(key="train_continue").click().run()
+    assert app.session_state["training"].job.wait(60)
+    app.run()
+    assert any(message.startswith("Trained to epoch 3") for message in texts(app.success))
+    both = loss_curve(app)
+    assert set(first) <= set(both)  # the first run's curve is still there, point for point
+    assert [epoch for epoch, split, _ in both if split == "validation"] == [1.0, 2.0, 3.0]
+    assert any(2 < epoch < 3 for epoch, split, _ in both if split == "training"), both  # and goes on
