@@ -144,7 +144,6 @@ def test_switching_pages_leaves_a_run_alone(app):
     assert any(message.startswith("Trained to epoch 2") for message in texts(app.success))
 
 
-
 def loss_curve(at) -> list[tuple[float, str, float]]:
     """The Train page's loss chart as the browser gets it: (epoch, split, loss) rows in epoch order."""
     from streamlit import dataframe_util
