@@ -162,19 +162,26 @@ def progress_rows(
     epoch row is kept; the batch rows, old and new, are thinned evenly to about `limit`, so a long run
     (or one continued many times) draws as fast as a short one while its whole curve stays.
     """
-    rows = [*earlier]
+    batch = [row["val_loss"] is None for row in earlier] + [p.kind == "batch" for p in points]
+    keep = _thinned(batch, limit)
+    rows = [row for row, kept in zip(earlier, keep, strict=False) if kept]
     rows += [
         {"epoch": p.epoch - 1 + p.batch / max(p.batches, 1), "loss": p.loss, "accuracy": p.accuracy,
          "val_loss": p.val_loss, "val_accuracy": p.val_accuracy}
-        for p in points
+        for p, kept in zip(points, keep[len(earlier):], strict=True)
+        if kept
     ]  # fmt: skip
-    batch_rows = sum(row["val_loss"] is None for row in rows)
-    step = max(1, -(-batch_rows // limit))  # ceiling: at most `limit` batch rows
-    kept, seen = [], 0
-    for index, row in enumerate(rows):
-        if row["val_loss"] is None:
-            seen += 1
-            if (seen - 1) % step and index != len(rows) - 1:
-                continue
-        kept.append(row)
-    return kept
+    return rows
+
+
+def _thinned(batch: list[bool], limit: int) -> list[bool]:
+    """Which rows to keep: every one that is not a batch row (`batch` False), the last, and an even
+    spread of about `limit` of the batch rows."""
+    step = max(1, -(-sum(batch) // limit))  # ceiling
+    keep, seen = [], 0
+    for is_batch in batch:
+        keep.append(not is_batch or seen % step == 0)
+        seen += is_batch
+    if keep:
+        keep[-1] = True
+    return keep

@@ -6,7 +6,10 @@ imported only inside the wrappers that need it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
+import os
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -21,6 +24,14 @@ if TYPE_CHECKING:
 
 MAX_TRAININGS = 2  # trainings at once across all sessions; the 2 CPU cores are shared by everyone
 VALIDATION_FRACTION = run.VALIDATION_FRACTION
+NO_PRELOAD_ENV = "MNIST_MLP_NO_PRELOAD"  # set (to anything but "" or "0"): load nothing at server start
+PRELOAD_DATASET = data.DATASETS[0]  # the Train page's default dataset, split with the default seed
+# The warm-up run: a few steps of a tiny model, enough for TensorFlow to set up what every first
+# compiled call pays for (about 1.5 s here) before the first person's run has to.
+WARM_UP_CONFIG = {"hidden_units": (8,), "epochs": 1, "batch_size": 32}
+WARM_UP_IMAGES = 256
+
+_logger = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Starting TensorFlow…")
@@ -165,3 +176,39 @@ def drawings_dataset(name: str, folder: str, signature: str) -> data.Dataset:
     from mnist_mlp import my_drawings
 
     return my_drawings.as_dataset(name, folder)
+
+
+@contextlib.asynccontextmanager
+async def preloading(app=None):
+    """The server's lifespan (st.App in app.py): start `preload` as the server starts, then serve."""
+    preload()
+    yield
+
+
+def preload() -> threading.Thread | None:
+    """Load what a first training needs in a background thread, so "Start training" does not wait.
+
+    TensorFlow's import (~5 s here), the Train page's default data split and a warm-up run of a
+    tiny model. Nothing when NO_PRELOAD_ENV is set. The thread holds Python's lock for much of the
+    import, so pages served meanwhile run somewhat slower (measured in benchmarks.app_latency).
+    """
+    if os.environ.get(NO_PRELOAD_ENV, "") not in ("", "0"):
+        return None
+    thread = threading.Thread(target=_preload, name="mnist-mlp-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _preload():
+    """`preload`'s work: fills the shared caches a session would fill; returns the warm-up run."""
+    from mnist_mlp import model, train
+
+    try:
+        tensorflow()
+        split = training_split(PRELOAD_DATASET, model.MLPConfig().seed)
+        config = model.MLPConfig(**WARM_UP_CONFIG)
+        small = tuple(array[:WARM_UP_IMAGES] for array in split)
+        return train.train(config, *small)
+    except Exception:  # a failed preload only means the first run loads it all itself
+        _logger.exception("Preloading for the first training failed")
+        return None

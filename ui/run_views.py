@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from mnist_mlp import job, model
 from ui import charts, picker, resources, training, widgets
 
+FIRST_PROGRESS_CHECK_SECONDS = 0.05  # while a run starts, how often the page looks for its first report
+
 
 @st.fragment(run_every=training.POLL_SECONDS)
 def live(session: training.Training) -> None:
-    """Redrawn every poll while the job runs, without rerunning the rest of the page."""
+    """The progress bar and Stop, redrawn every poll while the job runs, without rerunning the page."""
     state = session.job.state()
     if not state.active:
         st.rerun()  # the whole page, to show the results and what to do next
@@ -26,12 +30,32 @@ def live(session: training.Training) -> None:
             text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
             f"{progress.images_per_second:,.0f} images/s · {progress.eta_seconds:,.0f} s left",
         )
-        charts.history_charts(charts.progress_rows(state.points, earlier=session.earlier_rows))
     stopping = session.job.stop_requested
     label = "Stopping…" if stopping else "Stop"
     st.button(
         label, on_click=training.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:"
     )
+    if progress is None and state.status == job.RUNNING and _first_progress(session.job):
+        st.rerun(scope="fragment")  # show it now rather than at the next poll, up to a second later
+
+
+@st.fragment(run_every=training.CURVES_POLL_SECONDS)
+def live_curves(session: training.Training) -> None:
+    """The learning curves so far, per batch (and the runs this one continues), redrawn less often
+    than the progress: each redraw costs the browser, on the same cores as the training."""
+    if not session.job.done:
+        charts.history_charts(session.curve_rows())
+
+
+def _first_progress(training_job: job.TrainingJob) -> bool:
+    """Wait up to one poll for a starting job's first report; True when it came (or the job ended)."""
+    deadline = time.monotonic() + training.POLL_SECONDS
+    while time.monotonic() < deadline:
+        state = training_job.state()
+        if state.progress is not None or not state.active:
+            return True
+        time.sleep(FIRST_PROGRESS_CHECK_SECONDS)
+    return False
 
 
 @st.fragment(run_every=training.WEIGHTS_POLL_SECONDS)

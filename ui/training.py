@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mnist_mlp import evaluate, job, model
 
 POLL_SECONDS = 1.0  # how often the Train page redraws live progress (each redraw costs the trainer)
+CURVES_POLL_SECONDS = 2.0  # the live curves: two charts, which cost the browser more to redraw
 WEIGHTS_POLL_SECONDS = 2.0  # the live weight mosaic changes slowly and costs more to draw
 STOP_WAIT_SECONDS = 1.0  # a stopped run ends within ~0.1 s, plus one validation pass
 TRAINING_KEY = "training"  # session_state: this session's Training

@@ -175,3 +175,25 @@ def test_the_live_curves_stay_after_the_end_and_a_continued_run_extends_them(app
     assert set(first) <= set(both)  # the first run's curve is still there, point for point
     assert [epoch for epoch, split, _ in both if split == "validation"] == [1.0, 2.0, 3.0]
     assert any(2 < epoch < 3 for epoch, split, _ in both if split == "training"), both  # and goes on
+
+
+def test_the_preload_fills_what_a_first_run_needs_and_can_be_switched_off(monkeypatch):
+    from mnist_mlp import run
+    from ui import resources
+
+    monkeypatch.setenv(resources.NO_PRELOAD_ENV, "1")
+    assert resources.preload() is None
+    monkeypatch.delenv(resources.NO_PRELOAD_ENV)
+    thread = resources.preload()
+    thread.join(120)
+    assert not thread.is_alive()
+    warm_up = resources._preload()  # what the thread did, again: the caches answer, a tiny run trains
+    assert warm_up.steps == resources.WARM_UP_IMAGES // resources.WARM_UP_CONFIG["batch_size"]
+    assert warm_up.history[-1]["epoch"] == 1
+
+    def no_split(*args):
+        raise AssertionError("split again: the preload's split was not kept")
+
+    monkeypatch.setattr(run, "split", no_split)
+    split = resources.training_split(resources.PRELOAD_DATASET, 0)  # the Train page's default
+    assert len(split.x_train) == 3600 and not split.x_train.flags.writeable
