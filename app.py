@@ -30,5 +30,6 @@ if __name__ == "__main__":  # a session's script run
     picker.model_picker()
     training.sidebar_status()
     page.run()
+    resources.page_served()
 else:  # `streamlit run` found this st.App and serves it: TensorFlow loads while the server starts
     app = st.App(__file__, lifespan=resources.preloading)

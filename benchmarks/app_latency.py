@@ -106,15 +106,19 @@ def first_run_rows(figures: dict) -> list[tuple]:
         home, first = figures[f"home_{name}"], figures[f"first_{name}"]
         rows += [
             (f"`streamlit run` → Home usable, {label} (s)", statistics.median(home), max(home),
-             f"{len(home)} starts", ""),
+             _each(home), ""),
             (f"Start training → first progress, {IDLE_BEFORE_TRAINING:g} s after start, {label} (s)",
-             statistics.median(first), max(first), f"{len(first)} starts", GOALS["first_run"]),
+             statistics.median(first), max(first), _each(first), GOALS["first_run"]),
         ]  # fmt: skip
     ratio = statistics.median(figures["first_no_preload"]) / statistics.median(figures["first_preload"])
     home = statistics.median(figures["home_preload"]) / statistics.median(figures["home_no_preload"])
     rows.append(("first progress: without / with preload (x)", ratio, None, "medians", ""))
     rows.append(("Home usable: with / without preload (x)", home, None, "medians", ""))
     return rows
+
+
+def _each(values: list[float]) -> str:
+    return f"{len(values)} starts: " + ", ".join(f"{value:.1f}" for value in values)
 
 
 async def timed_drawings(page, count: int) -> list[float]:

@@ -30,6 +30,10 @@ PRELOAD_DATASET = data.DATASETS[0]  # the Train page's default dataset, split wi
 # compiled call pays for (about 1.5 s here) before the first person's run has to.
 WARM_UP_CONFIG = {"hidden_units": (8,), "epochs": 1, "batch_size": 32}
 WARM_UP_IMAGES = 256
+# The preload waits for the first page to be served (or this long, when nobody comes), so that the
+# first person's page does not share the CPU with TensorFlow's import.
+PRELOAD_GRACE_SECONDS = 3.0
+_page_served = threading.Event()
 
 _logger = logging.getLogger(__name__)
 
@@ -185,12 +189,18 @@ async def preloading(app=None):
     yield
 
 
+def page_served() -> None:
+    """Called after every script run (app.py): a preload still waiting for the first page may start."""
+    _page_served.set()
+
+
 def preload() -> threading.Thread | None:
     """Load what a first training needs in a background thread, so "Start training" does not wait.
 
     TensorFlow's import (~5 s here), the Train page's default data split and a warm-up run of a
-    tiny model. Nothing when NO_PRELOAD_ENV is set. The thread holds Python's lock for much of the
-    import, so pages served meanwhile run somewhat slower (measured in benchmarks.app_latency).
+    tiny model, once the first page has been served or PRELOAD_GRACE_SECONDS have passed: the
+    import holds Python's lock for much of its time and would slow that page (measured in
+    benchmarks.app_latency). Nothing when NO_PRELOAD_ENV is set.
     """
     if os.environ.get(NO_PRELOAD_ENV, "") not in ("", "0"):
         return None
@@ -203,6 +213,7 @@ def _preload():
     """`preload`'s work: fills the shared caches a session would fill; returns the warm-up run."""
     from mnist_mlp import model, train
 
+    _page_served.wait(PRELOAD_GRACE_SECONDS)
     try:
         tensorflow()
         split = training_split(PRELOAD_DATASET, model.MLPConfig().seed)
