@@ -105,7 +105,12 @@ def main() -> None:
         for side, value in (("library (`train.train`)", library), ("app, Train page open", app)):
             rounds = ", ".join(f"{speed:,.0f}" for speed in figures[side.split()[0].rstrip(",")])
             print(f"| {side} | {value:,.0f} | {rounds} |")
-        print(f"\napp / library: {app / library:.2f} (goal at least {GOAL:.2f})")
+        ratios = [a / b for a, b in zip(figures["app"], figures["library"], strict=True)]
+        print(
+            f"\napp / library: {statistics.median(ratios):.2f} (median of each round's ratio: "
+            f"{', '.join(f'{ratio:.2f}' for ratio in ratios)}; of the medians {app / library:.2f}; "
+            f"goal at least {GOAL:.2f})"
+        )
         browser_cores, server_cores = (statistics.median(figures[side]) for side in ("browser", "server"))
         print(f"while the app trained: browser {browser_cores:.2f} cores, server {server_cores:.2f} (median)")
     finally:
