@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,9 +31,10 @@ PRELOAD_DATASET = data.DATASETS[0]  # the Train page's default dataset, split wi
 # compiled call pays for (about 1.5 s here) before the first person's run has to.
 WARM_UP_CONFIG = {"hidden_units": (8,), "epochs": 1, "batch_size": 32}
 WARM_UP_IMAGES = 256
-# The preload waits for the first page to be served (or this long, when nobody comes), so that the
-# first person's page does not share the CPU with TensorFlow's import.
-PRELOAD_GRACE_SECONDS = 3.0
+# The preload waits for the first page to be served and drawn (or this long, when nobody comes), so
+# that the first person's page does not share the CPU with TensorFlow's import.
+PRELOAD_GRACE_SECONDS = 4.0
+AFTER_FIRST_PAGE_SECONDS = 1.0  # after its script run, for its messages to go out and the browser to draw it
 _page_served = threading.Event()
 
 _logger = logging.getLogger(__name__)
@@ -211,10 +213,11 @@ def preload() -> threading.Thread | None:
 
 def _preload():
     """`preload`'s work: fills the shared caches a session would fill; returns the warm-up run."""
-    from mnist_mlp import model, train
-
-    _page_served.wait(PRELOAD_GRACE_SECONDS)
+    if _page_served.wait(PRELOAD_GRACE_SECONDS):
+        time.sleep(AFTER_FIRST_PAGE_SECONDS)
     try:
+        from mnist_mlp import model, train  # scipy too, through augment: after the first page
+
         tensorflow()
         split = training_split(PRELOAD_DATASET, model.MLPConfig().seed)
         config = model.MLPConfig(**WARM_UP_CONFIG)
