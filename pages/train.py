@@ -22,7 +22,6 @@ if st.button("Start training", type="primary", disabled=busy or config is None, 
         st.rerun()
 if session is not None and busy:
     run_views.live(session)
-    run_views.live_curves(session)
     run_views.live_weights(session)
 elif session is not None:
     run_views.results(session)

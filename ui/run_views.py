@@ -19,7 +19,7 @@ RECENT_FRACTION = 0.05  # the live speed is taken over about the last 5% of the 
 
 @st.fragment(run_every=training.POLL_SECONDS)
 def live(session: training.Training) -> None:
-    """The progress bar and Stop, redrawn every poll while the job runs, without rerunning the page."""
+    """Redrawn every poll while the job runs, without rerunning the rest of the page."""
     state = session.job.state()
     if not state.active:
         st.rerun()  # the whole page, to show the results and what to do next
@@ -37,6 +37,7 @@ def live(session: training.Training) -> None:
             text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
             f"{speed:,.0f} images/s · {left:,.0f} s left",
         )
+        charts.history_charts(charts.progress_rows(state.points, earlier=session.earlier_rows))
     stopping = session.job.stop_requested
     label = "Stopping…" if stopping else "Stop"
     st.button(
@@ -44,14 +45,6 @@ def live(session: training.Training) -> None:
     )
     if progress is None and state.status == job.RUNNING and _first_progress(session.job):
         st.rerun(scope="fragment")  # show it now rather than at the next poll, up to a second later
-
-
-@st.fragment(run_every=training.CURVES_POLL_SECONDS)
-def live_curves(session: training.Training) -> None:
-    """The learning curves so far, per batch (and the runs this one continues), redrawn less often
-    than the progress: each redraw costs the browser, on the same cores as the training."""
-    if not session.job.done:
-        charts.history_charts(session.curve_rows())
 
 
 def recent_speed(points: tuple[train.Progress, ...]) -> float:
