@@ -21,18 +21,20 @@ RECENT_FRACTION = 0.05  # the live speed is taken over about the last 5% of the 
 def live(session: training.Training) -> None:
     """Redrawn every poll while the job runs, without rerunning the rest of the page."""
     state = session.job.state()
+    bar = st.empty()
+    if state.status == job.RUNNING and state.progress is None:
+        bar.progress(0.0, text="Building the model…")
+        state = _first_progress(session.job)  # shown as soon as it comes, not at the next poll
     if not state.active:
         st.rerun()  # the whole page, to show the results and what to do next
     progress = state.progress
     if state.status == job.QUEUED:
         others = f"{resources.MAX_TRAININGS} trainings are running for other people"
-        st.info(f"Queued: {others}; yours starts as soon as one ends.")
-    elif progress is None:
-        st.progress(0.0, text="Building the model…")
-    else:
+        bar.info(f"Queued: {others}; yours starts as soon as one ends.")
+    elif progress is not None:
         speed = recent_speed(state.points)
         left = progress.eta_seconds * progress.images_per_second / max(speed, 1e-9)
-        st.progress(
+        bar.progress(
             min(progress.fraction, 1.0),
             text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
             f"{speed:,.0f} images/s · {left:,.0f} s left",
@@ -43,8 +45,6 @@ def live(session: training.Training) -> None:
     st.button(
         label, on_click=training.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:"
     )
-    if progress is None and state.status == job.RUNNING and _first_progress(session.job):
-        st.rerun(scope="fragment")  # show it now rather than at the next poll, up to a second later
 
 
 def recent_speed(points: tuple[train.Progress, ...]) -> float:
@@ -66,15 +66,14 @@ def recent_speed(points: tuple[train.Progress, ...]) -> float:
     return (latest.fraction - first.fraction) / between if between > 0 else latest.images_per_second
 
 
-def _first_progress(training_job: job.TrainingJob) -> bool:
-    """Wait up to one poll for a starting job's first report; True when it came (or the job ended)."""
+def _first_progress(training_job: job.TrainingJob) -> job.JobState:
+    """The job's state once its first report came or it ended, or after one poll at most."""
     deadline = time.monotonic() + training.POLL_SECONDS
-    while time.monotonic() < deadline:
-        state = training_job.state()
-        if state.progress is not None or not state.active:
-            return True
+    state = training_job.state()
+    while state.progress is None and state.active and time.monotonic() < deadline:
         time.sleep(FIRST_PROGRESS_CHECK_SECONDS)
-    return False
+        state = training_job.state()
+    return state
 
 
 @st.fragment(run_every=training.WEIGHTS_POLL_SECONDS)
