@@ -34,7 +34,7 @@ WARM_UP_IMAGES = 256
 # The preload waits for the first page to be served and drawn (or this long, when nobody comes), so
 # that the first person's page does not share the CPU with TensorFlow's import.
 PRELOAD_GRACE_SECONDS = 4.0
-AFTER_FIRST_PAGE_SECONDS = 1.0  # after its script run, for its messages to go out and the browser to draw it
+AFTER_FIRST_PAGE_SECONDS = 2.0  # after its script run: for the browser (on the same cores) to draw it
 _page_served = threading.Event()
 
 _logger = logging.getLogger(__name__)
