@@ -5,9 +5,7 @@ Every page lives in pages/; the model picker in the sidebar is shared by all of 
 
 import streamlit as st
 
-from ui import picker, training
-
-st.set_page_config(page_title="mnist-mlp", page_icon=":material/draw:", layout="wide")
+from ui import picker, resources, training
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -27,7 +25,12 @@ PAGES = [
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:", url_path="models"),
 ]
 
-page = st.navigation(PAGES)
-picker.model_picker()
-training.sidebar_status()
-page.run()
+if __name__ == "__main__":  # a session's script run
+    st.set_page_config(page_title="mnist-mlp", page_icon=":material/draw:", layout="wide")
+    page = st.navigation(PAGES)
+    picker.model_picker()
+    training.sidebar_status()
+    page.run()
+    resources.page_served()
+else:  # `streamlit run` found this st.App and serves it: TensorFlow loads while the server starts
+    app = st.App(__file__, lifespan=resources.preloading)

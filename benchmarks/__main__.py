@@ -19,6 +19,7 @@ BENCHMARKS = (
     "augment_memory",
     "export_agreement",
     "app_latency",
+    "app_training_speed",
     "accuracy_table",
 )
 

@@ -1,20 +1,29 @@
 """The app as people feel it, in a real browser: start-up, draw-to-prediction, memory per session.
 
     python -m benchmarks.app_latency [--drawings 20] [--sessions 10] [--per-session 3] [--extra 5]
-                                     [--reading 3] [--paced 6]
+                                     [--reading 3] [--paced 6] [--starts 3] [--first-runs 3]
+                                     [--only-first-run]
 
 Starts `streamlit run app.py` on a copy of the shipped models (a small stand-in is trained when there
 are none) and drives Debian's Chromium with the browser tests' helpers (tests/e2e/browser_tools.py).
 A drawing is timed on the page's own clock, from the mouse button going up to the Prediction metric
 appearing. The browsers run on the server's machine, so with many sessions they compete with it for
 the CPU; the CPU time of the server and of the browsers is reported beside the latencies.
+
+The first training after start-up: a server is started, left alone for 15 s as a class's server is
+before anyone trains, then the Train page is opened and "Start training" pressed; timed from the
+click to the first progress shown. With the preload (ui.resources.preload, at server start) and
+without it ($MNIST_MLP_NO_PRELOAD=1), alternately in the same run, and Home's start-up both ways
+too, since the preload competes with the first page for the CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -24,8 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from tests.e2e import browser_tools as tools
+from ui import resources
 
-GOALS = {"single": "< 300 ms", "concurrent": "p99 < 1 s"}
+GOALS = {"single": "< 300 ms", "concurrent": "p99 < 1 s", "first_run": "< 2 s"}
+IDLE_BEFORE_TRAINING = 15.0  # seconds from `streamlit run` to opening the Train page
+FIRST_RUN_PATH = "train?epochs=50"  # the default model, long enough to be seen running
+PROGRESS = re.compile(r"Epoch \d+/\d+, batch")  # the live progress bar's text
 TRAINING = ("784-20-10", 5)  # the load test's training, for the mixed row
 
 
@@ -42,6 +55,70 @@ async def cold_start(browser, store: Path, work: Path, path: str, ready: str) ->
         seconds = time.monotonic() - server.started
         await context.close()
     return seconds
+
+
+@contextlib.contextmanager
+def preloading(on: bool):
+    """Servers started inside preload at start (`on`) or not: the switch is in their environment."""
+    before = os.environ.pop(resources.NO_PRELOAD_ENV, None)
+    if not on:
+        os.environ[resources.NO_PRELOAD_ENV] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(resources.NO_PRELOAD_ENV, None)
+        if before is not None:
+            os.environ[resources.NO_PRELOAD_ENV] = before
+
+
+async def first_training(browser, store: Path, work: Path, preload: bool) -> float:
+    """Seconds from pressing Start training, 15 s after `streamlit run`, to the first progress shown."""
+    with preloading(preload), tools.serve(store, work / f"first-run-{preload}.log") as server:
+        await asyncio.sleep(max(0.0, IDLE_BEFORE_TRAINING - (time.monotonic() - server.started)))
+        context = await tools.counted_context(browser)
+        page = await context.new_page()
+        await tools.open_page(page, server.url, FIRST_RUN_PATH)
+        start = page.locator("[data-testid='stButton'] button").filter(has_text="Start training")
+        await start.wait_for(timeout=60_000)
+        clicked = time.monotonic()
+        await start.click(timeout=60_000)
+        await page.get_by_text(PROGRESS).first.wait_for(timeout=120_000)
+        seconds = time.monotonic() - clicked
+        await context.close()
+    return seconds
+
+
+async def first_runs(args, browser, store: Path, work: Path) -> dict:
+    """Home's start-up and the first training's wait, with and without the preload, alternately."""
+    figures: dict = {"home_preload": [], "home_no_preload": [], "first_preload": [], "first_no_preload": []}
+    for _ in range(args.first_runs):
+        for preload, name in ((False, "no_preload"), (True, "preload")):
+            with preloading(preload):
+                figures[f"home_{name}"].append(await cold_start(browser, store, work, "", tools.PAGE_LINKS))
+            figures[f"first_{name}"].append(await first_training(browser, store, work, preload))
+    return figures
+
+
+def first_run_rows(figures: dict) -> list[tuple]:
+    """The table rows of `first_runs`."""
+    rows = []
+    for name, label in (("no_preload", "without preload"), ("preload", "with preload")):
+        home, first = figures[f"home_{name}"], figures[f"first_{name}"]
+        rows += [
+            (f"`streamlit run` → Home usable, {label} (s)", statistics.median(home), max(home),
+             _each(home), ""),
+            (f"Start training → first progress, {IDLE_BEFORE_TRAINING:g} s after start, {label} (s)",
+             statistics.median(first), max(first), _each(first), GOALS["first_run"]),
+        ]  # fmt: skip
+    ratio = statistics.median(figures["first_no_preload"]) / statistics.median(figures["first_preload"])
+    home = statistics.median(figures["home_preload"]) / statistics.median(figures["home_no_preload"])
+    rows.append(("first progress: without / with preload (x)", ratio, None, "medians", ""))
+    rows.append(("Home usable: with / without preload (x)", home, None, "medians", ""))
+    return rows
+
+
+def _each(values: list[float]) -> str:
+    return f"{len(values)} starts: " + ", ".join(f"{value:.1f}" for value in values)
 
 
 async def timed_drawings(page, count: int) -> list[float]:
@@ -95,6 +172,9 @@ async def _after(seconds: float, job):
 async def measure(args, store: Path, work: Path) -> dict:
     figures: dict = {"home": [], "draw": []}
     async with tools.chromium() as browser:
+        figures |= await first_runs(args, browser, store, work)
+        if args.only_first_run:
+            return figures
         for _ in range(args.starts):
             figures["home"].append(await cold_start(browser, store, work, "", tools.PAGE_LINKS))
             figures["draw"].append(await cold_start(browser, store, work, "draw", tools.CANVAS))
@@ -135,6 +215,8 @@ async def measure(args, store: Path, work: Path) -> dict:
 
 
 def table(args, figures: dict) -> str:
+    if args.only_first_run:
+        return _markdown(first_run_rows(figures))
     mib = 1024
     single, both, mixed, paced = (figures[key] for key in ("single", "concurrent", "training", "paced"))
     rows = [
@@ -161,6 +243,10 @@ def table(args, figures: dict) -> str:
         ("server RSS added per extra session on Draw (MiB)",
          (figures["rss_extra"] - figures["rss_draw"]) / mib / args.extra, None, f"{args.extra} sessions", ""),
     ]  # fmt: skip
+    return _markdown(rows + first_run_rows(figures))
+
+
+def _markdown(rows: list[tuple]) -> str:
     lines = [
         "| measure | median / value | p99 / max / browser | over | goal |",
         "| --- | ---: | ---: | --- | --- |",
@@ -180,6 +266,8 @@ def main() -> None:
     parser.add_argument("--reading", type=float, default=3.0, help="seconds a paced person reads a result")
     parser.add_argument("--paced", type=int, default=6, help="drawings per session at a person's pace")
     parser.add_argument("--starts", type=int, default=3, help="cold starts timed per page")
+    parser.add_argument("--first-runs", type=int, default=3, help="first trainings timed each way")
+    parser.add_argument("--only-first-run", action="store_true", help="time only the first training")
     args = parser.parse_args()
     if not tools.CHROMIUM.exists():
         parser.exit(2, "app_latency: Debian's chromium (/usr/bin/chromium) is needed\n")

@@ -22,7 +22,7 @@ from mnist_mlp.datasets import Split
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 ACTIVE = (QUEUED, RUNNING)
 MAX_POINTS = 2000  # progress reports kept for charts; older batch reports are thinned beyond this
-WEIGHTS_EVERY_SECONDS = 0.5  # how often the live first-layer weights are copied out for display
+WEIGHTS_EVERY_SECONDS = 2.0  # how often the live first-layer weights are copied out: as often as shown
 QUEUE_POLL_SECONDS = 0.1  # how often a queued job checks for a free slot or a stop
 
 _logger = logging.getLogger(__name__)

@@ -12,6 +12,8 @@ import streamlit as st
 from mnist_mlp import colours
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mnist_mlp import data, train
 
 CHART_POINTS = 300  # batch reports drawn per chart at most
@@ -289,12 +291,35 @@ def _curves(runs: dict[str, list[dict[str, float]]], colour: str) -> None:
         column.vega_lite_chart(table[table.metric == metric], spec)
 
 
-def progress_rows(points: tuple[train.Progress, ...], limit: int = CHART_POINTS) -> list[dict[str, float]]:
-    """Training progress reports as chart rows, batch reports at fractional epochs, at most ~`limit`."""
-    step = max(1, len(points) // limit)
-    return [
+def progress_rows(
+    points: tuple[train.Progress, ...], limit: int = CHART_POINTS, earlier: Sequence[dict[str, float]] = ()
+) -> list[dict[str, float]]:
+    """Training progress reports as chart rows after `earlier` rows (the runs this one continues).
+
+    Batch reports are rows at fractional epochs, epoch reports rows with the validation figures. Every
+    epoch row is kept; the batch rows, old and new, are thinned evenly to about `limit`, so a long run
+    (or one continued many times) draws as fast as a short one while its whole curve stays.
+    """
+    batch = [row["val_loss"] is None for row in earlier] + [p.kind == "batch" for p in points]
+    keep = _thinned(batch, limit)
+    rows = [row for row, kept in zip(earlier, keep, strict=False) if kept]
+    rows += [
         {"epoch": p.epoch - 1 + p.batch / max(p.batches, 1), "loss": p.loss, "accuracy": p.accuracy,
          "val_loss": p.val_loss, "val_accuracy": p.val_accuracy}
-        for index, p in enumerate(points)
-        if p.kind == "epoch" or index % step == 0 or index == len(points) - 1
+        for p, kept in zip(points, keep[len(earlier):], strict=True)
+        if kept
     ]  # fmt: skip
+    return rows
+
+
+def _thinned(batch: list[bool], limit: int) -> list[bool]:
+    """Which rows to keep: every one that is not a batch row (`batch` False), the last, and an even
+    spread of about `limit` of the batch rows."""
+    step = max(1, -(-sum(batch) // limit))  # ceiling
+    keep, seen = [], 0
+    for is_batch in batch:
+        keep.append(not is_batch or seen % step == 0)
+        seen += is_batch
+    if keep:
+        keep[-1] = True
+    return keep

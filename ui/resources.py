@@ -6,9 +6,13 @@ imported only inside the wrappers that need it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
+import os
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +25,19 @@ if TYPE_CHECKING:
 
 MAX_TRAININGS = 2  # trainings at once across all sessions; the 2 CPU cores are shared by everyone
 VALIDATION_FRACTION = run.VALIDATION_FRACTION
+NO_PRELOAD_ENV = "MNIST_MLP_NO_PRELOAD"  # set (to anything but "" or "0"): load nothing at server start
+PRELOAD_DATASET = data.DATASETS[0]  # the Train page's default dataset, split with the default seed
+# The warm-up run: a few steps of a tiny model, enough for TensorFlow to set up what every first
+# compiled call pays for (about 1.5 s here) before the first person's run has to.
+WARM_UP_CONFIG = {"hidden_units": (8,), "epochs": 1, "batch_size": 32}
+WARM_UP_IMAGES = 256
+# The preload waits for the first page to be served and drawn (or this long, when nobody comes), so
+# that the first person's page does not share the CPU with TensorFlow's import.
+PRELOAD_GRACE_SECONDS = 4.0
+AFTER_FIRST_PAGE_SECONDS = 2.0  # after its script run: for the browser (on the same cores) to draw it
+_page_served = threading.Event()
+
+_logger = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Starting TensorFlow…")
@@ -165,3 +182,47 @@ def drawings_dataset(name: str, folder: str, signature: str) -> data.Dataset:
     from mnist_mlp import my_drawings
 
     return my_drawings.as_dataset(name, folder)
+
+
+@contextlib.asynccontextmanager
+async def preloading(app=None):
+    """The server's lifespan (st.App in app.py): start `preload` as the server starts, then serve."""
+    preload()
+    yield
+
+
+def page_served() -> None:
+    """Called after every script run (app.py): a preload still waiting for the first page may start."""
+    _page_served.set()
+
+
+def preload() -> threading.Thread | None:
+    """Load what a first training needs in a background thread, so "Start training" does not wait.
+
+    TensorFlow's import (~5 s here), the Train page's default data split and a warm-up run of a
+    tiny model, once the first page has been served or PRELOAD_GRACE_SECONDS have passed: the
+    import holds Python's lock for much of its time and would slow that page (measured in
+    benchmarks.app_latency). Nothing when NO_PRELOAD_ENV is set.
+    """
+    if os.environ.get(NO_PRELOAD_ENV, "") not in ("", "0"):
+        return None
+    thread = threading.Thread(target=_preload, name="mnist-mlp-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _preload():
+    """`preload`'s work: fills the shared caches a session would fill; returns the warm-up run."""
+    if _page_served.wait(PRELOAD_GRACE_SECONDS):
+        time.sleep(AFTER_FIRST_PAGE_SECONDS)
+    try:
+        from mnist_mlp import model, train  # scipy too, through augment: after the first page
+
+        tensorflow()
+        split = training_split(PRELOAD_DATASET, model.MLPConfig().seed)
+        config = model.MLPConfig(**WARM_UP_CONFIG)
+        small = tuple(array[:WARM_UP_IMAGES] for array in split)
+        return train.train(config, *small)
+    except Exception:  # a failed preload only means the first run loads it all itself
+        _logger.exception("Preloading for the first training failed")
+        return None

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from mnist_mlp import run
-from ui import classroom, collection, picker, resources
+from ui import charts, classroom, collection, picker, resources
 
 if TYPE_CHECKING:
     from mnist_mlp import evaluate, job, model
 
-POLL_SECONDS = 1.0  # how often the Train page redraws live progress (each redraw costs the trainer)
+# How often the Train page redraws live progress. Each redraw costs the browser and the server CPU
+# that the training, on the same cores, then lacks: every 2 s rather than every 1 s the browser
+# uses ~0.15 of a core instead of ~0.21 (benchmarks.app_training_speed).
+POLL_SECONDS = 2.0
 WEIGHTS_POLL_SECONDS = 2.0  # the live weight mosaic changes slowly and costs more to draw
 STOP_WAIT_SECONDS = 1.0  # a stopped run ends within ~0.1 s, plus one validation pass
 TRAINING_KEY = "training"  # session_state: this session's Training
@@ -30,7 +33,8 @@ class Training:
 
     job: job.TrainingJob
     plan: run.Plan  # what it trains on, its suggested name and image counts
-    history: list[dict[str, float]] = field(default_factory=list)  # epochs of earlier runs
+    # the chart rows of the runs this one continues (see `charts.progress_rows`), batch rows and epochs
+    earlier_rows: list[dict[str, float]] = field(default_factory=list)
     test: evaluate.Evaluation | None = None  # set when evaluated on the test set
     saved_as: str | None = None
     replaced: bool = False  # the save replaced an earlier model of that name
@@ -42,6 +46,11 @@ class Training:
             return ""
         earlier = ", in place of your earlier model of that name" if self.replaced else ""
         return f"Saved as {self.saved_as!r}{earlier}: it is now the model every page uses."
+
+    def curve_rows(self) -> list[dict[str, float]]:
+        """The whole run's learning curves as chart rows: the runs it continues, then its own reports
+        (per batch, and per epoch with validation), thinned to about charts.CHART_POINTS."""
+        return charts.progress_rows(self.job.state().points, earlier=self.earlier_rows)
 
     @property
     def dataset(self) -> str:
@@ -87,8 +96,8 @@ def start_training(
     training_job = job.TrainingJob(
         config, plan.training, previous=earlier, epochs=epochs, slots=resources.training_slots()
     )
-    history = list(earlier.history) if earlier is not None else []
-    session = Training(training_job.start(), plan, history)
+    rows = previous.curve_rows() if earlier is not None else []
+    session = Training(training_job.start(), plan, rows)
     weakref.finalize(session, training_job.stop)  # a closed session's state is dropped: stop its run
     st.session_state[key] = session
     return session

@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+import pytest
 
 from tests.app.conftest import open_page, texts
 
@@ -142,3 +143,77 @@ def test_switching_pages_leaves_a_run_alone(app):
     assert training.job.wait(60) and training.job.status == "finished"
     open_page(app, "train")
     assert any(message.startswith("Trained to epoch 2") for message in texts(app.success))
+
+
+def loss_curve(at) -> list[tuple[float, str, float]]:
+    """The Train page's loss chart as the browser gets it: (epoch, split, loss) rows in epoch order."""
+    from streamlit import dataframe_util
+
+    chart = next(c for c in at.get("vega_lite_chart") if '"title": "loss"' in c.proto.spec)
+    table = dataframe_util.convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+    return sorted(zip(table.epoch, table.split, table.value, strict=True))
+
+
+def test_the_live_curves_stay_after_the_end_and_a_continued_run_extends_them(app):
+    open_page(app, "train")
+    choose_tiny_model(app, epochs=2)
+    app.select_slider(key="train_batch_custom").set_value(16).run()  # 225 batches an epoch
+    app.button(key="train_start").click().run()
+    assert app.session_state["training"].job.wait(60)
+    app.run()
+    assert any(message.startswith("Trained to epoch 2") for message in texts(app.success))
+    first = loss_curve(app)
+    batches = [epoch for epoch, split, _ in first if split == "training" and epoch % 1]
+    assert len(batches) >= 3 and min(batches) < 0.1, first  # per-batch points, from the first steps
+    assert [epoch for epoch, split, _ in first if split == "validation"] == [1.0, 2.0]
+
+    app.number_input(key="train_more").set_value(1)
+    app.button(key="train_continue").click().run()
+    assert app.session_state["training"].job.wait(60)
+    app.run()
+    assert any(message.startswith("Trained to epoch 3") for message in texts(app.success))
+    both = loss_curve(app)
+    assert set(first) <= set(both)  # the first run's curve is still there, point for point
+    assert [epoch for epoch, split, _ in both if split == "validation"] == [1.0, 2.0, 3.0]
+    assert any(2 < epoch < 3 for epoch, split, _ in both if split == "training"), both  # and goes on
+
+
+def test_the_preload_fills_what_a_first_run_needs_and_can_be_switched_off(monkeypatch):
+    from mnist_mlp import run
+    from ui import resources
+
+    monkeypatch.setenv(resources.NO_PRELOAD_ENV, "1")
+    assert resources.preload() is None
+    monkeypatch.delenv(resources.NO_PRELOAD_ENV)
+    resources.page_served()  # a page was served: the preload starts at once
+    thread = resources.preload()
+    thread.join(120)
+    assert not thread.is_alive()
+    warm_up = resources._preload()  # what the thread did, again: the caches answer, a tiny run trains
+    assert warm_up.steps == resources.WARM_UP_IMAGES // resources.WARM_UP_CONFIG["batch_size"]
+    assert warm_up.history[-1]["epoch"] == 1
+
+    def no_split(*args):
+        raise AssertionError("split again: the preload's split was not kept")
+
+    monkeypatch.setattr(run, "split", no_split)
+    split = resources.training_split(resources.PRELOAD_DATASET, 0)  # the Train page's default
+    assert len(split.x_train) == 3600 and not split.x_train.flags.writeable
+
+
+def test_the_live_speed_is_the_recent_one_not_the_run_so_far():
+    from mnist_mlp import train
+    from ui import run_views
+
+    def report(seconds: float, images: int) -> train.Progress:  # of a run of 100,000 images
+        return train.Progress(
+            kind="batch", epoch=1, epochs=2, batch=1, batches=10, step=1, loss=1.0, accuracy=0.5,
+            val_loss=None, val_accuracy=None, images_per_second=images / seconds, eta_seconds=0.0,
+            fraction=images / 100_000,
+        )  # fmt: skip
+
+    # 2 s to trace and start slowly (10,000 images), then 30,000 images/s
+    points = tuple(report(2 + t, 10_000 + 30_000 * t) for t in (0, 0.5, 1, 1.5, 2))
+    assert points[-1].images_per_second == pytest.approx(17_500)  # the loop's own run-so-far figure
+    assert run_views.recent_speed(points) == pytest.approx(30_000)
+    assert run_views.recent_speed(points[:1]) == points[0].images_per_second  # nothing to compare with
