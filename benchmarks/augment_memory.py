@@ -70,7 +70,7 @@ def peak_mib() -> float:
 
 def child(variant: str, dataset_name: str, training: bool) -> dict:
     """One measurement, in this (fresh) process."""
-    from mnist_mlp import data
+    from mnist_mlp import data, datasets
 
     dataset = data.load(dataset_name, allow_download=False)
     x_train, y_train, x_val, y_val = data.split_validation(dataset.x_train, dataset.y_train, seed=0)
@@ -79,12 +79,12 @@ def child(variant: str, dataset_name: str, training: bool) -> dict:
     if training:
         from mnist_mlp import model, train
 
-        few = data.Split(x_train[:256], y_train[:256], x_val, y_val)
+        few = datasets.Split(x_train[:256], y_train[:256], x_val, y_val)
         train.train(model.MLPConfig(epochs=1, augment=True), few)
     before = peak_mib()  # TensorFlow loaded and the loop traced, on a few images
     started = time.perf_counter()
     if training:
-        train.train(model.MLPConfig(epochs=1, augment=True), data.Split(x_train, y_train, x_val, y_val))
+        train.train(model.MLPConfig(epochs=1, augment=True), datasets.Split(x_train, y_train, x_val, y_val))
     else:
         augment.distort(x_train, seed=1)
     return {

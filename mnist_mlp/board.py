@@ -290,10 +290,10 @@ def copy_model(network: keras.Model) -> keras.Model:
     return copy
 
 
-def _rehearsal(split: run.Split, count: int, seed: int) -> run.Split:
+def _rehearsal(split: datasets.Split, count: int, seed: int) -> datasets.Split:
     """`split` with at most `count` of its training images, drawn at random by `seed`, and all its
     validation images."""
     if len(split.y_train) <= count:
         return split
     keep = np.sort(np.random.default_rng(seed).choice(len(split.y_train), count, replace=False))
-    return run.Split(split.x_train[keep], split.y_train[keep], split.x_val, split.y_val)
+    return datasets.Split(split.x_train[keep], split.y_train[keep], split.x_val, split.y_val)

@@ -24,7 +24,6 @@ from mnist_mlp import datafiles, datasets, my_drawings
 DATASETS = datasets.DATASETS
 ITEMS = datasets.ITEMS
 Dataset = datasets.Dataset
-Split = datasets.Split
 class_names = datasets.class_names
 DEBIAN_DATASETS_DIR = Path("/usr/share/datasets")  # dataset-fashion-mnist installs here
 DATASETS_DIR_ENV = "MNIST_MLP_DATASETS_DIR"  # a folder to look in instead of Debian's (tests seal theirs)
@@ -97,7 +96,7 @@ def load(
     return _dataset(dataset, _noted(source, notes), arrays, names, is_sample=True)
 
 
-def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int = 0) -> Split:
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int = 0) -> datasets.Split:
     """Hold out a stratified, reproducible validation set from training data.
 
     Args:
@@ -123,7 +122,7 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: 
         members = np.flatnonzero(y == label)
         count = min(math.floor(fraction * len(members) + 0.5), len(members) - 1)
         held_out[rng.choice(members, size=count, replace=False)] = True
-    return Split(x[~held_out], y[~held_out], x[held_out], y[held_out])
+    return datasets.Split(x[~held_out], y[~held_out], x[held_out], y[held_out])
 
 
 def _keras_cache_dir() -> Path:

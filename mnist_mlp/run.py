@@ -28,20 +28,17 @@ MAX_NAME_LENGTH = 63  # store.check_name's limit
 VALIDATION_FRACTION = 0.1  # share of the training images held out to validate on (the app's; --validation)
 
 
-Split = datasets.Split  # the four arrays of a run, defined in the leaf `datasets`
-
-
-def split(dataset: Dataset, seed: int, validation: float = VALIDATION_FRACTION) -> Split:
+def split(dataset: Dataset, seed: int, validation: float = VALIDATION_FRACTION) -> datasets.Split:
     """`dataset`'s training images with `validation` of them held out, the same for the same seed."""
     return data.split_validation(dataset.x_train, dataset.y_train, validation, seed=seed)
 
 
 def with_extras(
-    original: Split,
+    original: datasets.Split,
     config: MLPConfig,
     dataset_name: str,
     on_progress: Callable[[str, int, int], None] | None = None,
-) -> Split:
+) -> datasets.Split:
     """`original` with the pen-stroke renders and images of no class that `config` asks for
     (`train.with_extras`); `original` itself when it asks for none.
 
@@ -77,13 +74,13 @@ class Plan:
     """
 
     dataset: Dataset
-    split: Split
+    split: datasets.Split
     name: str  # the suggested name to save under
     drawings: Dataset | None = None
     times: int = 0
 
     @property
-    def training(self) -> Split:
+    def training(self) -> datasets.Split:
         """The split as trained on: my drawings appended `times` times each (`my_drawings.mix`).
 
         Made anew at each use, not kept: a session keeps its Plan for as long as it shows the run.
@@ -96,7 +93,7 @@ class Plan:
         x_train, y_train = my_drawings.mix(
             self.split.x_train, self.split.y_train, mine.x_train, mine.y_train, self.times
         )
-        return Split(x_train, y_train, self.split.x_val, self.split.y_val)
+        return datasets.Split(x_train, y_train, self.split.x_val, self.split.y_val)
 
     @property
     def samples(self) -> dict[str, int]:
@@ -120,7 +117,7 @@ class Plan:
 def plan(
     dataset: Dataset,
     config: MLPConfig,
-    prepared: Split,
+    prepared: datasets.Split,
     drawings: Dataset | None = None,
     times: int = 0,
     name: str | None = None,

@@ -20,7 +20,7 @@ os.environ["MNIST_MLP_OFFLINE"] = "1"  # the internet is the one thing tests nev
 import numpy as np
 import pytest
 
-from mnist_mlp import data, datafiles, my_drawings
+from mnist_mlp import data, datafiles, datasets, my_drawings
 from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
 
 # What the machine holds, as tests see it: an environment variable each, set to a temporary folder.
@@ -84,7 +84,7 @@ def small_split(digits):
     from mnist_mlp import data
 
     x_train, y_train, x_val, y_val = data.split_validation(digits.x_train, digits.y_train, 0.1, seed=0)
-    return data.Split(x_train[:1000], y_train[:1000], x_val[:400], y_val[:400])
+    return datasets.Split(x_train[:1000], y_train[:1000], x_val[:400], y_val[:400])
 
 
 @pytest.fixture(scope="module")

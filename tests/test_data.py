@@ -228,7 +228,7 @@ def test_split_validation_is_stratified_and_reproducible():
     np.testing.assert_array_equal(labels[x_val], y_val)  # rows and labels stay together
     assert np.all(np.diff(x_train) > 0)  # original order kept
     again = data.split_validation(samples, labels, 0.1, seed=0)
-    assert isinstance(again, data.Split)
+    assert isinstance(again, datasets.Split)
     np.testing.assert_array_equal(again.x_val, x_val)
     other = data.split_validation(samples, labels, 0.1, seed=1)
     assert not np.array_equal(other.x_val, x_val)

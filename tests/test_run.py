@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_mlp import data, model, rights, run, store, train, unsure
+from mnist_mlp import data, datasets, model, rights, run, store, train, unsure
 
 TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_size=32, seed=3)
 
@@ -12,7 +12,7 @@ TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_siz
 def small(digits):
     """300 training and 100 validation digits of the bundled sample."""
     x_train, y_train, x_val, y_val = run.split(digits, seed=0)
-    return run.Split(x_train[:300], y_train[:300], x_val[:100], y_val[:100])
+    return datasets.Split(x_train[:300], y_train[:300], x_val[:100], y_val[:100])
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from mnist_mlp import data, run, store, unsure
+from mnist_mlp import data, datasets, run, store, unsure
 
 if TYPE_CHECKING:
     from mnist_mlp import evaluate
@@ -84,7 +84,7 @@ def dataset(name: str) -> data.Dataset:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # each one a copy of the training images
-def training_split(name: str, seed: int, pen_strokes: int = 0, outliers: int = 0) -> run.Split:
+def training_split(name: str, seed: int, pen_strokes: int = 0, outliers: int = 0) -> datasets.Split:
     """`name`'s training images split for validation, the same for the same seed, with `pen_strokes`
     pen-stroke renders of each digit and `outliers` images of no class added (see `run.with_extras`)."""
     if pen_strokes or outliers:
@@ -95,7 +95,7 @@ def training_split(name: str, seed: int, pen_strokes: int = 0, outliers: int = 0
 @st.cache_resource(
     show_spinner="Drawing pen strokes, scribbles and shapes to train on (once per server)…", max_entries=2
 )
-def _with_extras(name: str, seed: int, pen_strokes: int, outliers: int) -> run.Split:
+def _with_extras(name: str, seed: int, pen_strokes: int, outliers: int) -> datasets.Split:
     from mnist_mlp import model
 
     config = model.MLPConfig(seed=seed, pen_strokes=pen_strokes, outliers=outliers)
@@ -221,8 +221,8 @@ def _preload():
         tensorflow()
         split = training_split(PRELOAD_DATASET, model.MLPConfig().seed)
         config = model.MLPConfig(**WARM_UP_CONFIG)
-        small = tuple(array[:WARM_UP_IMAGES] for array in split)
-        return train.train(config, *small)
+        small = datasets.Split(*(array[:WARM_UP_IMAGES] for array in split))
+        return train.train(config, small)
     except Exception:  # a failed preload only means the first run loads it all itself
         _logger.exception("Preloading for the first training failed")
         return None
