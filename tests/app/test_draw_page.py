@@ -285,7 +285,7 @@ def test_a_link_with_a_refused_collection_says_so_and_saves_to_the_main_collecti
     student.query_params["collection"] = "../lesson 3"
     student.switch_page(PAGES["draw"]).run()
     assert not student.exception
-    refused = [error for error in texts(student.error) if error.startswith("This link's collection is refused")]
+    refused = [error for error in texts(student.error) if error.startswith("This link's collection is")]
     assert refused and "Invalid collection name '../lesson 3'" in refused[0]
     upload_and_save(student, np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8)))
     assert not student.exception
