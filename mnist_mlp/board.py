@@ -96,6 +96,26 @@ def collections() -> list[str]:
     return ["", *sorted(named, key=str.lower)]
 
 
+def time_ago(then: float, now: float) -> str:
+    """How long before `now` the moment `then` was (both seconds since the epoch), in words that read the
+    same in every time zone: "just now", "12 s ago", "3 min ago", "2 h ago", "1 day ago", "5 days ago".
+
+    A board on a server in UTC cannot show the class its own clock time; an age needs no time zone.
+    Rounded down, so "1 min ago" starts at 60 s. A `then` after `now` (clocks a little apart) is "just now".
+    """
+    seconds = int(now - then) if now > then else 0
+    if seconds < 1:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
 @dataclass(frozen=True, eq=False)
 class BoardSummary:
     """What a model reads in a collection: per drawing, in all, and where it goes wrong."""

@@ -6,6 +6,7 @@ from ui import charts, collection, explanations, inputs, picker, probing, throug
 
 through_app()
 st.title("Draw")
+collection.from_link()  # /draw?collection=lesson-3: a lesson's link saves to its collection
 loaded = picker.current_model()
 if loaded is None:
     st.stop()

@@ -7,6 +7,7 @@ from ui import collection, drawings_view, picker, through_app, widgets
 
 through_app()
 st.title("My drawings")
+collection.from_link()
 drawings_view.collection_box()
 folder = collection.drawings_folder()
 if folder.exists() and not folder.is_dir():

@@ -195,3 +195,14 @@ def test_a_tuned_name_fits_the_store(shipped):
     name = board.tuned_name("x" * 63)
     assert len(name) <= 63 and name.startswith("x") and "-tuned-" in name
     assert store.check_name(board.tuned_name("digits-mlp")).startswith("digits-mlp-tuned-")
+
+
+def test_time_ago_says_how_long_ago_in_the_largest_whole_unit():
+    now = 1_800_000_000.0
+    expected = [
+        (0, "just now"), (0.4, "just now"), (1, "1 s ago"), (12.9, "12 s ago"), (59, "59 s ago"),
+        (60, "1 min ago"), (179, "2 min ago"), (3599, "59 min ago"), (3600, "1 h ago"), (7300, "2 h ago"),
+        (86399, "23 h ago"), (86400, "1 day ago"), (5 * 86400 + 5, "5 days ago"),
+    ]  # fmt: skip
+    assert [(age, board.time_ago(now - age, now)) for age, _ in expected] == expected
+    assert board.time_ago(now + 3, now) == "just now"  # saved on a clock a little ahead of the server's

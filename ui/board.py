@@ -16,14 +16,15 @@ REFRESH_SECONDS = 3  # how often the board looks for new drawings; a look costs 
 COLLECTION_KEY = "board_collection"  # session_state: the collection on the board (a name; "" the main)
 TUNED_KEY = "board_tuned"  # session_state: this session's fine-tuned copy (a board.FineTuned)
 SAVED_KEY = "board_saved"  # session_state: what the last save said, shown once after the rerun
+DRAW_URL_PATH = "draw"  # the Draw page's url_path in app.py: the class link opens it
 TILE_PIXELS = 112  # a drawing on the grid, 4 screen pixels to one of its 28: big enough for the back row
 
 
 def collection_choice() -> Path | None:
     """The collection to show (existing ones listed, a new name may be typed; `?collection=` in the
-    address), with what to tell the class; its folder, or None with why when the name is refused."""
+    address), with the link to give the class; its folder, or None with why when the name is refused."""
     mine = st.session_state.get(collection.DRAWINGS_COLLECTION_KEY, "")
-    links.url_bound("collection", COLLECTION_KEY, _valid_name, mine, always=True)
+    links.url_bound(collection.COLLECTION_PARAM, COLLECTION_KEY, collection.valid_name, mine, always=True)
     state = st.session_state
     if state.get(COLLECTION_KEY) is None:  # before the widget exists this run, so it needs no default
         state[COLLECTION_KEY] = mine
@@ -42,16 +43,27 @@ def collection_choice() -> Path | None:
     except ValueError as err:
         st.error(str(err))
         return None
-    first = f"type **{name}** as the Collection on the My drawings page; then, " if name else ""
     st.caption(
-        f"For the class: {first}on the Draw page, draw, check the label and press “Save this drawing”."
+        f"For the class: open this link, draw, check the label and press “Save this drawing”; each drawing "
+        f"goes to {collection.describe(name)}."
     )
+    st.code(class_link(name), language=None)  # its copy button gives the link for the class chat
     return folder
 
 
-def _valid_name(text: str) -> str:
-    my_drawings.collection_dir(text)  # DrawingsError (a ValueError) for a name that is refused
-    return text.strip()
+def class_link(name: str) -> str:
+    """The Draw page's address with `?collection=name` (none for the main collection): the link that puts
+    a student straight into the collection.
+
+    Full (scheme, host, port) from the address this board was opened at, when Streamlit knows it; else
+    relative to the server's root.
+    """
+    from urllib.parse import quote, urlencode
+
+    query = f"?{urlencode({collection.COLLECTION_PARAM: name}, quote_via=quote)}" if name else ""
+    here = st.context.url  # this page's address without its query: .../board (the board is no default page)
+    root = here.rsplit("/", 1)[0] if here else ""
+    return f"{root}/{DRAW_URL_PATH}{query}"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -72,11 +84,8 @@ def live_board(entry: store.StoredModel, folder: Path) -> None:
     try:
         modified = resources.mtime_ns(entry.path / store.MODEL_FILE)
         read = summary(str(entry.path), modified, name, str(folder), my_drawings.signature(name, folder))
-    except OSError as err:
-        st.error(f"Cannot read {folder / name}: {err.strerror or err}. Choose another collection.")
-        return
-    except ValueError as err:  # the model cannot be loaded any more
-        st.error(f"Cannot show the board: {err}")
+    except (OSError, ValueError) as err:  # the model or the collection cannot be read (any more)
+        st.error(_read_error(err, entry, folder / name))
         return
     counts(read)
     if not read.count:
@@ -98,6 +107,24 @@ def live_board(entry: store.StoredModel, folder: Path) -> None:
         st.caption(f"{len(read.collection.skipped)} unreadable files left out.")
 
 
+def _read_error(err: OSError | ValueError, entry: store.StoredModel, drawings: Path) -> str:
+    """Which failed, the model or the collection (each named), why, and what to do.
+
+    The model's failures are ValueErrors (a missing or damaged file, a bad card) or OSErrors on its
+    folder's files; the collection's are OSErrors on its folder, or a DrawingsError.
+    """
+    if isinstance(err, OSError):
+        why = err.strerror or str(err)
+        failed = Path(err.filename) if err.filename else None
+        of_model = failed is not None and failed.is_relative_to(entry.path)
+    else:
+        why = str(err)
+        of_model = not isinstance(err, my_drawings.DrawingsError)
+    if of_model:
+        return f"Cannot load the model {entry.name!r}: {why}. Choose another model in the sidebar."
+    return f"Cannot read the collection {drawings}: {why}. Choose another collection."
+
+
 def counts(read: board.BoardSummary) -> None:
     """How many drawings, how many read right (count and share), and when the last was saved."""
     total, right, last = st.columns(3)
@@ -106,7 +133,7 @@ def counts(read: board.BoardSummary) -> None:
     right.metric("Read right", f"{read.right_count:,}{share}", help="The class each drawer said it is")
     if read.count:
         newest = max(drawing.created for drawing in read.collection.drawings)
-        last.metric("Last saved", time.strftime("%H:%M:%S", time.localtime(newest)))
+        last.metric("Last saved", board.time_ago(newest, time.time()))  # an age: no time zone to get wrong
 
 
 def _grid(read: board.BoardSummary, indices: tuple[int, ...], names: list[str], caption, kind: str) -> None:

@@ -8,9 +8,51 @@ import numpy as np
 import streamlit as st
 
 from mnist_mlp import data
-from ui import resources, widgets
+from ui import links, resources, widgets
 
-DRAWINGS_COLLECTION_KEY = "drawings_collection"  # session_state: a collection named on My drawings
+DRAWINGS_COLLECTION_KEY = "drawings_collection"  # session_state: named on My drawings or by a link
+COLLECTION_PARAM = "collection"  # the address's query parameter naming it: /draw?collection=lesson-3
+REFUSED_KEY = "drawings_collection_refused"  # session_state: why a link's collection was refused
+
+
+def valid_name(text: str) -> str:
+    """A parser for `links.url_bound`: a collection name the app accepts, stripped.
+
+    Raises:
+        DrawingsError (a ValueError): a name that is refused (a path, a reserved name), saying why.
+    """
+    from mnist_mlp import my_drawings
+
+    my_drawings.collection_dir(text)
+    return text.strip()
+
+
+def from_link() -> None:
+    """Tie this session's collection to `?collection=` in the address; call at the top of a page.
+
+    A link such as /draw?collection=lesson-3 puts a student straight into the lesson's collection,
+    with no name to type (a typo would save where the class board never looks). A refused name keeps
+    the main collection, and an error says so on every run until a collection is chosen on My drawings.
+    """
+    state = st.session_state
+    fresh = COLLECTION_PARAM not in state.get(links.URL_READ_KEY, ())
+    text = st.query_params.get(COLLECTION_PARAM) if fresh else None
+    links.url_bound(COLLECTION_PARAM, DRAWINGS_COLLECTION_KEY, valid_name, "")
+    if text is not None and DRAWINGS_COLLECTION_KEY not in state:
+        try:
+            valid_name(text)
+        except ValueError as err:
+            state[REFUSED_KEY] = (
+                f"This link's collection is refused. {err} Your drawings go to the main collection: ask "
+                "for the link again, or choose the collection on the My drawings page."
+            )
+    if REFUSED_KEY in state and DRAWINGS_COLLECTION_KEY not in state:
+        st.error(state[REFUSED_KEY], icon=":material/link_off:")
+
+
+def describe(name: str) -> str:
+    """A collection as a sentence names it (Markdown): "the collection `lesson 3`", "the main collection"."""
+    return f"the collection `{name}`" if name else "the main collection"
 
 
 def drawings_folder() -> Path:
@@ -41,7 +83,8 @@ def my_drawings(name: str) -> data.Dataset:
 
 
 def save_drawing_form(image: np.ndarray, predicted: int, names: list[str], dataset_name: str) -> None:
-    """Save the drawing with its true label: the prediction, unless corrected; a toast says where."""
+    """Save the drawing with its true label: the prediction, unless corrected; it says which collection it
+    goes to, and a toast where it went."""
     from mnist_mlp import my_drawings
 
     label_column, button_column = st.columns([1, 1], vertical_alignment="bottom")
@@ -62,3 +105,13 @@ def save_drawing_form(image: np.ndarray, predicted: int, names: list[str], datas
         else:
             there = f"{count} drawing{'s' if count != 1 else ''} in {saved.path.parent}"
             st.toast(f"Saved as {names[saved.label]}: {there}", icon=":material/check:")
+    st.caption(f"Saves to {describe(chosen())}: see them on the My drawings page.")
+
+
+def chosen() -> str:
+    """The collection this session saves to: its name, "" for the main one (also while a name is refused)."""
+    name = st.session_state.get(DRAWINGS_COLLECTION_KEY, "")
+    try:
+        return valid_name(name)
+    except ValueError:
+        return ""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.app.conftest import texts
 
@@ -62,7 +64,8 @@ def test_the_board_shows_the_collection_the_session_chose_and_what_the_model_rea
         "Read as",
         "Hardest for the model",
     ]
-    assert "type **lesson 3** as the Collection" in texts(app.caption)[0]
+    assert "open this link" in texts(app.caption)[0] and "the collection `lesson 3`" in texts(app.caption)[0]
+    assert app.code[0].value == "/draw?collection=lesson%203"  # AppTest has no browser address: relative
 
     save_digits(digits, range(35, 45), "lesson 3")  # the class goes on saving
     app.run()
@@ -138,3 +141,55 @@ def test_a_board_can_open_on_a_collection_nobody_has_saved_to_yet(models_folder,
     save_digits(digits, range(3), "lesson 9")
     app.run()
     assert metrics(app)["Drawings"] == "3"
+
+
+def test_the_board_gives_the_class_a_link_that_saves_into_its_collection(models_folder, digits):
+    """The link is the Draw page's full address with ?collection=; opened, its drawings reach the board."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from streamlit.testing.v1 import AppTest
+
+    from mnist_mlp import my_drawings
+    from tests.app.conftest import APP, TIMEOUT
+    from tests.app.test_draw_page import upload_and_save
+
+    teacher = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    teacher.context = {"url": "http://school.example:8501/board"}  # the address the projector opened
+    teacher.query_params["collection"] = "lesson 3"
+    open_board(teacher)
+    assert not teacher.exception and not teacher.error, texts(teacher.error)
+    link = teacher.code[0].value
+    assert link == "http://school.example:8501/draw?collection=lesson%203"
+
+    student = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for param, values in parse_qs(urlsplit(link).query).items():
+        student.query_params[param] = values[0]
+    student.switch_page(f"pages/{urlsplit(link).path.strip('/')}.py").run()
+    upload_and_save(student, np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8)))
+    assert not student.exception and not student.error, texts(student.error)
+    assert len(my_drawings.list_drawings("mnist", my_drawings.collection_dir("lesson 3"))) == 1
+    teacher.run()
+    assert metrics(teacher)["Drawings"] == "1"
+    assert re.fullmatch(r"just now|\d+ s ago", metrics(teacher)["Last saved"])
+
+
+def test_a_board_that_cannot_read_says_whether_the_model_or_the_collection_failed(models_folder):
+    from mnist_mlp import my_drawings, store
+    from ui import board
+
+    entry = next(entry for entry in store.list_models() if entry.name == "tiny")
+    drawings = my_drawings.collection_dir("lesson 3") / "mnist"
+    (entry.path / store.MODEL_FILE).unlink()
+    with pytest.raises(ValueError) as missing_model:  # the store's own error for a missing model file
+        store.load(entry.path)
+    said = board._read_error(missing_model.value, entry, drawings)
+    assert said.startswith("Cannot load the model 'tiny': model.keras: cannot read the file: No such file")
+    assert said.endswith("Choose another model in the sidebar.")
+    with pytest.raises(OSError) as unreadable:
+        (entry.path / store.MODEL_FILE).read_bytes()
+    assert board._read_error(unreadable.value, entry, drawings).startswith("Cannot load the model 'tiny'")
+    with pytest.raises(OSError) as unlisted:  # the collection's folder cannot be listed
+        next(drawings.iterdir())
+    assert board._read_error(unlisted.value, entry, drawings) == (
+        f"Cannot read the collection {drawings}: No such file or directory. Choose another collection."
+    )

@@ -244,3 +244,53 @@ def test_the_probability_bars_escape_names_and_mark_the_most_likely():
     assert len(rows) == 10
     assert [("font-weight" in row) for row in rows] == [False] * 9 + [True]
     assert "width:55.0%" in rows[9] and ">55.0%</span>" in rows[9]
+
+
+def upload_and_save(app, picture: np.ndarray) -> None:
+    """Upload `picture` on the Draw page (open) and save it with the label the model read."""
+    app.radio(key="draw_source").set_value("Upload a picture").run()
+    app.file_uploader(key="draw_upload").upload("digit.png", png(picture), "image/png")
+    app.run()
+    app.button(key="draw_save").click().run()
+
+
+def test_a_link_with_a_collection_saves_into_that_collection(models_folder, digits):
+    """/draw?collection=lesson 3, the link the class board gives: no name to type on My drawings."""
+    from streamlit.testing.v1 import AppTest
+
+    from mnist_mlp import my_drawings
+    from tests.app.conftest import APP, PAGES, TIMEOUT
+
+    student = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    student.query_params["collection"] = "lesson 3"
+    student.switch_page(PAGES["draw"]).run()
+    assert not student.exception and not student.error, texts(student.error)
+    upload_and_save(student, np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8)))
+    assert not student.exception and not student.error, texts(student.error)
+    assert "Saves to the collection `lesson 3`: see them on the My drawings page." in texts(student.caption)
+    lesson = my_drawings.collection_dir("lesson 3")
+    assert len(list((lesson / "mnist").glob("*.png"))) == 1  # the file is in the lesson's folder
+    assert my_drawings.list_drawings("mnist", my_drawings.collection_dir("")) == []  # not the main one
+    assert student.query_params["collection"] == "lesson 3"  # the address still names it
+
+
+def test_a_link_with_a_refused_collection_says_so_and_saves_to_the_main_collection(models_folder, digits):
+    from streamlit.testing.v1 import AppTest
+
+    from mnist_mlp import my_drawings
+    from tests.app.conftest import APP, PAGES, TIMEOUT
+
+    root = my_drawings.collection_dir("")
+    student = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    student.query_params["collection"] = "../lesson 3"
+    student.switch_page(PAGES["draw"]).run()
+    assert not student.exception
+    refused = [error for error in texts(student.error) if error.startswith("This link's collection is")]
+    assert refused and "Invalid collection name '../lesson 3'" in refused[0]
+    upload_and_save(student, np.kron(255 - digits.x_test[0], np.ones((4, 4), np.uint8)))
+    assert not student.exception
+    assert texts(student.error) == refused  # still said, on every run
+    assert "Saves to the main collection: see them on the My drawings page." in texts(student.caption)
+    assert len(my_drawings.list_drawings("mnist", root)) == 1
+    assert {path.name for path in root.iterdir()} == {my_drawings.MARKER_FILE, "mnist"}  # no lesson 3
+    assert not (root.parent / "lesson 3").exists()

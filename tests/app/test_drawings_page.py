@@ -103,3 +103,20 @@ def test_a_collection_is_a_name_never_a_path_on_the_server(app, tmp_path):
         assert any("Invalid collection name" in error for error in texts(app.error)), typed
         assert f"Kept in `{drawings_folder() / 'mnist'}`." in texts(app.caption), typed  # unchanged
     assert not outside.exists() and not (drawings_folder().parent / "escape").exists()
+
+
+def test_a_link_with_a_collection_opens_my_drawings_on_it(models_folder, digits):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import APP, PAGES, TIMEOUT
+
+    save_digits(digits, 4, drawings_folder() / "lesson 2")
+    linked = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    linked.query_params["collection"] = "lesson 2"
+    linked.switch_page(PAGES["drawings"]).run()
+    assert not linked.exception and not linked.error, texts(linked.error)
+    assert linked.text_input(key="drawings_collection_input").value == "lesson 2"
+    assert "**4** drawings" in texts(linked.markdown)[0]
+    linked.text_input(key="drawings_collection_input").input("").run()  # back to the main collection
+    assert f"Kept in `{drawings_folder() / 'mnist'}`." in texts(linked.caption)
+    assert "collection" not in linked.query_params

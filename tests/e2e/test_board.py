@@ -1,5 +1,5 @@
-"""The class board in a real browser: the board open in one session while others draw on their Draw
-pages and save to the same collection; the board shows each drawing without a reload."""
+"""The class board in a real browser: the board open in one session while others open the link it
+gives, draw on their Draw pages and save to its collection; the board shows each drawing without a reload."""
 
 from __future__ import annotations
 
@@ -32,21 +32,18 @@ async def metric(page, label: str) -> str:
     return (await found.locator("[data-testid='stMetricValue']").inner_text()).strip()
 
 
-async def draw_and_save(browser, url: str, drawn: str, label: str) -> str:
-    """One person: choose the collection on My drawings, draw on the Draw page, save with `label`;
-    what the Draw page read."""
-    page = await tools.new_session(browser, url, "drawings")
-    field = page.locator("[data-testid='stTextInput']").filter(has_text="Collection").locator("input")
-    await field.fill(COLLECTION)
-    await field.press("Enter")
-    await tools.wait_for_idle(page)
-    await tools.navigate(page, "Draw")
+async def draw_and_save(browser, link: str, drawn: str, label: str) -> str:
+    """One person: open the link the board gives (the Draw page in the class's collection), draw, save
+    with `label`; what the Draw page read."""
+    page = await tools.new_session(browser, *link.rsplit("/", 1))
     await tools.draw(page, STROKES[drawn])
     await page.locator(tools.PREDICTION).wait_for(timeout=60_000)
     await tools.wait_for_idle(page)
     read = (
         await page.locator(tools.PREDICTION).locator("[data-testid='stMetricValue']").inner_text()
     ).strip()
+    where = await page.locator("[data-testid='stCaptionContainer']").filter(has_text="Saves to").inner_text()
+    assert f"the collection {COLLECTION}" in where  # the student sees where it goes
     if label != read:
         await tools.choose(page, "It really is", label)
     await page.locator("[data-testid='stButton'] button").filter(has_text="Save this drawing").click()
@@ -67,8 +64,10 @@ def test_the_board_shows_drawings_saved_by_other_sessions_without_a_reload(app_u
             )
             assert await metric(board, "Drawings") == "0"
             await board.evaluate("() => { window.__sameBoard = true; }")  # gone if the page reloads
+            link = (await board.locator("[data-testid='stCode'] code").first.inner_text()).strip()
+            assert link == f"{app_url}/draw?collection={COLLECTION}"  # the link for the class
 
-            reads = await asyncio.gather(*(draw_and_save(browser, app_url, d, s) for d, s in DRAWERS))
+            reads = await asyncio.gather(*(draw_and_save(browser, link, d, s) for d, s in DRAWERS))
             assert reads == [drawn for drawn, _ in DRAWERS]
             saved = sorted(path.name[0] for path in (drawings_folder / COLLECTION / "mnist").glob("*.png"))
             assert saved == sorted(label for _, label in DRAWERS)
