@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks import accessibility
+from tests.e2e import axe
 from tests.e2e.conftest import ROOT, assert_no_exception, wait_for_idle
 
 pytestmark = pytest.mark.e2e
@@ -49,17 +49,17 @@ def tab_to(page, label: str, kind: str | None = None) -> dict:
 
 
 def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
-    accessibility.open_rendered(page, app_url, "train")
+    axe.open_rendered(page, app_url, "train")
     progress = page.locator("[data-testid='stProgress']")
     assert progress.count() == 0
 
     tab_to(page, "Epochs")  # long enough to reach Stop while it runs: the most the field takes
     page.keyboard.press("ControlOrMeta+A")
-    page.keyboard.type(str(accessibility.TRAINING_EPOCHS))
+    page.keyboard.type(str(axe.TRAINING_EPOCHS))
     page.keyboard.press("Enter")
     wait_for_idle(page)
-    epochs = page.locator(f".st-key-train_epochs_{accessibility.TRAINING_PRESET} input")
-    assert epochs.input_value() == str(accessibility.TRAINING_EPOCHS)
+    epochs = page.locator(f".st-key-train_epochs_{axe.TRAINING_PRESET} input")
+    assert epochs.input_value() == str(axe.TRAINING_EPOCHS)
 
     start = tab_to(page, "Start training")
     assert start["ring"], "the focused Start training button shows no focus ring"
@@ -81,7 +81,7 @@ def test_a_picture_is_uploaded_and_read_with_the_keyboard_alone(page, app_url, t
     index = int(np.flatnonzero(sample["y_test"] == 7)[0])
     picture = tmp_path / "seven.png"  # a real test digit as a scan would show it: dark ink on white
     Image.fromarray(np.kron(255 - sample["x_test"][index], np.ones((4, 4), np.uint8))).save(picture)
-    accessibility.open_rendered(page, app_url, "draw")
+    axe.open_rendered(page, app_url, "draw")
 
     tab_to(page, "Draw", kind="radio")  # the input's source: Draw, then Upload a picture
     page.keyboard.press("ArrowRight")
@@ -106,11 +106,11 @@ def choose_by_typing(page, label: str, option: str) -> None:
 
 
 def test_a_model_is_picked_and_mistakes_filtered_with_the_keyboard_alone(page, app_url):
-    accessibility.open_rendered(page, app_url, "")
+    axe.open_rendered(page, app_url, "")
     choose_by_typing(page, "Model", "fashion-mlp")  # the sidebar's picker
     page.get_by_role("heading", name="fashion-mlp").wait_for(timeout=60_000)  # its card
 
-    accessibility.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
+    axe.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
     choose_by_typing(page, "True class", "1")
     gallery = page.locator("[role='group'][aria-label$='misread images'] img")
     gallery.first.wait_for(timeout=60_000)
