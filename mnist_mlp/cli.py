@@ -236,7 +236,7 @@ def run_train(args: argparse.Namespace) -> int:
     name = store.check_name(args.out) if args.out else run.suggested_name(dataset.name, config)
     if not args.no_save:
         _check_name_free(name, args)  # fail fast, before the training
-    say = _quiet if args.json else _say
+    say = _say_nothing if args.json else _say
     say(f"data: {dataset.source}")
     plan = _plan(args, dataset, config, name, say)
     result = _train_with_progress(plan, config, previous, show=not args.json)
@@ -537,7 +537,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _quiet(message: str) -> None:
+def _say_nothing(message: str) -> None:
     pass
 
 

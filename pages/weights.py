@@ -47,7 +47,7 @@ if linear:
     st.caption("This model has no hidden layer: the tiles are the ten class templates, 0 to 9.")
 
 what = "class template" if linear else "unit"
-st.header(f"After training: {count} of {units} units")
+st.header(f"After training: {count} of {units} {what}s")
 widgets.weight_grid(weights[:count], shared_scale=scale == "shared", columns=columns, what=what)
 
 if snapshots:

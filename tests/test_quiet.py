@@ -2,6 +2,7 @@
 
 import logging
 import os
+import subprocess
 import sys
 
 import pytest
@@ -27,6 +28,8 @@ NEWS = [  # what the command line itself says, and what must never be hidden
     "epoch 1/1: loss 2.0614, accuracy 26.47%, val_loss 1.6686, val_accuracy 54.75%, 3,790 images/s",
     "mnist_mlp train: error: a model named 'tiny' already exists; choose another --out or --overwrite",
     "F0000 00:00:1758131045.203198 3722035 check.cc:1] Check failed: fatal, so the reason shows",
+    "E0000 00:00:1758131045.203198 3722035 op_kernel.cc:1] OOM when allocating tensor: an error, shown",
+    "2025-09-17 14:44:05.157831: E tensorflow/core/framework/op_kernel.cc:1] Invalid argument: shown",
     "Traceback (most recent call last):",
     "",
 ]
@@ -57,3 +60,17 @@ def test_only_the_noise_is_dropped_from_what_native_code_writes(capfd):
     assert not any(quiet.is_noise(line) for line in err.splitlines())
     os.write(2, NOISE[1].encode() + b"\n")  # outside the block, descriptor 2 is itself again
     assert capfd.readouterr().err == NOISE[1] + "\n"
+
+
+def test_a_fatal_line_is_printed_even_when_tensorflow_aborts_straight_after():
+    """The filter is a process of its own: it outlives a command that aborts and prints what was left."""
+    script = (
+        "import os\n"
+        "from mnist_mlp import quiet\n"
+        "with quiet.tensorflow_quiet():\n"
+        f"    os.write(2, {(NOISE[1] + chr(10) + NEWS[2] + chr(10)).encode()!r})\n"
+        "    os.abort()\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert ran.returncode != 0
+    assert NEWS[2] in ran.stderr and NOISE[1] not in ran.stderr

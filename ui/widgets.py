@@ -136,7 +136,7 @@ def sample_grid(
 
 def article(name: str) -> str:
     """A class name with its indefinite article, as a sentence says it: "a 4", "an 8", "an Ankle boot"."""
-    spoken_vowel = name[:1].lower() in "aeiou8" or name in ("11", "18")
+    spoken_vowel = name[:1].lower() in "aeiou8"
     return f"{'an' if spoken_vowel else 'a'} {name}"
 
 
