@@ -1,11 +1,15 @@
-"""The keyboard alone: on the Train page Tab to Start training, Enter, Tab to Stop, Enter; on the Draw
-page, a picture to read chosen and uploaded without a pointer.
+"""The keyboard alone: on the Train page Tab to Start training, Enter, Tab to Stop, Enter, then the
+stopped run named and saved; on the Draw page, a picture to read chosen and uploaded without a pointer;
+on Misclassifications, a model picked, mistakes filtered and a confusion cell's examples opened.
 
 Only key presses drive the page (no clicks); where focus is, is read from document.activeElement,
 and each focused control must show that it has focus.
 """
 
 from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
@@ -16,6 +20,7 @@ from tests.e2e.conftest import ROOT, assert_no_exception, wait_for_idle
 
 pytestmark = pytest.mark.e2e
 
+SAVED_NAME = "keyboard-saved"  # the stopped run is saved under this name
 MAX_TABS = 120  # more than the Train page's controls (sidebar, settings) before Start
 # The focused element: its text (a button's label; the icon's ligature is a line of its own), whether
 # it is a disabled control, and whether a focus ring shows (an outline or a box shadow).
@@ -48,7 +53,7 @@ def tab_to(page, label: str, kind: str | None = None) -> dict:
     raise AssertionError(f"Tab never reached {label!r} in {MAX_TABS} presses; it went to: {seen}")
 
 
-def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
+def test_training_starts_stops_and_is_saved_with_the_keyboard_alone(page, app_url, e2e_store):
     axe.open_rendered(page, app_url, "train")
     progress = page.locator("[data-testid='stProgress']")
     assert progress.count() == 0
@@ -73,6 +78,19 @@ def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
     stopped.wait_for(timeout=90_000)
     wait_for_idle(page)
     assert progress.count() == 0  # the live view has given way to the stopped run's results
+
+    tab_to(page, "Name", kind="text")  # the stopped run's name box, holding a suggested name
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(SAVED_NAME)
+    save = tab_to(page, "Save", kind="button")  # leaving the box commits the name: a run
+    wait_for_idle(page)
+    assert page.evaluate(FOCUSED)["lines"][-1:] == ["Save"], "the run moved focus off Save"
+    assert save["ring"], "the focused Save button shows no focus ring"
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Saved as '{SAVED_NAME}'").wait_for(timeout=120_000)
+    folder = e2e_store / SAVED_NAME
+    assert (folder / "model.keras").stat().st_size > 0
+    assert json.loads((folder / "card.json").read_text())["name"] == SAVED_NAME
     assert_no_exception(page)
 
 
@@ -116,4 +134,24 @@ def test_a_model_is_picked_and_mistakes_filtered_with_the_keyboard_alone(page, a
     gallery.first.wait_for(timeout=60_000)
     alts = [gallery.nth(i).get_attribute("alt") for i in range(gallery.count())]
     assert alts and all(", read as " in alt and ": a 1, read as" in alt for alt in alts), alts
+    assert_no_exception(page)
+
+
+def test_a_confusion_cells_examples_are_opened_with_the_keyboard_alone(page, app_url):
+    axe.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
+    tab_to(page, "Show the examples of a cell", kind="combobox")
+    page.keyboard.press("ArrowDown")  # opens the list on "pick a cell"
+    page.keyboard.press("ArrowDown")  # the cell with the most errors
+    page.keyboard.press("Enter")
+    wait_for_idle(page)
+    query = {key: values[0] for key, values in parse_qs(urlparse(page.url).query).items()}
+    assert {"true", "predicted"} <= set(query), page.url
+    true_class, predicted_class = query["true"], query["predicted"]
+    assert true_class != predicted_class  # a cell of errors, not the diagonal
+    gallery = page.locator("[role='group'][aria-label$='misread images'] img")
+    gallery.first.wait_for(timeout=60_000)
+    alts = [gallery.nth(i).get_attribute("alt") for i in range(gallery.count())]
+    article = "an" if true_class == "8" else "a"
+    said = f": {article} {true_class}, read as {predicted_class} "
+    assert alts and all(said in alt for alt in alts), (said, alts)
     assert_no_exception(page)
