@@ -75,18 +75,27 @@ def test_files_that_are_not_whole_drawings_are_skipped_not_fatal(tmp_path, shipp
 
 
 def test_thirty_people_saving_at_once_lose_nothing_and_the_board_reads_throughout(tmp_path, shipped, digits):
-    """Threads save to one collection as a class would; a reader summarises all the while."""
+    """Threads save to one collection as a class would; a reader summarises all the while.
+
+    Each person pauses after half their drawings until the reader has seen some but not all of them,
+    so a read in the middle of the saving is certain however the threads are scheduled (on one core
+    the reader could otherwise read only before and after). Its last read, once everyone has
+    finished, must see every drawing; in between, counts never go down and no file is half-written."""
     people, each = 30, 4
+    total = people * each
     saved: list[my_drawings.Drawing] = []
     failures: list[BaseException] = []
     reads: list[int] = []
-    start, done = threading.Barrier(people + 1), threading.Event()
+    start, finished = threading.Barrier(people + 1, timeout=60), threading.Event()
+    seen_mid_save = threading.Event()  # the reader has counted 0 < count < total
     lock = threading.Lock()
 
     def person(number: int) -> None:
-        start.wait()
         try:
+            start.wait()
             for k in range(each):
+                if k == each // 2 and not seen_mid_save.wait(timeout=60):
+                    raise TimeoutError("the reader never saw a collection part-way saved")
                 index = (number * each + k) % len(digits.y_test)
                 drawing = my_drawings.save(digits.x_test[index], int(digits.y_test[index]), "mnist", tmp_path)
                 with lock:
@@ -95,29 +104,38 @@ def test_thirty_people_saving_at_once_lose_nothing_and_the_board_reads_throughou
             failures.append(err)
 
     def reader() -> None:
-        start.wait()
         try:
-            while not done.is_set():
+            start.wait()
+            while True:
+                last = finished.is_set()  # set before this read began: every save is on disk
                 found = board.read_collection("mnist", tmp_path)
                 assert not found.skipped, found.skipped  # no half-written file ever seen
                 reads.append(board.summary(shipped.model, found).count)
+                if 0 < reads[-1] < total:
+                    seen_mid_save.set()
+                if last:
+                    return
         except BaseException as err:
             failures.append(err)
+            seen_mid_save.set()  # let the people finish; the failure is reported below
 
     threads = [threading.Thread(target=person, args=(n,)) for n in range(people)]
     watcher = threading.Thread(target=reader)
     for thread in [*threads, watcher]:
         thread.start()
     for thread in threads:
-        thread.join(60)
-    done.set()
-    watcher.join(60)
+        thread.join(120)
+    finished.set()
+    watcher.join(120)
+    assert not any(thread.is_alive() for thread in [*threads, watcher]), "a thread is stuck"
     assert not failures, failures
-    assert len(saved) == people * each and len({d.id for d in saved}) == people * each
+    assert len(saved) == total and len({d.id for d in saved}) == total
+    assert any(0 < count < total for count in reads), reads  # read while people were saving
+    assert reads == sorted(reads), reads  # counts only grow while people save
+    assert reads[-1] == total, reads  # the read after everyone finished sees every drawing
     final = board.read_collection("mnist", tmp_path)
     assert sorted(d.id for d in final.drawings) == sorted(d.id for d in saved)
     assert not final.skipped
-    assert len(reads) >= 2 and reads == sorted(reads)  # counts only grow while people save
     assert not list((tmp_path / "mnist").glob(f"{my_drawings.TEMP_PREFIX}*"))  # no temporary left behind
 
 

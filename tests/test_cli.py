@@ -219,7 +219,8 @@ def run_module(*argv, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 def test_no_tensorflow_noise_on_any_command_that_starts_it(tmp_path, digits):
     """As users run it, with TensorFlow's own log level unset: train, evaluate, predict and export
-    start TensorFlow, and none of its start-up lines (oneDNN, absl, CUDA, TF Lite) reach stderr."""
+    start TensorFlow, and none of its start-up lines (oneDNN, absl, CUDA, TF Lite) reach stderr; with
+    --verbose they do, so the check can see them."""
     env = {name: value for name, value in os.environ.items() if name != quiet.LOG_LEVEL_ENV}
     env["PYTHONPATH"] = str(ROOT)
     store, digit = tmp_path / "store", tmp_path / "digit.png"
@@ -244,6 +245,11 @@ def test_no_tensorflow_noise_on_any_command_that_starts_it(tmp_path, digits):
         assert not [line for line in lines if quiet.is_noise(line)], command
         for word in ("onednn", "absl", "cuda", "xnnpack", "cpu_feature_guard", "tensorflow binary"):
             assert word not in completed.stderr.lower(), (command, word)
+    # The detector can see noise: with --verbose the filter is off, and the same start-up lines that
+    # were absent above reach stderr (predict: the cheapest command that starts TensorFlow).
+    verbose = run_module("--verbose", *commands["predict"], env=env)
+    assert verbose.returncode == 0, verbose.stderr[-2000:]
+    assert any(quiet.is_noise(line) for line in verbose.stderr.splitlines()), verbose.stderr[-2000:]
 
 
 def test_verbose_is_accepted_before_or_after_the_command_and_leaves_tensorflow_logging_alone(

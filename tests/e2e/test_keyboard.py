@@ -1,5 +1,6 @@
-"""The keyboard alone: on the Train page Tab to Start training, Enter, Tab to Stop, Enter; on the Draw
-page, a picture to read chosen and uploaded without a pointer.
+"""The keyboard alone: on the Train page Tab to Start training, Enter, Tab to Stop, Enter, then the
+stopped run named and saved; on the Draw page, a picture to read chosen and uploaded without a pointer;
+on Misclassifications, a model picked, mistakes filtered and a confusion cell's examples opened.
 
 Only key presses drive the page (no clicks); where focus is, is read from document.activeElement,
 and each focused control must show that it has focus.
@@ -7,15 +8,19 @@ and each focused control must show that it has focus.
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qs, urlparse
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks import accessibility
+from tests.e2e import axe
 from tests.e2e.conftest import ROOT, assert_no_exception, wait_for_idle
 
 pytestmark = pytest.mark.e2e
 
+SAVED_NAME = "keyboard-saved"  # the stopped run is saved under this name
 MAX_TABS = 120  # more than the Train page's controls (sidebar, settings) before Start
 # The focused element: its text (a button's label; the icon's ligature is a line of its own), whether
 # it is a disabled control, and whether a focus ring shows (an outline or a box shadow).
@@ -48,18 +53,18 @@ def tab_to(page, label: str, kind: str | None = None) -> dict:
     raise AssertionError(f"Tab never reached {label!r} in {MAX_TABS} presses; it went to: {seen}")
 
 
-def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
-    accessibility.open_rendered(page, app_url, "train")
+def test_training_starts_stops_and_is_saved_with_the_keyboard_alone(page, app_url, e2e_store):
+    axe.open_rendered(page, app_url, "train")
     progress = page.locator("[data-testid='stProgress']")
     assert progress.count() == 0
 
     tab_to(page, "Epochs")  # long enough to reach Stop while it runs: the most the field takes
     page.keyboard.press("ControlOrMeta+A")
-    page.keyboard.type(str(accessibility.TRAINING_EPOCHS))
+    page.keyboard.type(str(axe.TRAINING_EPOCHS))
     page.keyboard.press("Enter")
     wait_for_idle(page)
-    epochs = page.locator(f".st-key-train_epochs_{accessibility.TRAINING_PRESET} input")
-    assert epochs.input_value() == str(accessibility.TRAINING_EPOCHS)
+    epochs = page.locator(f".st-key-train_epochs_{axe.TRAINING_PRESET} input")
+    assert epochs.input_value() == str(axe.TRAINING_EPOCHS)
 
     start = tab_to(page, "Start training")
     assert start["ring"], "the focused Start training button shows no focus ring"
@@ -73,6 +78,19 @@ def test_training_starts_and_stops_with_the_keyboard_alone(page, app_url):
     stopped.wait_for(timeout=90_000)
     wait_for_idle(page)
     assert progress.count() == 0  # the live view has given way to the stopped run's results
+
+    tab_to(page, "Name", kind="text")  # the stopped run's name box, holding a suggested name
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(SAVED_NAME)
+    save = tab_to(page, "Save", kind="button")  # leaving the box commits the name: a run
+    wait_for_idle(page)
+    assert page.evaluate(FOCUSED)["lines"][-1:] == ["Save"], "the run moved focus off Save"
+    assert save["ring"], "the focused Save button shows no focus ring"
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Saved as '{SAVED_NAME}'").wait_for(timeout=120_000)
+    folder = e2e_store / SAVED_NAME
+    assert (folder / "model.keras").stat().st_size > 0
+    assert json.loads((folder / "card.json").read_text())["name"] == SAVED_NAME
     assert_no_exception(page)
 
 
@@ -81,7 +99,7 @@ def test_a_picture_is_uploaded_and_read_with_the_keyboard_alone(page, app_url, t
     index = int(np.flatnonzero(sample["y_test"] == 7)[0])
     picture = tmp_path / "seven.png"  # a real test digit as a scan would show it: dark ink on white
     Image.fromarray(np.kron(255 - sample["x_test"][index], np.ones((4, 4), np.uint8))).save(picture)
-    accessibility.open_rendered(page, app_url, "draw")
+    axe.open_rendered(page, app_url, "draw")
 
     tab_to(page, "Draw", kind="radio")  # the input's source: Draw, then Upload a picture
     page.keyboard.press("ArrowRight")
@@ -106,14 +124,34 @@ def choose_by_typing(page, label: str, option: str) -> None:
 
 
 def test_a_model_is_picked_and_mistakes_filtered_with_the_keyboard_alone(page, app_url):
-    accessibility.open_rendered(page, app_url, "")
+    axe.open_rendered(page, app_url, "")
     choose_by_typing(page, "Model", "fashion-mlp")  # the sidebar's picker
     page.get_by_role("heading", name="fashion-mlp").wait_for(timeout=60_000)  # its card
 
-    accessibility.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
+    axe.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
     choose_by_typing(page, "True class", "1")
     gallery = page.locator("[role='group'][aria-label$='misread images'] img")
     gallery.first.wait_for(timeout=60_000)
     alts = [gallery.nth(i).get_attribute("alt") for i in range(gallery.count())]
     assert alts and all(", read as " in alt and ": a 1, read as" in alt for alt in alts), alts
+    assert_no_exception(page)
+
+
+def test_a_confusion_cells_examples_are_opened_with_the_keyboard_alone(page, app_url):
+    axe.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
+    tab_to(page, "Show the examples of a cell", kind="combobox")
+    page.keyboard.press("ArrowDown")  # opens the list on "pick a cell"
+    page.keyboard.press("ArrowDown")  # the cell with the most errors
+    page.keyboard.press("Enter")
+    wait_for_idle(page)
+    query = {key: values[0] for key, values in parse_qs(urlparse(page.url).query).items()}
+    assert {"true", "predicted"} <= set(query), page.url
+    true_class, predicted_class = query["true"], query["predicted"]
+    assert true_class != predicted_class  # a cell of errors, not the diagonal
+    gallery = page.locator("[role='group'][aria-label$='misread images'] img")
+    gallery.first.wait_for(timeout=60_000)
+    alts = [gallery.nth(i).get_attribute("alt") for i in range(gallery.count())]
+    article = "an" if true_class == "8" else "a"
+    said = f": {article} {true_class}, read as {predicted_class} "
+    assert alts and all(said in alt for alt in alts), (said, alts)
     assert_no_exception(page)
