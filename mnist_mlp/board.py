@@ -70,15 +70,7 @@ def read_collection(dataset: str = "mnist", folder: str | os.PathLike | None = N
     Raises:
         DrawingsError: an unknown dataset. OSError: the folder cannot be listed.
     """
-    found, images, skipped = [], [], []
-    for drawing in my_drawings.list_drawings(dataset, folder):
-        try:
-            images.append(my_drawings.read(drawing))
-            found.append(drawing)
-        except my_drawings.DrawingsError as err:  # deleted since the listing, or not ours
-            skipped.append(str(err))
-    pixels = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
-    labels = np.asarray([drawing.label for drawing in found], np.uint8)
+    found, pixels, labels, skipped = my_drawings.read_all(dataset, folder)
     return Collection(dataset, my_drawings.drawings_dir(folder), tuple(found), pixels, labels, tuple(skipped))
 
 

@@ -178,21 +178,35 @@ def arrays(
     Raises:
         DrawingsError: no readable drawings of this dataset.
     """
-    images, labels, problems = [], [], []
-    for drawing in list_drawings(dataset, folder):
-        try:
-            images.append(read(drawing))
-            labels.append(drawing.label)
-        except DrawingsError as err:
-            _logger.warning("Skipping a drawing: %s", err)
-            problems.append(str(err))
-    if not images:
+    _, images, labels, problems = read_all(dataset, folder)
+    if not len(labels):
         kind = "digits" if dataset == "mnist" else "clothes"
         raise DrawingsError(
             f"No {kind} drawings in {drawings_dir(folder) / dataset}. Save some on the Draw page "
             f"(or set {DRAWINGS_ENV} to the folder that holds them)."
         )
-    return np.stack(images), np.asarray(labels, np.uint8), problems
+    return images, labels, problems
+
+
+def read_all(
+    dataset: str = "mnist", folder: str | os.PathLike | None = None
+) -> tuple[list[Drawing], np.ndarray, np.ndarray, list[str]]:
+    """Every readable drawing of `dataset`, oldest first, with its pixels; none is no error.
+
+    Returns:
+        (the readable drawings, their images (n, 28, 28) uint8, their labels (n,) uint8, a note for
+        each file skipped): a file deleted since the listing or damaged is skipped, not fatal.
+    """
+    found, images, problems = [], [], []
+    for drawing in list_drawings(dataset, folder):
+        try:
+            images.append(read(drawing))
+            found.append(drawing)
+        except DrawingsError as err:
+            _logger.warning("Skipping a drawing: %s", err)
+            problems.append(str(err))
+    pixels = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
+    return found, pixels, np.asarray([drawing.label for drawing in found], np.uint8), problems
 
 
 def as_dataset(dataset: str = "mnist", folder: str | os.PathLike | None = None) -> datasets.Dataset:

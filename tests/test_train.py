@@ -345,3 +345,18 @@ def test_batches_read_in_the_graph_are_scaled_exactly_as_an_upload():
     expected = np.arange(256, dtype=np.float32) / np.float32(255)
     np.testing.assert_array_equal(compiled(tf.constant(values)).numpy(), expected)
     np.testing.assert_array_equal((tf.constant(values, tf.float32) / 255.0).numpy(), expected)
+
+
+def test_the_live_speed_is_the_recent_one_not_the_run_so_far():
+    def report(seconds: float, images: int) -> train.Progress:  # of a run of 100,000 images
+        return train.Progress(
+            kind="batch", epoch=1, epochs=2, batch=1, batches=10, step=1, loss=1.0, accuracy=0.5,
+            val_loss=None, val_accuracy=None, images_per_second=images / seconds, eta_seconds=0.0,
+            fraction=images / 100_000,
+        )  # fmt: skip
+
+    # 2 s to trace and start slowly (10,000 images), then 30,000 images/s
+    points = tuple(report(2 + t, 10_000 + 30_000 * t) for t in (0, 0.5, 1, 1.5, 2))
+    assert points[-1].images_per_second == pytest.approx(17_500)  # the loop's own run-so-far figure
+    assert train.recent_speed(points) == pytest.approx(30_000)
+    assert train.recent_speed(points[:1]) == points[0].images_per_second  # nothing to compare with

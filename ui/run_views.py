@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mnist_mlp import job, model
+from mnist_mlp import job, model, train
 from ui import charts, picker, resources, training, widgets
 
-if TYPE_CHECKING:
-    from mnist_mlp import train
-
 FIRST_PROGRESS_CHECK_SECONDS = 0.05  # while a run starts, how often the page looks for its first report
-RECENT_FRACTION = 0.05  # the live speed is taken over about the last 5% of the run
 
 
 @st.fragment(run_every=training.POLL_SECONDS)
@@ -32,7 +27,7 @@ def live(session: training.Training) -> None:
         others = f"{resources.MAX_TRAININGS} trainings are running for other people"
         bar.info(f"Queued: {others}; yours starts as soon as one ends.")
     elif progress is not None:
-        speed = recent_speed(state.points)
+        speed = train.recent_speed(state.points)
         left = progress.eta_seconds * progress.images_per_second / max(speed, 1e-9)
         bar.progress(
             min(progress.fraction, 1.0),
@@ -45,25 +40,6 @@ def live(session: training.Training) -> None:
     st.button(
         label, on_click=training.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:"
     )
-
-
-def recent_speed(points: tuple[train.Progress, ...]) -> float:
-    """Images per second over about the last RECENT_FRACTION of the run, from the reports.
-
-    Each report's own figure is over the run so far: the first call's tracing and the short calls
-    up to the early snapshots are in it, so for most of a short run it lags far behind the loop's
-    real speed (a 4-epoch run reads 15,000-25,000 in its first half and ends at 29,000, the figure
-    the command line's last line shows). Two reports' run-so-far speeds give the time between them:
-    elapsed = fraction * images / speed, with the run's image count cancelling out.
-    """
-    latest = points[-1]
-    since = latest.fraction - RECENT_FRACTION
-    before = [p for p in points if p.fraction <= since and p.images_per_second > 0]
-    if not before or latest.images_per_second <= 0:
-        return latest.images_per_second
-    first = before[-1]
-    between = latest.fraction / latest.images_per_second - first.fraction / first.images_per_second
-    return (latest.fraction - first.fraction) / between if between > 0 else latest.images_per_second
 
 
 def _first_progress(training_job: job.TrainingJob) -> job.JobState:

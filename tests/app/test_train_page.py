@@ -3,7 +3,6 @@
 import time
 
 import numpy as np
-import pytest
 
 from tests.app.conftest import open_page, texts
 
@@ -199,21 +198,3 @@ def test_the_preload_fills_what_a_first_run_needs_and_can_be_switched_off(monkey
     monkeypatch.setattr(run, "split", no_split)
     split = resources.training_split(resources.PRELOAD_DATASET, 0)  # the Train page's default
     assert len(split.x_train) == 3600 and not split.x_train.flags.writeable
-
-
-def test_the_live_speed_is_the_recent_one_not_the_run_so_far():
-    from mnist_mlp import train
-    from ui import run_views
-
-    def report(seconds: float, images: int) -> train.Progress:  # of a run of 100,000 images
-        return train.Progress(
-            kind="batch", epoch=1, epochs=2, batch=1, batches=10, step=1, loss=1.0, accuracy=0.5,
-            val_loss=None, val_accuracy=None, images_per_second=images / seconds, eta_seconds=0.0,
-            fraction=images / 100_000,
-        )  # fmt: skip
-
-    # 2 s to trace and start slowly (10,000 images), then 30,000 images/s
-    points = tuple(report(2 + t, 10_000 + 30_000 * t) for t in (0, 0.5, 1, 1.5, 2))
-    assert points[-1].images_per_second == pytest.approx(17_500)  # the loop's own run-so-far figure
-    assert run_views.recent_speed(points) == pytest.approx(30_000)
-    assert run_views.recent_speed(points[:1]) == points[0].images_per_second  # nothing to compare with
