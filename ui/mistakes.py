@@ -44,6 +44,11 @@ def url_filters() -> tuple[int, int]:
 def show(true_class: int, predicted_class: int) -> None:
     """Set the class filters (ALL for any), as a callback does before the filters are drawn."""
     st.session_state[TRUE_KEY], st.session_state[PREDICTED_KEY] = true_class, predicted_class
+    _count_click()
+
+
+def _count_click() -> None:
+    """One more click on the charts: they get new keys (see CLICKS_KEY)."""
     st.session_state[CLICKS_KEY] = st.session_state.get(CLICKS_KEY, 0) + 1
 
 
@@ -55,7 +60,7 @@ def open_clicked_cell(key: str) -> None:
     """
     cell = charts.clicked_cell(st.session_state.get(key))
     if cell is None:  # a click beside the cells or a double click: nothing chosen, filters kept
-        st.session_state[CLICKS_KEY] = st.session_state.get(CLICKS_KEY, 0) + 1
+        _count_click()
         return
     true_class, predicted_class = cell
     show(true_class, ALL if predicted_class == true_class else predicted_class)
@@ -65,7 +70,7 @@ def open_clicked_class(key: str) -> None:
     """A callback: a click on a class's bar shows all of that true class's mistakes."""
     picked = charts.clicked_class(st.session_state.get(key))
     if picked is None:
-        st.session_state[CLICKS_KEY] = st.session_state.get(CLICKS_KEY, 0) + 1
+        _count_click()
         return
     show(picked, ALL)
 
