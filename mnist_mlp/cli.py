@@ -1,4 +1,5 @@
-"""The command line: `python -m mnist_mlp train | evaluate | predict | models | rename | delete | export`.
+"""The command line: `python -m mnist_mlp train | evaluate | predict | models | rename | delete | export`,
+and `fetch`, which gets the full MNIST.
 
 Bad arguments or files end with one line on stderr and exit code 2, never a traceback. The machine's
 owner runs it, so it may change any saved model except the shipped ones (see `rights`).
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mnist_mlp import data, model, quiet, rights, store, unsure
+from mnist_mlp import data, fetch, model, quiet, rights, store, unsure
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -46,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     """The command's handler; its errors as one line and exit code 2."""
     try:
         return args.handler(args)
-    except (CliError, ValueError, OSError) as err:
+    except (CliError, ValueError, OSError, fetch.FetchError) as err:
         print(f"mnist_mlp {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -62,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--offline", action="store_true", help="never try to download datasets")
     parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_evaluate, _add_predict, _add_models, _add_rename, _add_delete, _add_export):
+    for add in (
+        _add_train, _add_evaluate, _add_predict, _add_models, _add_rename, _add_delete, _add_export,
+        _add_fetch,
+    ):  # fmt: skip
         add(commands)
     for command in commands.choices.values():  # after the command too; absent there, the global one holds
         command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
@@ -173,6 +177,18 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
                         help="what to write (default: %(default)s)")  # fmt: skip
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
     _add_store(export)
+
+
+def _add_fetch(commands: argparse._SubParsersAction) -> None:
+    fetch_command = commands.add_parser(
+        "fetch", help="get the full MNIST (60,000 + 10,000 digits), checked, for every command and page"
+    )
+    fetch_command.set_defaults(handler=run_fetch)
+    fetch_command.add_argument(
+        "dataset", choices=("mnist",),
+        help="mnist (Fashion-MNIST comes from Debian's dataset-fashion-mnist or the Keras download)",
+    )  # fmt: skip
+    _add_json(fetch_command)
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -491,6 +507,30 @@ def run_export(args: argparse.Namespace) -> int:
     print(
         "  input 'images': uint8 (batch, 28, 28), 0..255, ink white on black; outputs 'classes' "
         f"and 'probabilities'; see {export.README_FILE} and {export.INFO_FILE}"
+    )
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    shown: list[str] = []
+
+    def show(share: float, message: str) -> None:
+        if not args.json and message not in shown:
+            shown.append(message)
+            _say(f"[{share:4.0%}] {message}")
+
+    done = fetch.fetch_mnist(on_progress=show)
+    full = data.load("mnist", done.folder)
+    source = f"from {done.source}" if done.fresh else done.source
+    if args.json:
+        print(json.dumps({
+            "folder": str(done.folder), "source": done.source, "fresh": done.fresh,
+            "train": len(full.y_train), "test": len(full.y_test),
+        }))  # fmt: skip
+        return 0
+    print(
+        f"MNIST: {len(full.y_train):,} training and {len(full.y_test):,} test digits in {done.folder} "
+        f"({source}), each file's SHA-256 checked; every command and page uses them from now on."
     )
     return 0
 

@@ -1,8 +1,8 @@
 """MNIST and Fashion-MNIST as checked uint8 arrays, from the best source at hand, saying which.
 
-Order: a path the caller names; the Keras cache and Debian's folders; a Keras download; a real
-5,000-image sample bundled with the package, so everything also works offline. Reading and
-checking the files themselves is `datafiles`' job.
+Order: a path the caller names; the Keras cache (with the full MNIST that `fetch` puts there) and
+Debian's folders; a Keras download; a real 5,000-image sample bundled with the package, so everything
+also works offline. Reading and checking the files themselves is `datafiles`' job.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ FULL_SIZE = 70_000  # train + test images in either full dataset
 OFFLINE_ENV = "MNIST_MLP_OFFLINE"  # set to 1 to never try the Keras download
 DOWNLOAD_HOST = "storage.googleapis.com"  # where keras.datasets fetches both datasets
 PROBE_TIMEOUT_S = 3.0  # offline, fail in seconds rather than import TensorFlow first
+FETCHED_MNIST = "mnist"  # the folder in the Keras cache where `fetch` puts MNIST's four IDX files
+FETCH_COMMAND = "python -m mnist_mlp fetch mnist"
 
 _logger = logging.getLogger(__name__)
 
@@ -69,19 +71,21 @@ def load(
             return my_drawings.as_dataset(dataset, where)
         return _dataset(dataset, f"{where} (the path you named)", datafiles.read_path(where), names)
     notes: list[str] = []  # why each better source was passed over, reported in `source`
-    for where, description in _local_sources(dataset):
+    for where, description, checksums in _local_sources(dataset):
         if not where.exists():
             continue
         try:
+            if checksums:
+                datafiles.check_sha256(where, checksums)
             return _dataset(dataset, _noted(description, notes), datafiles.read_path(where), names)
         except datafiles.DataError as err:
             _logger.warning("Skipping unusable local copy: %s", err)
             notes.append(f"skipped {err}")
-    reason = _download_blocker(allow_download)
+    reason = download_blocker(allow_download)
     if reason is None:
         try:
             arrays = datafiles.check_arrays(_download(dataset), f"keras.datasets.{dataset}.load_data()")
-            source = f"Keras download (keras.datasets.{dataset}, cached in {_keras_cache_dir()})"
+            source = f"Keras download (keras.datasets.{dataset}, cached in {keras_cache_dir()})"
             return _dataset(dataset, _noted(source, notes), arrays, names)
         except Exception as err:  # any failure means: use the sample, and say why
             reason = f"download failed: {type(err).__name__}: {_one_line(err)}"
@@ -125,7 +129,7 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: 
     return datasets.Split(x[~held_out], y[~held_out], x[held_out], y[held_out])
 
 
-def _keras_cache_dir() -> Path:
+def keras_cache_dir() -> Path:
     """Where keras.datasets keeps downloads: $KERAS_HOME/datasets, else ~/.keras/datasets."""
     if "KERAS_HOME" in os.environ:
         return Path(os.environ["KERAS_HOME"]).expanduser() / "datasets"
@@ -141,23 +145,30 @@ def _datasets_dir() -> Path:
     return DEBIAN_DATASETS_DIR
 
 
-def _local_sources(dataset: str) -> list[tuple[Path, str]]:
-    """(path, description) of each local copy worth trying, best first."""
-    cache = _keras_cache_dir()
+def fetched_mnist_dir() -> Path:
+    """Where `fetch` puts the full MNIST: a folder of the four raw IDX files in the Keras cache."""
+    return keras_cache_dir() / FETCHED_MNIST
+
+
+def _local_sources(dataset: str) -> list[tuple[Path, str, dict[str, str] | None]]:
+    """(path, description, SHA-256 of each file or None) of each local copy worth trying, best first."""
+    cache = keras_cache_dir()
     if dataset == "mnist":
         debian = _datasets_dir() / "mnist"
+        fetched = fetched_mnist_dir()
         return [
-            (cache / "mnist.npz", f"Keras cache {cache / 'mnist.npz'}"),
-            (debian, f"{debian} (Debian datasets folder)"),
+            (cache / "mnist.npz", f"Keras cache {cache / 'mnist.npz'}", None),  # Keras checks its own file
+            (fetched, f"{fetched} (from {FETCH_COMMAND}, checksums checked)", datasets.MNIST_SHA256),
+            (debian, f"{debian} (Debian datasets folder)", None),
         ]
     debian = _datasets_dir() / "fashion-mnist"
     return [
-        (cache / "fashion-mnist", f"Keras cache {cache / 'fashion-mnist'}"),
-        (debian, f"{debian} (Debian package dataset-fashion-mnist)"),
+        (cache / "fashion-mnist", f"Keras cache {cache / 'fashion-mnist'}", None),
+        (debian, f"{debian} (Debian package dataset-fashion-mnist)", None),
     ]
 
 
-def _download_blocker(allow_download: bool) -> str | None:
+def download_blocker(allow_download: bool) -> str | None:
     """Why the Keras download will not be tried, or None to try it."""
     if not allow_download:
         return "download off: allow_download=False"

@@ -21,6 +21,15 @@ _CLASS_NAMES = {
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ),
 }  # fmt: skip
+# MNIST's four raw IDX files (LeCun's originals, uncompressed) and their SHA-256: what `fetch` checks
+# whatever the source, and what `data.load` checks again before it reads a fetched copy.
+MNIST_SHA256 = {
+    "train-images.idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels.idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images.idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels.idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MNIST_ARRAYS = dict(zip(MNIST_SHA256, ("x_train", "y_train", "x_test", "y_test"), strict=True))  # file: array
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing arrays with == has no single truth value

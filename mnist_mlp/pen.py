@@ -25,7 +25,7 @@ SUPERSAMPLE = 3  # strokes are drawn at 3x and shrunk: anti-aliased edges like t
 MIN_SIZE = 40  # px: smaller is a tap, not a drawing (preprocess.to_mnist calls it blank)
 LEGIBLE_BRUSH_SHARE = 1 / 6  # a brush up to this share of the drawing's longer side leaves it legible
 LEGIBLE_TRAINING_SHARE = 0.75  # pen-stroke training renders drawn large enough for the pen
-MAX_RENDERED_DIGITS = 10_000  # a larger training set gets renders of this many of its digits
+MAX_RENDERED_DIGITS = 60_000  # every digit of the full MNIST training set; a larger set gets this many
 MAX_TRAINING_SHAKE = 0.02  # their shaky hand wanders by up to 2% of the drawing's size
 _NEIGHBOURS = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
 

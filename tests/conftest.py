@@ -87,6 +87,29 @@ def small_split(digits):
     return datasets.Split(x_train[:1000], y_train[:1000], x_val[:400], y_val[:400])
 
 
+def machine_fetched_mnist() -> Path:
+    """Where `python -m mnist_mlp fetch mnist` put the full MNIST on this machine, outside the seal."""
+    keras_home = _unsealed.get(SEALED["keras"])
+    with pytest.MonkeyPatch.context() as patch:
+        if keras_home is None:
+            patch.delenv(SEALED["keras"], raising=False)
+        else:
+            patch.setenv(SEALED["keras"], keras_home)
+        return data.fetched_mnist_dir()
+
+
+@pytest.fixture(scope="session")
+def full_mnist() -> datasets.Dataset:
+    """The full MNIST (60,000 + 10,000 digits) that `python -m mnist_mlp fetch mnist` put on this
+    machine, its checksums checked; skipped where it is absent (CI fetches it, and fails on a skip)."""
+    folder = machine_fetched_mnist()
+    try:
+        datafiles.check_sha256(folder, datasets.MNIST_SHA256)
+    except datafiles.DataError as err:
+        pytest.skip(f"the full MNIST is not on this machine (python -m mnist_mlp fetch mnist): {err}")
+    return data.load("mnist", folder)
+
+
 @pytest.fixture(scope="module")
 def real() -> datafiles.Arrays:
     """Real digits: a small slice of the bundled MNIST sample, 50 train and 20 test."""

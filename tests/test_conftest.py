@@ -38,8 +38,8 @@ def test_each_machine_folder_points_into_one_temporary_folder():
     assert root.is_relative_to(tempfile.gettempdir()) and root.name.startswith("mnist-mlp-sealed-")
     for name, variable in SEALED.items():
         assert Path(os.environ[variable]) == root / name
-    assert data._keras_cache_dir() == root / "keras" / "datasets"
-    assert all(path.is_relative_to(root) for path, _ in data._local_sources("fashion_mnist"))
+    assert data.keras_cache_dir() == root / "keras" / "datasets"
+    assert all(path.is_relative_to(root) for path, _, _ in data._local_sources("fashion_mnist"))
     assert my_drawings.drawings_dir() == root / "drawings"
 
 
