@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_mlp import data
-from ui import charts, picker, resources, through_app, widgets
+from ui import charts, full_data, picker, resources, through_app, widgets
 
 through_app()
 st.title("Data")
@@ -22,19 +22,7 @@ test_count.metric("Test images", f"{len(dataset.y_test):,}")
 kind_column.metric("In use", kind)
 st.caption(f"Source: {dataset.source}")
 if dataset.is_sample:
-    st.info(picker.full_data_help(name))
-    if st.button("Try to download the full set now", key="data_download"):
-        try:
-            with st.spinner("Downloading…"):
-                full = data.load(name, allow_download=True)
-        except (ValueError, OSError) as err:
-            st.error(f"Download failed: {err}")
-        else:
-            if full.is_sample:
-                st.error(f"Still the sample: {full.source}")
-            else:
-                resources.data_changed()
-                st.rerun()
+    full_data.offer(name, key="data_download")
 
 st.header("Samples")
 split = st.radio("From", ["training", "test"], horizontal=True, key="data_split")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import picker, resources, through_app, widgets
+from ui import full_data, picker, resources, through_app, widgets
 
 through_app()
 st.title("Handwriting, read by a multi-layer perceptron")
@@ -28,7 +28,7 @@ st.write(
 )
 st.caption(f"Source: {dataset.source}")
 if dataset.is_sample:
-    st.info(picker.full_data_help(name))
+    full_data.offer(name, key="home_full_data")
 
 st.header("Where to go")
 links = st.columns(3)

@@ -18,12 +18,6 @@ if TYPE_CHECKING:
 
 MODEL_KEY = "model_name"  # session_state: the picker's choice (a model name)
 NEXT_MODEL_KEY = "next_model_name"  # session_state: a choice to apply before the picker is drawn
-FULL_DATA_HELP = {
-    "mnist": 'run `python -c "import keras; keras.datasets.mnist.load_data()"` once with internet '
-    "access (it saves `~/.keras/datasets/mnist.npz`), or copy `mnist.npz` there yourself",
-    "fashion_mnist": "install the Debian package `dataset-fashion-mnist`, or run "
-    '`python -c "import keras; keras.datasets.fashion_mnist.load_data()"` once with internet access',
-}
 
 
 def models() -> list[store.StoredModel]:
@@ -143,11 +137,6 @@ def predict(loaded: store.LoadedModel, image: np.ndarray) -> np.ndarray:
     from mnist_mlp import model
 
     return model.predict(loaded.model, image[None])[0]
-
-
-def full_data_help(name: str) -> str:
-    """How to get the full 70,000 images of a dataset instead of the bundled sample."""
-    return f"For the full 70,000 images, {FULL_DATA_HELP[name]}; then restart the app."
 
 
 def no_model() -> None:

