@@ -1,14 +1,15 @@
 """Where the pen-stroke misreadings come from, and whether averaging several models mends them.
 
-    python -m benchmarks.pen_errors [--model NAME_OR_PATH ...] [--count N] [--seed S]
+    python -m benchmarks.pen_errors [--model NAME_OR_PATH ...] [--count N] [--seed S] [--test-set T]
 
-The bundled sample's test digits are drawn as pen strokes large enough for the brush, exactly as
-`benchmarks.drawing_robustness` draws them (brushes 10, 20, 30 and 40 px, a steady and a shaky hand:
-eight set-ups). For each model, and for the average of all their probabilities (several MLPs
-averaged, one of the means the pen-stroke goal allows), it prints accuracy on the originals and
-on the pen strokes, and the weakest class. Then, for the first model, how the errors spread over
-the digits: are they a few digits read wrong whichever way they are drawn (the digits themselves,
-or renders that lost what made them legible), or many digits read wrong now and then (the pen)?
+MNIST's test digits (or the bundled sample's, `--test-set sample`) are drawn as pen strokes large
+enough for the brush, exactly as `benchmarks.drawing_robustness` draws them (brushes 10, 20, 30 and
+40 px, a steady and a shaky hand: eight set-ups). For each model, and for the average of all their
+probabilities (several MLPs averaged, one of the means the pen-stroke goal allows), it prints accuracy
+on the originals and on the pen strokes, and the weakest class. Then, for the first model, how the
+errors spread over the digits: are they a few digits read wrong whichever way they are drawn (the
+digits themselves, or renders that lost what made them legible), or many digits read wrong now and
+then (the pen)?
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from benchmarks.drawing_robustness import PEN_BRUSHES, pen_setup_images, sample_test_digits
+from benchmarks.drawing_robustness import PEN_BRUSHES, add_test_set_argument, pen_setups_images, test_digits
 from mnist_mlp import model, store
 
 MOSTLY_WRONG_SHARE = 0.75  # a digit read wrong in at least this share of the set-ups is "mostly wrong"
@@ -29,10 +30,9 @@ MOSTLY_WRONG_SHARE = 0.75  # a digit read wrong in at least this share of the se
 
 def pen_probabilities(keras_models: list, digits: np.ndarray, seed: int) -> np.ndarray:
     """Each model's probabilities on every set-up: (models, set-ups, n, 10); each drawing rendered once."""
-    setups = list(itertools.product(PEN_BRUSHES, (False, True)))
+    setups = [(brush, True, shaky) for brush, shaky in itertools.product(PEN_BRUSHES, (False, True))]
     result = np.zeros((len(keras_models), len(setups), len(digits), 10), np.float32)
-    for index, (brush, shaky) in enumerate(setups):
-        images = pen_setup_images(digits, brush, True, shaky, seed)
+    for index, images in enumerate(pen_setups_images(digits, setups, seed)):
         for which, keras_model in enumerate(keras_models):
             result[which, index] = model.predict(keras_model, images)
     return result
@@ -79,16 +79,16 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=None, metavar="N", help="test digits (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="as for benchmarks.drawing_robustness")
+    add_test_set_argument(parser)
     args = parser.parse_args()
     names = args.model or [store.DEFAULT_MODEL]
-    x_test, labels = sample_test_digits(parser, args.count)
-    count = len(labels)
+    x_test, labels, which = test_digits(parser, args.count, args.test_set)
     try:
         loaded = [store.load(name) for name in names]
     except ValueError as err:
         parser.exit(2, f"pen_errors: error: {err}\n")
     print(
-        f"digits: the first {count:,} of the bundled sample's test digits, drawn large enough for "
+        f"digits: {which}, drawn large enough for "
         f"the brush, {len(PEN_BRUSHES) * 2} set-ups; seed {args.seed}\n"
     )
     keras_models = [entry.model for entry in loaded]
