@@ -1,5 +1,5 @@
 """The command line: `python -m mnist_mlp train | evaluate | predict | models | rename | delete | export`,
-and `fetch`, which gets the full MNIST.
+`join`, which makes one model of several, and `fetch`, which gets the full MNIST.
 
 Bad arguments or files end with one line on stderr and exit code 2, never a traceback. The machine's
 owner runs it, so it may change any saved model except the shipped ones (see `rights`).
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
         _add_train, _add_evaluate, _add_predict, _add_models, _add_rename, _add_delete, _add_export,
-        _add_fetch,
+        _add_join, _add_fetch,
     ):  # fmt: skip
         add(commands)
     for command in commands.choices.values():  # after the command too; absent there, the global one holds
@@ -177,6 +177,21 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
                         help="what to write (default: %(default)s)")  # fmt: skip
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
     _add_store(export)
+
+
+def _add_join(commands: argparse._SubParsersAction) -> None:
+    join = commands.add_parser(
+        "join", help="one model of several trained apart: a wider MLP whose logits are their average"
+    )
+    join.set_defaults(handler=run_join)
+    join.add_argument("models", nargs="+", metavar="MODEL", help="two or more saved models of one dataset")
+    join.add_argument("--out", required=True, metavar="NAME", help="save the joined model under this name")
+    join.add_argument("--overwrite", action="store_true", help="replace an existing model of that name")
+    join.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
+                      help="as the first model was trained with (default: %(default)s)")  # fmt: skip
+    join.add_argument("--notes", default="", help="a note for the model's card")
+    join.add_argument("--data", metavar="PATH", help="a Keras-style .npz or a folder of the four IDX files")
+    _add_store(join)
 
 
 def _add_fetch(commands: argparse._SubParsersAction) -> None:
@@ -509,6 +524,65 @@ def run_export(args: argparse.Namespace) -> int:
         f"and 'probabilities'; see {export.README_FILE} and {export.INFO_FILE}"
     )
     return 0
+
+
+def run_join(args: argparse.Namespace) -> int:
+    """Join saved models; card, Unsure limits (on the first model's training images as it trained on
+    them) and save go through `run` as for a trained model."""
+    from mnist_mlp import ensemble, run, train
+
+    if len(args.models) < 2:
+        raise CliError("join needs two or more models")
+    name = store.check_name(args.out)
+    _check_name_free(name, args)
+    members = [store.load(member, args.store) for member in args.models]
+    cards = _member_cards(members, args.models)
+    config = ensemble.joined_config([card.config for card in cards])
+    joined = ensemble.join([member.model for member in members], [card.config for card in cards])
+    dataset = data.load(cards[0].dataset, args.data)
+    _say(f"data: {dataset.source}")
+    counter = _Counter(enabled=True)
+    prepared = run.with_extras(run.split(dataset, cards[0].config.seed, args.validation), cards[0].config,
+                               dataset.name, counter.update)  # fmt: skip
+    counter.close()
+    plan = run.plan(dataset, config, prepared, name=name)
+    result = train.TrainResult(
+        joined, config, history=list(cards[0].history),
+        snapshots=ensemble.joined_snapshots([member.snapshots for member in members]),
+        seconds=sum(card.training_seconds for card in cards),
+    )  # fmt: skip
+    test = run.evaluate_test(plan, joined)
+    _say(f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images (loss {test.loss:.4f})")
+    command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+    notes = f"{_joined_notes(args.models, cards)} {args.notes}".strip()
+    path, _ = run.save(plan, result, name, rights.CLI, test=test, notes=notes, command=command,
+                       overwrite=args.overwrite, store_folder=args.store)  # fmt: skip
+    print(f"joined {len(members)} models into {name} ({config.architecture}): {path}")
+    return 0
+
+
+def _member_cards(members: list[store.LoadedModel], names: list[str]) -> list[store.Card]:
+    """Each model's card; CliError when one has none or they read different datasets."""
+    missing = [name for name, member in zip(names, members, strict=True) if member.card is None]
+    if missing:
+        raise CliError(f"{missing[0]} has no card, so how it was trained is unknown; join saved models")
+    cards = [member.card for member in members if member.card is not None]
+    if len({card.dataset for card in cards}) > 1:
+        raise CliError(f"the models read different datasets: {', '.join(card.dataset for card in cards)}")
+    return cards
+
+
+def _joined_notes(names: list[str], cards: list[store.Card]) -> str:
+    parts = [
+        f"{name} ({card.config.architecture}, seed {card.config.seed}, {card.epochs:g} epochs, "
+        f"test {_percent(card.test_accuracy)})"
+        for name, card in zip(names, cards, strict=True)
+    ]
+    return (
+        f"{len(cards)} networks trained apart and joined into one MLP whose logits are their average "
+        f"(mnist_mlp.ensemble): {'; '.join(parts)}. The curves are the first network's; the Unsure "
+        "limits were set on its validation images."
+    )
 
 
 def run_fetch(args: argparse.Namespace) -> int:

@@ -426,3 +426,50 @@ def test_the_cli_renames_deletes_and_overwrites_the_other_models(capsys, shipped
     assert sorted(path.name for path in shipped_store.iterdir()) == ["digits-mlp", "fashion-mlp"]
     code, _, err = run(capsys, "delete", "yours", "--store", shipped_store)
     assert code == 2 and "No model named 'yours'" in err
+
+
+def test_join_saves_one_model_that_reads_with_the_average_of_two(capsys, cli_store, digits):
+    from mnist_mlp import ensemble, model, store
+
+    code, _, _ = run(capsys, "train", "--hidden", "32", "--dropout", "0", "--epochs", "1", "--seed", "5",
+                     "--out", "tiny-b", "--store", cli_store, "--json")  # fmt: skip
+    assert code == 0
+
+    code, out, err = run(capsys, "join", "tiny", "tiny-b", "--out", "tiny-joined", "--store", cli_store)
+
+    assert code == 0, err
+    assert out.strip().startswith("joined 2 models into tiny-joined (784-96-10): ")
+    joined, first, second = (store.load(name, cli_store) for name in ("tiny-joined", "tiny", "tiny-b"))
+    images = digits.x_test[:50].astype(np.float32) / 255
+    average = np.mean([_logits(member.model, images) for member in (first, second)], axis=0)
+    np.testing.assert_allclose(_logits(joined.model, images), average, atol=1e-4)
+    card = joined.card
+    assert card.config.hidden_units == (96,)
+    assert card.notes.startswith(
+        "2 networks trained apart and joined into one MLP whose logits are their average"
+    )
+    assert (
+        "tiny (784-64-10, seed 0, 2 epochs, test " in card.notes and "tiny-b (784-32-10, seed 5" in card.notes
+    )
+    assert card.test_accuracy == pytest.approx(
+        float((model.predict(joined.model, digits.x_test).argmax(1) == digits.y_test).mean()), abs=1e-6
+    )
+    assert joined.detector is not None and set(joined.snapshots) <= set(first.snapshots)
+    assert ensemble.joined_config([first.card.config, second.card.config]) == card.config
+
+
+def _logits(network, images: np.ndarray) -> np.ndarray:
+    from mnist_mlp import ensemble
+
+    x = images.reshape(len(images), -1)
+    layers = ensemble.dense_weights(network)
+    for kernel, bias in layers[:-1]:
+        x = np.maximum(x @ kernel + bias, 0)
+    return x @ layers[-1][0] + layers[-1][1]
+
+
+def test_join_refuses_what_it_cannot_join_in_one_line(capsys, cli_store):
+    code, _, err = run(capsys, "join", "tiny", "--out", "alone", "--store", cli_store)
+    assert (code, err.strip()) == (2, "mnist_mlp join: error: join needs two or more models")
+    code, _, err = run(capsys, "join", "tiny", "no-such-model", "--out", "x", "--store", cli_store)
+    assert code == 2 and "no-such-model" in err and "Traceback" not in err
