@@ -26,7 +26,7 @@ def pen_strokes_input(dataset_name: str, base: model.MLPConfig, preset: str) -> 
             key=f"train_pen_{preset}",
             help="Digits as people draw them: each training digit also drawn again with one pen, a few "
             "strokes, any size. Reads drawings better, but costs time before the first run, once per "
-            "server: about 5 s per 1,000 renders (on the full MNIST, 2 renders a digit take about 10 minutes).",
+            "server: about 5 s per 1,000 renders (on the full MNIST, 2 a digit take about 10 minutes).",
         )
     )
 
