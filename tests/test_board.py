@@ -26,7 +26,7 @@ def hard_and_easy(shipped, digits) -> np.ndarray:
     reads = evaluate.evaluate(shipped.model, digits.x_test, digits.y_test).predictions
     wrong = np.flatnonzero(reads != digits.y_test)
     right = np.flatnonzero(reads == digits.y_test)
-    assert 3 <= len(wrong) <= 30, len(wrong)  # 98.6% of 1,000: 14 wrong
+    assert 3 <= len(wrong) <= 30, len(wrong)  # 98.8% of 1,000: 12 wrong
     return np.concatenate([wrong, right[: 40 - len(wrong)]])
 
 
@@ -163,7 +163,9 @@ def test_a_fine_tuned_copy_learns_the_drawings_and_the_original_is_unchanged(
     assert int(shipped.model.optimizer.iterations.numpy()) == steps
     assert tuned.result.model is not shipped.model
     assert tuned.before_drawings.accuracy == board.summary(shipped.model, collection).accuracy
-    assert tuned.before_test.accuracy == pytest.approx(0.986)  # the shipped card's figure
+    # The untouched original on the 1,000 test digits. Not its card's 0.986: that was measured on an
+    # earlier cut of the sample, whose test digits were other ones (mnist_mlp/sample/README.md).
+    assert tuned.before_test.accuracy == pytest.approx(0.988)
     # It learns the drawings: most of the misread ones are read right after
     assert tuned.after_drawings.accuracy >= tuned.before_drawings.accuracy + 0.15
     assert tuned.after_test.accuracy >= tuned.before_test.accuracy - 0.02  # and forgets little

