@@ -118,6 +118,23 @@ def change_fill(change: float, most: float, least: float = 1) -> str:
     return colors.to_hex(diverging_rgb(np.array([np.sign(change) * strength]))[0])
 
 
+def scale_ends(sizes: np.ndarray, largest_class: int | None = None) -> tuple[float, float]:
+    """The least and most of the log scale of `error_fill` and `change_fill` for a matrix's error cells.
+
+    Args:
+        sizes: (k, k) sizes >= 0 of the cells (errors, or changes in them), the diagonal left out: counts,
+            or with `largest_class` shares of each true class.
+        largest_class: for shares, how many examples the largest true class holds; None for counts.
+
+    Returns:
+        (least, most): one error (1, or the share of one example of the largest class), and the largest
+        error cell, at least LEAST_RANGE times the least so a worst cell of 2 is not painted darkest.
+    """
+    least = 1.0 if largest_class is None else 1 / max(largest_class, 1)
+    errors = ~np.eye(len(sizes), dtype=bool)
+    return least, max(float(np.asarray(sizes)[errors].max(initial=0)), LEAST_RANGE * least)
+
+
 def _log_position(amount: float, most: float, least: float) -> float:
     """Where `amount` lies from `least` (0) to `most` (1) on a log scale, clipped; 0 when most <= least."""
     if most <= least:

@@ -146,3 +146,14 @@ def test_a_change_is_red_for_more_blue_for_fewer_and_darker_for_larger(kind):
     more, fewer = simulated_lab(hex_rgb(colours.change_fill(3, 40), colours.change_fill(-3, 40)), kind)
     assert np.linalg.norm(more - fewer) > 10, "a small rise and a small fall still look different"
     assert colours.change_fill(0.3, 0.4, 0.001) == colours.change_fill(300, 400)  # shares as counts
+
+
+def test_the_scale_starts_at_one_error_and_spans_at_least_ten():
+    confusion = np.diag(np.full(10, 900))
+    confusion[4, 9], confusion[7, 2] = 40, 1
+    assert colours.scale_ends(confusion) == (1.0, 40.0), "the diagonal is left out"
+    assert colours.scale_ends(np.eye(10) * 900) == (1.0, 10.0), "no errors: still a range of ten"
+    shares = confusion / 1000
+    assert colours.scale_ends(shares, largest_class=1000) == (0.001, 0.04)
+    assert colours.scale_ends(shares / 100, largest_class=1000) == (0.001, pytest.approx(0.01))
+    assert colours.scale_ends(np.zeros((10, 10)), largest_class=0) == (1.0, 10.0), "no examples at all"

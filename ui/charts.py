@@ -167,7 +167,7 @@ def confusion_cells(
     shares = evaluate.confusion_shares(confusion)
     totals = confusion.sum(axis=1)  # (10,) examples of each true class
     shaded = shares if as_share else confusion
-    least, most = _scale(shaded, totals, as_share)
+    least, most = colours.scale_ends(shaded, int(totals.max(initial=0)) if as_share else None)
     true_picked, predicted_picked = picked
     cells = []
     for t in range(len(confusion)):
@@ -202,7 +202,7 @@ def change_cells(comparison: compare.ClassComparison, as_share: bool = False) ->
     share_changes = comparison.share_difference
     totals = comparison.first_confusion.sum(axis=1)  # (10,) of the same set: the second's are the same
     shaded = share_changes if as_share else changes
-    least, most = _scale(np.abs(shaded), totals, as_share)
+    least, most = colours.scale_ends(np.abs(shaded), int(totals.max(initial=0)) if as_share else None)
     cells = []
     for t in range(len(changes)):
         for p in range(len(changes)):
@@ -227,15 +227,6 @@ def change_cells(comparison: compare.ClassComparison, as_share: bool = False) ->
                 fill = colours.change_fill(float(shaded[t, p]), most, least)
             cells.append(_cell(names, t, p, fill, label, said, change=change, share_change=share_change))
     return cells
-
-
-def _scale(sizes: np.ndarray, totals: np.ndarray, as_share: bool) -> tuple[float, float]:
-    """The least and most of the log scale that shades the error cells of a matrix of `sizes` (>= 0):
-    1 and the largest count (at least LEAST_RANGE), or for shares of the true class the share of one
-    image of the largest class and the largest share (at least LEAST_RANGE times that)."""
-    least = 1 / max(int(totals.max(initial=0)), 1) if as_share else 1
-    errors = ~np.eye(len(sizes), dtype=bool)
-    return least, max(float(sizes[errors].max(initial=0)), colours.LEAST_RANGE * least)
 
 
 def _cell(
