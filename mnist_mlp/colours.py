@@ -1,5 +1,6 @@
-"""Colours for weights and attributions (one diverging map, blue for negative, red for positive), and
-for the confusion matrix (one sequential map of the error count, numbers in readable ink).
+"""Colours for weights and attributions (one diverging map, blue for negative, red for positive), for
+the confusion matrix (one sequential map of the errors, numbers in readable ink) and for the change
+between two models' confusion matrices (the diverging map again: red for more, blue for fewer).
 
 The map is matplotlib's RdBu (reversed, so red is positive) over ColorBrewer's 9-class span, its ends
 #2166ac and #b2182b: the 11-class ends matplotlib adds are nearly black and hide the sign.
@@ -20,6 +21,7 @@ ERROR_MAP = "Oranges"  # matplotlib's single-hue sequential map, light to dark w
 ERROR_SPAN = (0.2, 1.0)  # of the map: one error #fdd9b4, the most errors #7f2704
 LEAST_RANGE = 10  # the error scale spans 1 to at least this many
 RIGHT_FILL = "#d9d9d9"  # the diagonal (right answers): neutral grey, outside the error scale
+CHANGE_SPAN = (0.25, 1.0)  # of each half of the diverging map: a change of one is already a clear tint
 
 
 def diverging_rgb(signed: np.ndarray) -> np.ndarray:
@@ -82,21 +84,62 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4096)  # a few hundred (count, most) pairs in practice; a lookup costs ~40 µs
-def error_fill(count: int, most: int) -> str:
-    """The "#rrggbb" shade of a confusion cell holding `count` (>= 1) errors when the worst holds `most`.
+def error_fill(count: float, most: float, least: float = 1) -> str:
+    """The "#rrggbb" shade of a confusion cell holding `count` (>= `least`) errors when the worst holds
+    `most`; counts, or shares of the true class with `least` the share of one error.
 
     The scale is matplotlib's "Oranges", a single-hue sequential map: its lightness falls steadily with
     the count, so it reads the same to the colour-blind (all three common kinds, tested) and in grey,
     and it stays apart from the grey diagonal (RIGHT_FILL) and the blue of the app's other charts.
     Counts go on a log scale over ERROR_SPAN of the map, so one error is already a clear peach
     (#fdd9b4) rather than the map's near-white, and one cell of 40 does not wash out the cells of 2 or
-    3; give `most` at least LEAST_RANGE, so a worst cell of 2 is not painted as dark as one of 40.
+    3; give `most` at least LEAST_RANGE * `least`, so a worst cell of 2 is not painted as dark as one
+    of 40.
     """
     from matplotlib import colors
 
     low, high = ERROR_SPAN
-    share = np.log(count) / np.log(most) if most > 1 else 0.0
-    return colors.to_hex(colormaps[ERROR_MAP](low + (high - low) * share))
+    return colors.to_hex(colormaps[ERROR_MAP](low + (high - low) * _log_position(count, most, least)))
+
+
+@functools.lru_cache(maxsize=4096)
+def change_fill(change: float, most: float, least: float = 1) -> str:
+    """The "#rrggbb" shade of a cell whose count (or share) changed by `change` (nonzero, at least `least`
+    in size) between two models, when the largest change is `most` in size.
+
+    The app's diverging map (red more, blue fewer; see `diverging_rgb`, made to survive colour blindness),
+    on the log scale of `error_fill` over CHANGE_SPAN of each half: a change of one is already a clear
+    tint, and one large change does not wash out the small ones.
+    """
+    from matplotlib import colors
+
+    low, high = CHANGE_SPAN
+    strength = low + (high - low) * _log_position(abs(change), most, least)
+    return colors.to_hex(diverging_rgb(np.array([np.sign(change) * strength]))[0])
+
+
+def scale_ends(sizes: np.ndarray, largest_class: int | None = None) -> tuple[float, float]:
+    """The least and most of the log scale of `error_fill` and `change_fill` for a matrix's error cells.
+
+    Args:
+        sizes: (k, k) sizes >= 0 of the cells (errors, or changes in them), the diagonal left out: counts,
+            or with `largest_class` shares of each true class.
+        largest_class: for shares, how many examples the largest true class holds; None for counts.
+
+    Returns:
+        (least, most): one error (1, or the share of one example of the largest class), and the largest
+        error cell, at least LEAST_RANGE times the least so a worst cell of 2 is not painted darkest.
+    """
+    least = 1.0 if largest_class is None else 1 / max(largest_class, 1)
+    errors = ~np.eye(len(sizes), dtype=bool)
+    return least, max(float(np.asarray(sizes)[errors].max(initial=0)), LEAST_RANGE * least)
+
+
+def _log_position(amount: float, most: float, least: float) -> float:
+    """Where `amount` lies from `least` (0) to `most` (1) on a log scale, clipped; 0 when most <= least."""
+    if most <= least:
+        return 0.0
+    return float(np.clip(np.log(amount / least) / np.log(most / least), 0.0, 1.0))
 
 
 def contrast_ratio(first: str, second: str) -> float:

@@ -1,4 +1,5 @@
-"""Two models side by side: accuracy class by class, where they disagree, and a linear model's templates.
+"""Two models side by side: accuracy and confusion class by class, where they disagree, and a linear
+model's templates.
 
 Plain numpy over `evaluate.Evaluation`; Keras only for reading a model's weights.
 """
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnist_mlp.evaluate import Evaluation
+from mnist_mlp.evaluate import Evaluation, confusion_shares
 from mnist_mlp.model import NUM_CLASSES, first_layer_weights
 
 if TYPE_CHECKING:
@@ -30,11 +31,26 @@ class ClassComparison:
     only_first_right: int
     only_second_right: int
     both_wrong: int
+    first_confusion: np.ndarray  # (10, 10) int64: the first model's counts, row = true class
+    second_confusion: np.ndarray  # (10, 10) int64: the same for the second model
 
     @property
     def difference(self) -> np.ndarray:
         """(10,) second minus first, in [-1, 1]: positive where the second model reads a class better."""
         return self.second - self.first
+
+    @property
+    def confusion_difference(self) -> np.ndarray:
+        """(10, 10) int64, second minus first: on the diagonal how many more of each true class the second
+        model reads right, off it how many more of each mistake it makes (negative: fewer)."""
+        return self.second_confusion - self.first_confusion
+
+    @property
+    def share_difference(self) -> np.ndarray:
+        """(10, 10) float in [-1, 1]: `confusion_difference` as a share of each true class (its row), so
+        classes of different sizes compare fairly. Its diagonal is `difference`, with 0 rather than NaN
+        for a class the set does not hold."""
+        return confusion_shares(self.second_confusion) - confusion_shares(self.first_confusion)
 
     def rows(self, first_label: str = "first", second_label: str = "second") -> list[dict[str, Any]]:
         """One JSON-ready row per class (NaN becomes None), for a table."""
@@ -90,6 +106,8 @@ def compare_classes(
         only_first_right=int((first_right & ~second_right).sum()),
         only_second_right=int((~first_right & second_right).sum()),
         both_wrong=int((~first_right & ~second_right).sum()),
+        first_confusion=first.confusion,
+        second_confusion=second.confusion,
     )
 
 

@@ -127,10 +127,33 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     return flat.reshape(NUM_CLASSES, NUM_CLASSES)
 
 
+def confusion_shares(confusion: np.ndarray) -> np.ndarray:
+    """Each cell of a confusion matrix as a share of its true class (its row), so classes compare fairly.
+
+    Raw counts mislead where classes differ in size (MNIST's test set holds 892 fives and 1,135 ones):
+    cell (t, p) becomes the share of the true class t read as p, and the diagonal each class's accuracy.
+
+    Args:
+        confusion: (k, k) counts >= 0, row = true class, column = predicted class.
+
+    Returns:
+        (k, k) float64 in [0, 1]: each row sums to 1, or is all 0 for a class with no examples (never NaN).
+    """
+    counts = np.asarray(confusion)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or (counts.size and counts.min() < 0):
+        raise ValueError(
+            "Expected a square matrix of counts >= 0 (row = true class, column = predicted class). "
+            f"Received: shape={counts.shape}, smallest={counts.min() if counts.size else None}."
+        )
+    totals = counts.sum(axis=1, keepdims=True)  # (k, 1): examples of each true class
+    return np.divide(counts, totals, out=np.zeros(counts.shape, np.float64), where=totals > 0)
+
+
 def error_cells(confusion: np.ndarray) -> list[tuple[int, int]]:
     """The (true, predicted) cells off a (10, 10) confusion matrix's diagonal that hold errors, most first.
 
-    Cells with as many errors keep row-major order (true class, then predicted class).
+    `confusion` holds counts or `confusion_shares`; cells with as many keep row-major order (true class,
+    then predicted class).
     """
     cells = [(t, p) for t in range(NUM_CLASSES) for p in range(NUM_CLASSES) if t != p and confusion[t, p]]
     return sorted(cells, key=lambda cell: -confusion[cell])

@@ -115,3 +115,45 @@ def test_numbers_are_written_in_the_ink_that_reads_on_their_cell():
         assert colours.contrast_ratio(colours.readable_ink(fill), fill) >= 4.5, fill
     assert colours.contrast_ratio(colours.readable_ink(colours.RIGHT_FILL), colours.RIGHT_FILL) >= 4.5
     assert colours.readable_ink("#7f2704") == "#ffffff" and colours.readable_ink("#fdd9b4") == "#000000"
+
+
+def test_shares_of_a_class_are_shaded_as_the_counts_they_stand_for():
+    """On the share scale, a share of k errors in a class of 1,000 (least: one error) gets k's shade."""
+    for count in (1, 2, 7, 40):
+        assert colours.error_fill(count / 1000, 40 / 1000, 1 / 1000) == colours.error_fill(count, 40)
+    assert colours.error_fill(0.001, 0.001, 0.001) == colours.error_fill(1, 1) == "#fdd9b4"  # no range
+    assert colours.error_fill(0.5, 0.04, 0.001) == colours.error_fill(40, 40), "beyond the most: darkest"
+
+
+def hex_rgb(*shades: str) -> np.ndarray:
+    """ "#rrggbb" colours as (n, 3) floats in [0, 1]."""
+    return np.array([[int(shade[i : i + 2], 16) / 255 for i in (1, 3, 5)] for shade in shades])
+
+
+@pytest.mark.parametrize("kind", [None, *DICHROMACY])
+def test_a_change_is_red_for_more_blue_for_fewer_and_darker_for_larger(kind):
+    grey = simulated_lab(hex_rgb(colours.RIGHT_FILL), kind)
+    for sign in (1, -1):
+        shades = [colours.change_fill(sign * size, 40) for size in (1, 2, 3, 5, 8, 12, 20, 40)]
+        rgb = hex_rgb(*shades)
+        lab = simulated_lab(rgb, kind)
+        assert np.all(np.diff(lab[:, 0]) < 0), "lightness falls with the size of the change"
+        assert np.linalg.norm(lab - grey, axis=1).min() > 5, "apart from the grey diagonal"
+        if kind is None:
+            assert np.all(np.sign(rgb[:, 0] - rgb[:, 2]) == sign), "red for more, blue for fewer"
+        for shade in shades:
+            assert colours.contrast_ratio(colours.readable_ink(shade), shade) >= 4.5, shade
+    more, fewer = simulated_lab(hex_rgb(colours.change_fill(3, 40), colours.change_fill(-3, 40)), kind)
+    assert np.linalg.norm(more - fewer) > 10, "a small rise and a small fall still look different"
+    assert colours.change_fill(0.3, 0.4, 0.001) == colours.change_fill(300, 400)  # shares as counts
+
+
+def test_the_scale_starts_at_one_error_and_spans_at_least_ten():
+    confusion = np.diag(np.full(10, 900))
+    confusion[4, 9], confusion[7, 2] = 40, 1
+    assert colours.scale_ends(confusion) == (1.0, 40.0), "the diagonal is left out"
+    assert colours.scale_ends(np.eye(10) * 900) == (1.0, 10.0), "no errors: still a range of ten"
+    shares = confusion / 1000
+    assert colours.scale_ends(shares, largest_class=1000) == (0.001, 0.04)
+    assert colours.scale_ends(shares / 100, largest_class=1000) == (0.001, pytest.approx(0.01))
+    assert colours.scale_ends(np.zeros((10, 10)), largest_class=0) == (1.0, 10.0), "no examples at all"

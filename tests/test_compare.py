@@ -1,4 +1,5 @@
-"""Comparing two models: known per-class figures and agreement counts, and a linear model's templates."""
+"""Comparing two models: known per-class figures, agreement counts and confusion changes, and a linear
+model's templates."""
 
 import numpy as np
 import pytest
@@ -34,6 +35,28 @@ def test_known_per_class_figures_and_agreement():
     rows = result.rows("softmax", "mlp")
     assert rows[1] == {"class": "1", "softmax": 1.0, "mlp": 0.5, "difference": -0.5}
     assert rows[7]["softmax"] is None
+
+
+def test_confusion_changes_in_images_and_in_shares_of_each_true_class():
+    labels = [0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2]  # classes of 4, 2 and 5 images
+    first = evaluation(labels, [0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0])
+    second = evaluation(labels, [0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 1])
+    result = compare.compare_classes(first, second, NAMES)
+    change = result.confusion_difference
+    assert change.dtype == np.int64
+    # By hand: B fixes A's 0 read as 1 and both 2s read as 0 (one is now read as 1), and reads a 1 as 2
+    assert (change[0, 0], change[0, 1]) == (1, -1)
+    assert (change[1, 1], change[1, 2]) == (-1, 1)
+    assert (change[2, 2], change[2, 0], change[2, 1]) == (1, -2, 1)
+    assert np.count_nonzero(change) == 7 and change.sum() == 0
+    shares = result.share_difference
+    assert (shares[0, 0], shares[0, 1]) == (1 / 4, -1 / 4)
+    assert (shares[1, 1], shares[1, 2]) == (-1 / 2, 1 / 2)
+    np.testing.assert_allclose(shares[2, [0, 1, 2]], [-2 / 5, 1 / 5, 1 / 5])
+    np.testing.assert_allclose(shares.sum(axis=1), 0, atol=1e-12)  # each class's shares still add to 1
+    np.testing.assert_allclose(np.diag(shares)[:3], result.difference[:3])  # the accuracy differences
+    assert shares[7, 7] == 0 and not np.isnan(shares).any(), "no 7s: 0, not NaN"
+    assert (result.first_confusion.sum(axis=1) == [4, 2, 5, 0, 0, 0, 0, 0, 0, 0]).all()
 
 
 def test_evaluations_of_different_sets_are_refused():

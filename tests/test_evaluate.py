@@ -83,3 +83,34 @@ def test_accuracy_where_counts_only_the_kept_examples():
     assert evaluate.accuracy_where(result, np.array([True, True, False, False, False, False])) == 0.5
     assert evaluate.accuracy_where(result, np.array([False, False, True, True, False, True])) == 1.0
     assert evaluate.accuracy_where(result, np.zeros(6, bool)) == 0.0
+
+
+def test_confusion_shares_divide_each_row_by_its_true_class():
+    confusion = np.zeros((10, 10), np.int64)
+    confusion[0, 0], confusion[0, 6] = 970, 10  # 980 zeros, as in MNIST's test set
+    confusion[1, 1], confusion[1, 7] = 1124, 11  # 1,135 ones
+    confusion[5, 5], confusion[5, 3], confusion[5, 8] = 862, 20, 10  # 892 fives
+    shares = evaluate.confusion_shares(confusion)
+    assert shares.dtype == np.float64 and shares.shape == (10, 10)
+    assert shares[0, 0] == 970 / 980 and shares[0, 6] == 10 / 980
+    assert shares[1, 7] == 11 / 1135  # 11 ones misread is a smaller share than 10 zeros
+    assert shares[1, 7] < shares[0, 6] and confusion[1, 7] > confusion[0, 6]
+    np.testing.assert_allclose(shares[5, [3, 5, 8]], [20 / 892, 862 / 892, 10 / 892])
+    np.testing.assert_allclose(shares[[0, 1, 5]].sum(axis=1), 1.0)
+    assert not np.isnan(shares).any(), "a class with no examples is a row of 0, not NaN"
+    assert (shares[[2, 3, 4, 6, 7, 8, 9]] == 0).all()
+
+
+def test_confusion_shares_of_an_evaluation_match_its_per_class_accuracy():
+    result = known_evaluation()  # classes 0, 1, 2 hold two examples each; the rest none
+    shares = evaluate.confusion_shares(result.confusion)
+    np.testing.assert_allclose(np.diag(shares)[:3], result.per_class_accuracy[:3])
+    assert shares[0, 1] == 0.5 and shares[2, 0] == 0.5 and shares[5, 5] == 0.0
+    assert evaluate.error_cells(shares) == evaluate.error_cells(result.confusion) == [(0, 1), (2, 0)]
+
+
+def test_confusion_shares_refuse_what_is_no_confusion_matrix():
+    with pytest.raises(ValueError, match=r"square matrix of counts >= 0.*shape=\(10,\)"):
+        evaluate.confusion_shares(np.ones(10))
+    with pytest.raises(ValueError, match="smallest=-1"):
+        evaluate.confusion_shares(-np.eye(10, dtype=np.int64))

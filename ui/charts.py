@@ -1,4 +1,5 @@
-"""Charts: class probabilities, confusion, accuracy per class, and learning curves of one run or several."""
+"""Charts: class probabilities, confusion (and its change between two models), accuracy per class, and
+learning curves of one run or several."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from mnist_mlp import colours
+from mnist_mlp import colours, evaluate
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from mnist_mlp import data, train
+    from mnist_mlp import compare, data, train
 
 CHART_POINTS = 300  # batch reports drawn per chart at most
 BAR_COLOUR = "#4c78a8"  # Vega's first colour, as in the other charts
@@ -61,19 +62,64 @@ def confusion_heatmap(
     picked: tuple[int | None, int | None] = (None, None),
     key: str | None = None,
     on_click: Callable[[], None] | None = None,
+    as_share: bool = False,
 ) -> None:
     """The (10, 10) confusion counts as a grid of numbered cells, rows the true class, columns the answer.
 
     Colours (see `confusion_cells`): an empty error cell has no fill, errors are shaded by count in one
     sequential scale, the right answers on the diagonal are neutral grey, and each number is black or
-    white, whichever reads better on its cell. The cells the mistakes below are filtered to (`picked`:
-    true and predicted class, None for any) are outlined. With `key` and `on_click`, clicking a cell
-    calls `on_click` with the click in st.session_state[key] (read it with `clicked_cell`).
+    white, whichever reads better on its cell. With `as_share`, each cell is its share of the true
+    class instead (the diagonal each class's accuracy), numbered and shaded by that share, so classes
+    of different sizes compare fairly. The cells the mistakes below are filtered to (`picked`: true
+    and predicted class, None for any) are outlined. With `key` and `on_click`, clicking a cell calls
+    `on_click` with the click in st.session_state[key] (read it with `clicked_cell`).
     """
+    import altair as alt
+
+    measure = (
+        alt.Tooltip("share:Q", title="share of the true class", format=".2%")
+        if as_share
+        else alt.Tooltip("count:Q")
+    )
+    what = "each cell as a share of its true class" if as_share else "how many in each cell"
+    _heatmap(
+        confusion_cells(confusion, names, picked, as_share),
+        names,
+        [measure, *([alt.Tooltip("count:Q")] if as_share else [])],
+        f"Confusion matrix, rows the true class, columns the answer: {what}",
+        key,
+        on_click,
+    )
+
+
+def change_heatmap(comparison: compare.ClassComparison, as_share: bool = False) -> None:
+    """How the second model's confusion matrix differs from the first's, cell by cell (second minus
+    first), as counts or (`as_share`) as shares of each true class; see `change_cells` for its colours."""
+    import altair as alt
+
+    change = alt.Tooltip("share_change:Q", title="change, share of the true class", format="+.2%")
+    what = "percentage points of each true class" if as_share else "images"
+    _heatmap(
+        change_cells(comparison, as_share),
+        list(comparison.names),
+        [*([change] if as_share else []), alt.Tooltip("change:Q", title="change, images", format="+d")],
+        f"Change in the confusion matrix, B minus A, rows the true class, columns the answer, in {what}",
+    )
+
+
+def _heatmap(
+    rows: list[dict[str, object]],
+    names: list[str],
+    tooltip: list[object],
+    description: str,
+    key: str | None = None,
+    on_click: Callable[[], None] | None = None,
+) -> None:
+    """A (10, 10) grid of `rows` (from `confusion_cells` or `change_cells`): each cell filled, numbered
+    in its ink, said to a screen reader by its description, and outlined where picked."""
     import altair as alt
     import pandas as pd
 
-    rows = confusion_cells(confusion, names, picked)
     cells = pd.DataFrame(rows)
     # Digits upright; garment names slanted, all shown: Vega would drop every other one, judging by
     # the upright boxes of slanted labels that in fact do not touch
@@ -81,7 +127,7 @@ def confusion_heatmap(
     base = alt.Chart(cells).encode(
         x=alt.X("predicted:N", sort=names, axis=alt.Axis(labelAngle=angle, labelOverlap=False)),
         y=alt.Y("true:N", sort=names, title="true"),
-        tooltip=[alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q")],
+        tooltip=[alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), *tooltip],
         description="description:N",  # what a screen reader says of a cell
     )
     heat = base.mark_rect(stroke=GRID_STROKE, strokeWidth=0.5, cursor="pointer").encode(
@@ -96,46 +142,114 @@ def confusion_heatmap(
     # The outline layer only when it outlines something: Vega draws an empty layer as an unnamed
     # graphic, which screen readers announce and axe-core counts as a serious fault (svg-img-alt)
     outlines = [outline] if any(row["picked"] for row in rows) else []
+    shape = {"height": 360, "description": description}
     if on_click is None:
-        st.altair_chart(alt.layer(heat, *outlines, text).properties(height=360))
+        st.altair_chart(alt.layer(heat, *outlines, text).properties(**shape))
         return
     click = alt.selection_point(name=CELL_SELECTION, fields=list(CELL_FIELDS), on="click", toggle=False)
-    chart = alt.layer(heat.add_params(click), *outlines, text).properties(height=360)
+    chart = alt.layer(heat.add_params(click), *outlines, text).properties(**shape)
     st.altair_chart(chart, key=key, on_select=on_click, selection_mode=CELL_SELECTION)
 
 
 def confusion_cells(
-    confusion: np.ndarray, names: list[str], picked: tuple[int | None, int | None] = (None, None)
+    confusion: np.ndarray,
+    names: list[str],
+    picked: tuple[int | None, int | None] = (None, None),
+    as_share: bool = False,
 ) -> list[dict[str, object]]:
-    """The 100 cells of `confusion_heatmap`, row-major: names, indices, count, fill, text and its colour.
+    """The 100 cells of `confusion_heatmap`, row-major: names, indices, count, share of the true class,
+    fill, text and its colour.
 
     The right answers on the diagonal are grey, an error cell with none has no fill, the others are
-    shaded by `colours.error_fill`, and each number is in `colours.readable_ink` on its cell.
+    shaded by `colours.error_fill` (by count, or with `as_share` by share: the scale then starts at
+    one error in the largest class), and each number is in `colours.readable_ink` on its cell.
     """
-    off_diagonal = confusion[~np.eye(len(confusion), dtype=bool)]
-    most = max(int(off_diagonal.max()) if off_diagonal.size else 0, colours.LEAST_RANGE)
+    shares = evaluate.confusion_shares(confusion)
+    totals = confusion.sum(axis=1)  # (10,) examples of each true class
+    shaded = shares if as_share else confusion
+    least, most = colours.scale_ends(shaded, int(totals.max(initial=0)) if as_share else None)
     true_picked, predicted_picked = picked
     cells = []
     for t in range(len(confusion)):
         for p in range(len(confusion)):
-            count = int(confusion[t, p])
+            count, share = int(confusion[t, p]), float(shares[t, p])
+            shown = percent(share) if as_share else str(count)
+            of_class = f" ({count:,} of {int(totals[t]):,})" if as_share else ""
             if t == p:
-                fill, label, said = colours.RIGHT_FILL, str(count), f"{names[t]} read right: {count}"
+                fill, label, said = colours.RIGHT_FILL, shown, f"{names[t]} read right: {shown}{of_class}"
+                if as_share and not totals[t]:
+                    label, said = "–", f"{names[t]}: no examples"
             elif count == 0:
                 fill, label, said = EMPTY_FILL, "", f"{names[t]} read as {names[p]}: none"
             else:
-                fill, label = colours.error_fill(count, most), str(count)
-                said = f"{names[t]} read as {names[p]}: {count}"
+                fill, label = colours.error_fill(float(shaded[t, p]), most, least), shown
+                said = f"{names[t]} read as {names[p]}: {shown}{of_class}"
             outlined = (true_picked, predicted_picked) != (None, None) and t != p
             outlined &= true_picked in (None, t) and predicted_picked in (None, p)
-            cells.append(
-                {
-                    "true": names[t], "predicted": names[p], "true_index": t, "predicted_index": p,
-                    "count": count, "label": label, "fill": fill, "picked": outlined, "description": said,
-                    "ink": colours.readable_ink(fill if fill != EMPTY_FILL else "#ffffff"),
-                }
-            )  # fmt: skip
+            cells.append(_cell(names, t, p, fill, label, said, outlined, count=count, share=share))
     return cells
+
+
+def change_cells(comparison: compare.ClassComparison, as_share: bool = False) -> list[dict[str, object]]:
+    """The 100 cells of `change_heatmap`, row-major: names, indices, the change in images and in share of
+    the true class (second model minus first), fill, text and its colour.
+
+    The diagonal (more or fewer read right) is grey; an error cell that did not change has no fill; the
+    others are red where the second model makes that mistake more often, blue where less, stronger for
+    a larger change (`colours.change_fill`, by count, or with `as_share` by share of the true class).
+    """
+    names, changes = comparison.names, comparison.confusion_difference
+    share_changes = comparison.share_difference
+    totals = comparison.first_confusion.sum(axis=1)  # (10,) of the same set: the second's are the same
+    shaded = share_changes if as_share else changes
+    least, most = colours.scale_ends(np.abs(shaded), int(totals.max(initial=0)) if as_share else None)
+    cells = []
+    for t in range(len(changes)):
+        for p in range(len(changes)):
+            change, share_change = int(changes[t, p]), float(share_changes[t, p])
+            what = f"{names[t]} read right" if t == p else f"{names[t]} read as {names[p]}"
+            if change == 0:
+                label, said = "0%" if as_share else "0", f"{what}: as often in both"
+            elif as_share:
+                label = signed_percent(share_change)
+                said = (
+                    f"{what}: {abs(share_change) * 100:.1f} percentage points "
+                    f"{'more' if change > 0 else 'less'} often in B ({change:+,} of {int(totals[t]):,})"
+                )
+            else:
+                label = f"{change:+,}"
+                said = f"{what}: {abs(change):,} {'more' if change > 0 else 'fewer'} in B"
+            if t == p:
+                fill = colours.RIGHT_FILL
+            elif change == 0:
+                fill, label = EMPTY_FILL, ""
+            else:
+                fill = colours.change_fill(float(shaded[t, p]), most, least)
+            cells.append(_cell(names, t, p, fill, label, said, change=change, share_change=share_change))
+    return cells
+
+
+def _cell(
+    names: Sequence[str], t: int, p: int, fill: str, label: str, said: str, picked: bool = False, **values
+) -> dict[str, object]:
+    """One cell of a heatmap: its classes, its `values`, how it is filled and numbered, and what is said."""
+    ink = colours.readable_ink(fill if fill != EMPTY_FILL else "#ffffff")
+    return {
+        "true": names[t], "predicted": names[p], "true_index": t, "predicted_index": p, **values,
+        "label": label, "fill": fill, "picked": picked, "description": said, "ink": ink,
+    }  # fmt: skip
+
+
+def percent(share: float) -> str:
+    """A share in [0, 1] as a percentage to 0.1 (0.3%, 98.2%), never rounded to a false 0.0% or 100.0%."""
+    if share in (0, 1):
+        return f"{share:.0%}"
+    return "<0.1%" if share < 0.0005 else ">99.9%" if share > 0.9995 else f"{share:.1%}"
+
+
+def signed_percent(change: float) -> str:
+    """A change of share in [-1, 1] as signed percentage points to 0.1 (+0.3%, -1.2%), "0%" for none."""
+    return "0%" if change == 0 else ("+" if change > 0 else "-") + percent(abs(change))
 
 
 def class_error_bars(

@@ -130,7 +130,8 @@ def saved_runs() -> list[Run] | None:
 
 
 def per_class(first: Run, second: Run) -> None:
-    """Two models on the same test set: accuracy per class side by side, and where they disagree."""
+    """Two models on the same test set: accuracy per class side by side, where they disagree, and how the
+    second's confusion matrix differs from the first's, in images or in shares of each true class."""
     classes = compare.compare_classes(first.test, second.test, first.names)
     table = pd.DataFrame(classes.rows(first.label, second.label))
     chart = table.melt("class", [first.label, second.label], "run", "accuracy")
@@ -141,6 +142,19 @@ def per_class(first: Run, second: Run) -> None:
         f"Of {len(first.test.labels):,} test images both read {classes.both_right:,} right and "
         f"{classes.both_wrong:,} wrong; only A is right on {classes.only_first_right:,}, only B on "
         f"{classes.only_second_right:,}."
+    )
+    st.subheader("Confusion matrix, B minus A")
+    as_share = widgets.share_view("compare_view", "differences")
+    charts.change_heatmap(classes, as_share)
+    unit = (
+        "in percentage points of its true class, so classes with more or fewer images compare fairly"
+        if as_share
+        else "in images"
+    )
+    st.caption(
+        f"How much more often B gives each answer than A, {unit}. Red: B makes that mistake more often, "
+        "blue: less often, darker for a larger change; an empty cell: as often in both. The grey "
+        "diagonal: how much more often B reads the class right."
     )
 
 

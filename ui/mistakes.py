@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 ALL = -1  # filter value: every class
 CLASSES = [ALL, *range(10)]  # the filters' options
 TRUE_KEY, PREDICTED_KEY, CELL_KEY = "mistakes_true", "mistakes_predicted", "mistakes_cell"
+VIEW_KEY = "mistakes_view"  # the confusion matrix in counts or in shares of each true class
 # How many clicks on the charts so far. Each click gives both charts new keys, so they are drawn
 # again with nothing selected: a later click on the same cell or bar is then a change Streamlit
 # reports, even after the filters were changed with the select boxes in between.
@@ -105,39 +106,39 @@ def summary(entry: store.StoredModel, evaluation: evaluate.Evaluation, on_drawin
 def confusion_and_accuracy(
     evaluation: evaluate.Evaluation, names: list[str], picked: tuple[int, int] = (ALL, ALL)
 ) -> None:
-    """The confusion matrix, whose cells open their mistakes, with a picker of its cells (the keyboard's
-    way, kept in step with the clicks), beside each class's errors, whose bars open the class's.
+    """The confusion matrix, in counts or in shares of each true class, whose cells open their mistakes,
+    with a picker of its cells (the keyboard's way, kept in step with the clicks), beside each class's
+    errors, whose bars open the class's.
 
     Args:
         picked: the filters' true and predicted class (ALL for any), from `url_filters`.
     """
     confusion = evaluation.confusion
-    cells = evaluate.error_cells(confusion)
-    st.session_state[CELL_KEY] = picked if picked in cells else NO_CELL  # in step with clicks and filters
     clicks = st.session_state.get(CLICKS_KEY, 0)
     true_class, predicted_class = (None if c == ALL else c for c in picked)
     matrix_key, bars_key = f"mistakes_matrix_{clicks}", f"mistakes_class_bars_{clicks}"
     matrix_column, accuracy_column = st.columns([3, 2])
     with matrix_column:
         st.header("Confusion matrix")
+        as_share = widgets.share_view(VIEW_KEY, "matrix")
+        cells = evaluate.error_cells(evaluate.confusion_shares(confusion) if as_share else confusion)
+        st.session_state[CELL_KEY] = picked if picked in cells else NO_CELL  # in step with clicks and filters
         on_click = partial(open_clicked_cell, matrix_key)
-        charts.confusion_heatmap(confusion, names, (true_class, predicted_class), matrix_key, on_click)
+        charts.confusion_heatmap(
+            confusion, names, (true_class, predicted_class), matrix_key, on_click, as_share=as_share
+        )
+        how = (
+            "Each cell is its share of the true class (a row adds up to 100%), so classes with more or "
+            "fewer images compare fairly: the grey diagonal is each class's accuracy, errors are shaded "
+            "orange, darker for a larger share"
+            if as_share
+            else "Errors are shaded orange, darker for more; the right answers are the grey diagonal"
+        )
         st.caption(
-            "Rows: the true class; columns: the model's answer. Errors are shaded orange, darker for more; "
-            "the right answers are the grey diagonal; an empty cell holds none. **Click a cell** to see "
-            "its mistakes below (a diagonal cell: all of that class's)."
+            f"Rows: the true class; columns: the model's answer. {how}; an empty cell holds none. "
+            "**Click a cell** to see its mistakes below (a diagonal cell: all of that class's)."
         )
-        st.selectbox(
-            "Show the examples of a cell",
-            [NO_CELL, *cells],
-            key=CELL_KEY,
-            on_change=open_cell,
-            format_func=lambda c: (
-                "pick a cell, most errors first"
-                if c == NO_CELL
-                else f"{names[c[0]]} read as {names[c[1]]}: {confusion[c]}"
-            ),
-        )
+        cell_picker(confusion, cells, names, as_share)
     with accuracy_column:
         st.header("Errors per class")
         charts.class_error_bars(
@@ -149,6 +150,26 @@ def confusion_and_accuracy(
             partial(open_clicked_class, bars_key),
         )
         st.caption("How many of each class it reads wrong, and its accuracy. **Click a bar**: its mistakes.")
+
+
+def cell_picker(
+    confusion: np.ndarray, cells: list[tuple[int, int]], names: list[str], as_share: bool
+) -> None:
+    """The confusion matrix's error `cells` in a select box, in their order, each with its count or share
+    of the true class: the keyboard's way to a cell, which sets both class filters as a click does."""
+    shares, totals = evaluate.confusion_shares(confusion), confusion.sum(axis=1)
+
+    def said(cell: tuple[int, int]) -> str:
+        if cell == NO_CELL:
+            return f"pick a cell, {'largest share' if as_share else 'most errors'} first"
+        amount = str(confusion[cell])
+        if as_share:
+            amount = f"{charts.percent(shares[cell])} ({amount} of {totals[cell[0]]:,})"
+        return f"{names[cell[0]]} read as {names[cell[1]]}: {amount}"
+
+    st.selectbox(
+        "Show the examples of a cell", [NO_CELL, *cells], key=CELL_KEY, on_change=open_cell, format_func=said
+    )
 
 
 def filtered(evaluation: evaluate.Evaluation, names: list[str]) -> tuple[list[evaluate.Mistake], int]:

@@ -1,4 +1,5 @@
-"""Small shared widgets: a model's card, digits and digit grids, weight mosaics, the canvas's key, guard."""
+"""Small shared widgets: a model's card, digits and digit grids, weight mosaics, the canvas's key, guard,
+and the choice between a confusion matrix's counts and shares."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import streamlit as st
 from PIL import Image
 
 from mnist_mlp import colours, store
+from ui import links
 
 DATASET_LABELS = {"mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST clothes"}
+MATRIX_VIEWS = {"counts": "Counts", "share": "Share of each true class"}  # a confusion matrix's cells
 CANVAS_KEY = "canvas_generation"  # session_state: bumped to give the canvas a new key, clearing it
 # streamlit-drawable-canvas 0.13 keeps its toolbar (Update, Undo, Redo, Edit, Reset) unseen over the
 # canvas's top-right corner until a pointer hovers the canvas, and the unseen toolbar still takes
@@ -185,3 +188,16 @@ def guard_canvas_toolbar() -> None:
 def clear_canvas() -> None:
     """A callback: the canvas gets a new key, which is what clears streamlit-drawable-canvas 0.13."""
     st.session_state[CANVAS_KEY] = st.session_state.get(CANVAS_KEY, 0) + 1
+
+
+def share_view(key: str, param: str) -> bool:
+    """Whether a confusion matrix shows each cell as a share of its true class (True) or as a count,
+    chosen with a radio (reached and changed by keyboard) kept in the URL's `param` (left out for counts).
+    """
+    links.url_bound(param, key, list(MATRIX_VIEWS), "counts")
+    choice = st.radio(
+        "Cells show", list(MATRIX_VIEWS), format_func=MATRIX_VIEWS.get, horizontal=True, key=key,
+        help="Share of each true class: each cell divided by how many images of its true class there are "
+        "(a row sums to 100%), so a class with more test images does not look worse for it.",
+    )  # fmt: skip
+    return choice == "share"

@@ -97,3 +97,14 @@ def open_page(at, name: str):
 
 def texts(elements) -> list[str]:
     return [str(element.value) for element in elements]
+
+
+def chart_table(chart):
+    """The data of a chart as the browser gets it, a pandas DataFrame: an Altair chart's one dataset, or
+    the data of a chart drawn from a spec."""
+    from streamlit import dataframe_util
+
+    datasets = chart.proto.datasets
+    assert len(datasets) <= 1, f"one dataset, found {len(datasets)}"
+    source = datasets[0].data.data if datasets else chart.proto.data.data
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(source)

@@ -201,3 +201,72 @@ def test_stop_both_ends_the_runs_and_compares_what_they_learned(compare_app):
         "Test accuracy, A: 784-10 on MNIST digits",
         "Test accuracy, B: 784-10 on MNIST digits, augmented",
     ]
+
+
+def known_evaluation(labels, predicted):
+    """An evaluation whose answers are `predicted` (confidence 0.9)."""
+    import numpy as np
+
+    from mnist_mlp import evaluate
+
+    probabilities = np.full((len(labels), 10), 0.1 / 9, np.float32)
+    probabilities[np.arange(len(labels)), predicted] = 0.9
+    return evaluate.Evaluation(labels=np.array(labels), probabilities=probabilities)
+
+
+def test_the_change_in_confusion_in_images_and_in_shares_of_each_true_class(app, monkeypatch):
+    from mnist_mlp import colours
+    from tests.app.conftest import chart_table
+    from ui import picker
+
+    rest = list(range(3, 10))  # one each of 3..9, read right by both
+    labels = [0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2, *rest]  # four zeros, two ones, five twos
+    results = {
+        "tiny": known_evaluation(labels, [0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, *rest]),  # A
+        "other": known_evaluation(labels, [0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 1, *rest]),  # B
+    }
+    monkeypatch.setattr(
+        picker, "evaluation", lambda entry, on_drawings=False: results.get(entry.name, results["other"])
+    )
+
+    def change() -> dict[tuple[int, int], object]:
+        (chart,) = [
+            c
+            for c in app.get("vega_lite_chart")
+            if json.loads(c.proto.spec).get("description", "").startswith("Change")
+        ]
+        return {(int(r.true_index), int(r.predicted_index)): r for r in chart_table(chart).itertuples()}
+
+    open_page(app, "compare")
+    app.radio(key="compare_mode").set_value("saved").run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert app.selectbox(key="compare_b_model").value != "tiny"
+    assert "Confusion matrix, B minus A" in texts(app.subheader)
+    assert app.radio(key="compare_view").value == "counts" and "differences" not in app.query_params
+    # By hand: B reads one more 0 right (A read it as 1), one 1 fewer (B reads it as 2), and one more 2
+    # right: A read two 2s as 0, B reads one of them right and one as 1
+    by_hand = {(0, 0): 1, (0, 1): -1, (1, 1): -1, (1, 2): 1, (2, 2): 1, (2, 0): -2, (2, 1): 1}
+    cells = change()
+    assert {cell: row.change for cell, row in cells.items() if row.change} == by_hand
+    assert {cell: cells[cell].label for cell in by_hand} == {cell: f"{n:+}" for cell, n in by_hand.items()}
+    assert cells[(2, 0)].description == "2 read as 0: 2 fewer in B"
+    assert cells[(3, 3)].label == "0" and cells[(3, 4)].label == "" and cells[(3, 4)].fill == "transparent"
+    red, blue = cells[(1, 2)].fill, cells[(2, 0)].fill  # B more often, less often
+    assert int(red[1:3], 16) > int(red[5:7], 16) and int(blue[1:3], 16) < int(blue[5:7], 16)
+    assert cells[(1, 2)].fill == cells[(2, 1)].fill, "one image more each"
+
+    app.radio(key="compare_view").set_value("share").run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert app.query_params["differences"] == "share"
+    cells = change()
+    class_sizes = {0: 4, 1: 2, 2: 5}
+    for (t, p), n in by_hand.items():
+        assert cells[(t, p)].share_change == pytest.approx(n / class_sizes[t], abs=1e-12)
+    assert [cells[cell].label for cell in ((0, 0), (0, 1), (1, 2), (2, 0), (2, 1))] == [
+        "+25.0%", "-25.0%", "+50.0%", "-40.0%", "+20.0%"
+    ]  # fmt: skip
+    assert cells[(2, 0)].description == "2 read as 0: 40.0 percentage points less often in B (-2 of 5)"
+    one_of_two, one_of_five = (colours.luminance(cells[cell].fill) for cell in ((1, 2), (2, 1)))
+    assert one_of_two < one_of_five, "as shares, one of two ones is a larger change than one of five twos"
+    table = app.dataframe[0].value  # the accuracy differences are the diagonal's shares
+    assert table["difference"].round(6).tolist()[:3] == [0.25, -0.5, 0.2]

@@ -217,3 +217,137 @@ def test_matrix_colours_empty_errors_by_count_grey_diagonal_readable_numbers():
     assert [(c["true_index"], c["predicted_index"]) for c in picked if c["picked"]] == [
         (4, p) for p in range(10) if p != 4
     ], "a true class picked: its row's error cells outlined"
+
+
+def matrix(at):
+    """The confusion matrix on show: its spec and its 100 cells by (true, predicted)."""
+    from tests.app.conftest import chart_table
+
+    (chart,) = [chart for chart in at.get("vega_lite_chart") if "-mistakes_matrix_" in chart.proto.id]
+    table = chart_table(chart)
+    return json.loads(chart.proto.spec), {
+        (int(row.true_index), int(row.predicted_index)): row for row in table.itertuples()
+    }
+
+
+def test_the_share_view_shows_each_true_class_as_shares_and_a_click_still_opens_a_cell(app, trained, digits):
+    from mnist_mlp import evaluate
+
+    expected = evaluate.evaluate(trained.model, digits.x_test, digits.y_test)
+    confusion = expected.confusion
+    totals = np.bincount(digits.y_test, minlength=10)  # the bundled sample's 1,000 test digits
+    open_page(app, "misclassifications")
+    assert app.radio(key="mistakes_view").value == "counts" and "matrix" not in app.query_params
+    spec, cells = matrix(app)
+    assert [cells[(t, 2)].label for t in range(10) if confusion[t, 2]] == [
+        str(confusion[t, 2]) for t in range(10) if confusion[t, 2]
+    ]
+
+    app.radio(key="mistakes_view").set_value("share").run()
+    assert not app.exception and not app.error
+    assert app.query_params == {"matrix": "share"}
+    spec, cells = matrix(app)
+    assert "share of its true class" in spec["description"]
+    for (t, p), cell in cells.items():
+        assert cell.count == confusion[t, p]
+        assert cell.share == pytest.approx(confusion[t, p] / totals[t], abs=1e-12)
+    rows = np.array([[cells[(t, p)].share for p in range(10)] for t in range(10)])
+    np.testing.assert_allclose(rows.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.diag(rows), expected.per_class_accuracy)  # the diagonal: accuracy
+    worst = evaluate.error_cells(rows)[0]  # the largest share of a class, maybe not the most errors
+    assert cells[worst].label == f"{confusion[worst] / totals[worst[0]]:.1%}"
+    assert cells[worst].description == (
+        f"{worst[0]} read as {worst[1]}: {cells[worst].label} ({confusion[worst]} of {totals[worst[0]]:,})"
+    )
+    assert cells[(0, 0)].label == f"{confusion[0, 0] / totals[0]:.1%}"
+    assert {cells[(t, p)].label for t in range(10) for p in range(10) if t != p and not confusion[t, p]} == {
+        ""
+    }
+    assert all(cell.label.endswith("%") for cell in cells.values() if cell.count)
+
+    picker = app.selectbox(key="mistakes_cell")
+    assert picker.options[0] == "pick a cell, largest share first"
+    assert picker.options[1] == f"{worst[0]} read as {worst[1]}: {cells[worst].label} " + (
+        f"({confusion[worst]} of {totals[worst[0]]:,})"
+    ), "the keyboard's cell picker lists the largest shares first"
+
+    click_chart(app, "mistakes_matrix_", "cell", {"true_index": worst[0], "predicted_index": worst[1]})
+    assert filters(app) == worst
+    assert app.query_params == {"matrix": "share", "true": str(worst[0]), "predicted": str(worst[1])}
+    assert app.selectbox(key="mistakes_cell").value == worst, "the cell picker follows the click"
+    assert shown_indices(app) == [m.index for m in expected.mistakes(*worst)[:36]]
+    assert app.radio(key="mistakes_view").value == "share", "the click keeps the view"
+    spec, cells = matrix(app)
+    assert [cell for cell, row in cells.items() if row.picked] == [worst], "the clicked cell outlined"
+
+    click_chart(app, "mistakes_matrix_", "cell", {"true_index": 6, "predicted_index": 6})
+    assert filters(app) == (6, -1), "a diagonal cell: all of its class's mistakes"
+
+    app.radio(key="mistakes_view").set_value("counts").run()
+    assert app.query_params == {"true": "6"}
+    spec, cells = matrix(app)
+    assert cells[(6, 6)].label == str(confusion[6, 6])
+
+
+def test_a_link_opens_the_share_view_and_a_bad_one_the_counts(app):
+    app.query_params.update({"matrix": "share", "true": "2"})
+    open_page(app, "misclassifications")
+    assert app.radio(key="mistakes_view").value == "share" and filters(app) == (2, -1)
+    open_page(app, "home")
+    open_page(app, "misclassifications")  # the view is kept, as the filters are
+    assert app.radio(key="mistakes_view").value == "share"
+
+
+def test_a_hand_edited_view_falls_back_to_counts(app):
+    app.query_params.update({"matrix": "percent"})
+    open_page(app, "misclassifications")
+    assert not app.exception and app.radio(key="mistakes_view").value == "counts"
+    assert "matrix" not in app.query_params
+
+
+def test_share_cells_of_a_known_matrix_compare_classes_of_different_sizes():
+    from ui import charts
+
+    confusion = np.diag(np.full(10, 1000))
+    confusion[0, 0], confusion[0, 6] = 970, 10  # 980 zeros
+    confusion[1, 1], confusion[1, 7] = 1124, 11  # 1,135 ones: more errors, a smaller share
+    confusion[2, 2] = 0  # no twos at all
+    confusion[5, 5], confusion[5, 3], confusion[5, 8] = 862, 20, 10  # 892 fives
+    confusion[9, 9], confusion[9, 4] = 1, 1  # two nines, one read wrong: half the class
+    names = list("0123456789")
+    shares = {
+        (c["true_index"], c["predicted_index"]): c
+        for c in charts.confusion_cells(confusion, names, as_share=True)
+    }
+    counts = {(c["true_index"], c["predicted_index"]): c for c in charts.confusion_cells(confusion, names)}
+    assert shares[(0, 6)]["share"] == 10 / 980 and shares[(1, 7)]["share"] == 11 / 1135
+    assert [shares[cell]["label"] for cell in ((0, 6), (1, 7), (5, 3), (5, 5), (9, 4), (9, 9))] == [
+        "1.0%", "1.0%", "2.2%", "96.6%", "50.0%", "50.0%"
+    ]  # fmt: skip
+    assert shares[(5, 3)]["description"] == "5 read as 3: 2.2% (20 of 892)"
+    assert shares[(5, 5)]["description"] == "5 read right: 96.6% (862 of 892)"
+    darkness = [
+        colours.luminance(cells[cell]["fill"]) for cells in (shares, counts) for cell in ((0, 6), (1, 7))
+    ]
+    assert darkness[0] < darkness[1], "as a share, 10 of 980 zeros is darker than 11 of 1,135 ones"
+    assert darkness[2] > darkness[3], "as counts, the other way round"
+    assert shares[(9, 4)]["fill"] == colours.error_fill(40, 40) == "#7f2704", "half a class: the darkest"
+    assert shares[(2, 2)]["label"] == "–" and shares[(2, 2)]["description"] == "2: no examples"
+    assert all(shares[(2, p)]["share"] == 0 for p in range(10)), "a class with no examples: 0, not NaN"
+    assert shares[(0, 1)]["fill"] == "transparent" and shares[(0, 1)]["label"] == ""
+    assert {shares[(t, t)]["fill"] for t in range(10)} == {colours.RIGHT_FILL}
+    for cell in shares.values():
+        if cell["label"]:
+            assert colours.contrast_ratio(cell["ink"], cell["fill"]) >= 4.5, cell
+    assert counts[(5, 3)]["description"] == "5 read as 3: 20", "the counts read as before"
+
+
+def test_percentages_keep_a_sensible_precision():
+    from ui import charts
+
+    assert [charts.percent(share) for share in (0, 1, 0.003, 1 / 1135, 0.0004, 0.9996, 0.125)] == [
+        "0%", "100%", "0.3%", "0.1%", "<0.1%", ">99.9%", "12.5%"
+    ]  # fmt: skip
+    assert [charts.signed_percent(change) for change in (0, 0.25, -0.4, 0.0002)] == [
+        "0%", "+25.0%", "-40.0%", "+<0.1%"
+    ]  # fmt: skip

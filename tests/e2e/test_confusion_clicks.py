@@ -1,4 +1,5 @@
-"""The confusion matrix in Chromium: a click on a cell or a class's bar opens its mistakes below."""
+"""The confusion matrix in Chromium: a click on a cell or a class's bar opens its mistakes below, in
+counts or as shares of each true class (chosen with the keyboard)."""
 
 from __future__ import annotations
 
@@ -95,3 +96,36 @@ def test_a_click_on_a_cell_and_on_a_bar_opens_their_mistakes(page, app_url, expe
     assert (filter_value(page, "True class"), filter_value(page, "Predicted class")) == (str(worst), "any")
     assert shown_count(page) == min(int(expected.errors_per_class[worst]), SHOWN_AT_MOST)
     assert page.locator(MATRIX).locator(OUTLINES).count() == 9, "the class's row of error cells outlined"
+
+
+def test_the_share_view_is_chosen_by_keyboard_and_a_click_on_its_cell_opens_the_mistakes(
+    page, app_url, expected
+):
+    from mnist_mlp import evaluate
+    from tests.e2e import axe
+    from tests.e2e.test_keyboard import tab_to
+    from ui import charts
+
+    confusion = expected.confusion
+    shares, totals = evaluate.confusion_shares(confusion), confusion.sum(axis=1)
+    cells = [cell for cell in evaluate.error_cells(shares) if confusion[cell] <= SHOWN_AT_MOST]
+    true_class, predicted_class = cells[0]  # the largest share that the grid shows in full
+    count = int(confusion[true_class, predicted_class])
+    open_page(page, app_url, "misclassifications")
+    focused = tab_to(page, "Counts", kind="radio")
+    assert focused["ring"], "the focused Counts choice shows no focus ring"
+    page.keyboard.press("ArrowRight")  # to "Share of each true class"
+    wait_for_idle(page)
+    assert_no_exception(page)
+    assert query(page) == {"matrix": "share"}
+    assert not axe.severe(axe.lasting(page, "Misclassifications, shares")), "no serious accessibility fault"
+
+    share = charts.percent(shares[true_class, predicted_class])
+    said = f"{true_class} read as {predicted_class}: {share} ({count} of {totals[true_class]:,})"
+    click_centre(page, page.locator(MATRIX).locator(f"path[aria-label='{said}']"))
+    assert_no_exception(page)
+    assert query(page) == {"matrix": "share", "true": str(true_class), "predicted": str(predicted_class)}
+    assert shown_count(page) == count
+    outlined = page.locator(MATRIX).locator(OUTLINES)
+    assert outlined.count() == 1 and outlined.get_attribute("aria-label") == said
+    assert filter_value(page, "Show the examples of a cell") == said, "the cell picker follows"
