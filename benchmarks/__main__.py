@@ -21,6 +21,7 @@ BENCHMARKS = (
     "app_latency",
     "app_training_speed",
     "accuracy_table",
+    "full_set_pages",
 )
 
 
