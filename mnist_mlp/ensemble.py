@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     import keras
 
 
+LOSS = "sparse_categorical_crossentropy"  # as every model here is trained
+
+
 class EnsembleError(ValueError):
     """The networks cannot be joined: not MLPs, or of different depth or activation."""
 
@@ -49,7 +52,8 @@ def join(members: Sequence[keras.Model], configs: Sequence[model.MLPConfig]) -> 
         members: trained MLPs as `model.build_model` makes them, (n, 28, 28) -> (n, 10).
         configs: each member's config, in the same order.
     Returns:
-        A new Keras model built by `model.build_model(joined_config(configs))` with joined weights.
+        A new Keras model built by `model.build_model(joined_config(configs))` with joined weights,
+        compiled with a fresh optimizer of the first member's kind.
     Raises:
         EnsembleError: fewer than two networks, or networks of different depth or activation.
     """
@@ -70,6 +74,10 @@ def join(members: Sequence[keras.Model], configs: Sequence[model.MLPConfig]) -> 
             kernel = np.concatenate([k for k, _ in parts], axis=0) / count
             bias = np.mean([b for _, b in parts], axis=0)
         layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    # Compiled as a trained model is, so it can be fine-tuned and continued like one: the first
+    # member's kind of optimizer at its learning rate, with fresh moments from step 0.
+    joined.compile(optimizer=model.make_optimizer(config.replace(learning_rate_decay="none")), loss=LOSS)
+    joined.optimizer.build(joined.trainable_variables)
     return joined
 
 

@@ -49,6 +49,7 @@ def test_the_joined_model_reads_with_the_average_of_its_members_logits(members, 
     np.testing.assert_allclose(logits_by_hand(joined, images), average, atol=1e-5)
     np.testing.assert_allclose(model.predict(joined, images), softmax(average), atol=1e-5)
     assert joined.output_shape == (None, 10)
+    assert int(joined.optimizer.iterations.numpy()) == 0 and type(joined.optimizer).__name__ == "Adam"
 
 
 def test_the_joined_model_is_an_mlp_to_the_rest_of_the_app(members, real, tmp_path):
@@ -92,3 +93,19 @@ def test_joined_snapshots_put_the_members_units_side_by_side_at_the_steps_they_s
 
     assert list(joined) == [10]
     assert joined[10][:, 0, 0].tolist() == [2, 2, 3, 3, 3]
+
+
+def test_a_joined_model_is_fine_tuned_as_a_copy_like_any_saved_model(members, small_split):
+    from mnist_mlp import board, train
+
+    networks, configs = members
+    joined = ensemble.join(networks, configs)
+    config = ensemble.joined_config(configs).replace(epochs=1, batch_size=100)
+    copy = board.copy_model(joined)  # what the class board fine-tunes
+
+    result = train.train(config, small_split, previous=train.TrainResult(copy, config))
+
+    assert result.steps == len(small_split.y_train) // 100 and len(result.history) == 1
+    before = (model.predict(joined, small_split.x_val).argmax(axis=1) == small_split.y_val).mean()
+    assert result.history[-1]["val_accuracy"] > before + 0.15  # it learns (random weights: ~10%)
+    assert int(joined.optimizer.iterations.numpy()) == 0  # the joined model itself untouched
