@@ -527,12 +527,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_join(args: argparse.Namespace) -> int:
-    """Join saved models; card, Unsure limits (on the first model's training images as it trained on
-    them) and save go through `run` as for a trained model."""
+    """Join saved models; card, Unsure limits (`run.joined_split`) and save go through `run` as for a
+    trained model."""
     from mnist_mlp import ensemble, run, train
 
-    if len(args.models) < 2:
-        raise CliError("join needs two or more models")
     name = store.check_name(args.out)
     _check_name_free(name, args)
     members = [store.load(member, args.store) for member in args.models]
@@ -542,8 +540,7 @@ def run_join(args: argparse.Namespace) -> int:
     dataset = data.load(cards[0].dataset, args.data)
     _say(f"data: {dataset.source}")
     counter = _Counter(enabled=True)
-    prepared = run.with_extras(run.split(dataset, cards[0].config.seed, args.validation), cards[0].config,
-                               dataset.name, counter.update)  # fmt: skip
+    prepared = run.joined_split(dataset, [card.config for card in cards], args.validation, counter.update)
     counter.close()
     plan = run.plan(dataset, config, prepared, name=name)
     result = train.TrainResult(
@@ -554,7 +551,7 @@ def run_join(args: argparse.Namespace) -> int:
     test = run.evaluate_test(plan, joined)
     _say(f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images (loss {test.loss:.4f})")
     command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    notes = f"{_joined_notes(args.models, cards)} {args.notes}".strip()
+    notes = f"{_joined_notes(args.models, cards, len(plan.split.y_val))} {args.notes}".strip()
     path, _ = run.save(plan, result, name, rights.CLI, test=test, notes=notes, command=command,
                        overwrite=args.overwrite, store_folder=args.store)  # fmt: skip
     print(f"joined {len(members)} models into {name} ({config.architecture}): {path}")
@@ -572,7 +569,7 @@ def _member_cards(members: list[store.LoadedModel], names: list[str]) -> list[st
     return cards
 
 
-def _joined_notes(names: list[str], cards: list[store.Card]) -> str:
+def _joined_notes(names: list[str], cards: list[store.Card], validation: int) -> str:
     parts = [
         f"{name} ({card.config.architecture}, seed {card.config.seed}, {card.epochs:g} epochs, "
         f"test {_percent(card.test_accuracy)})"
@@ -581,7 +578,7 @@ def _joined_notes(names: list[str], cards: list[store.Card]) -> str:
     return (
         f"{len(cards)} networks trained apart and joined into one MLP whose logits are their average "
         f"(mnist_mlp.ensemble): {'; '.join(parts)}. The curves are the first network's; the Unsure "
-        "limits were set on its validation images."
+        f"limits were set on the {validation:,} validation images no network trained on."
     )
 
 

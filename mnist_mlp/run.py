@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mnist_mlp import cards, data, datasets, rights, train, unsure
 
 if TYPE_CHECKING:
@@ -47,6 +49,32 @@ def with_extras(
     if not (config.pen_strokes or config.outliers):
         return original
     return train.with_extras(original, config, dataset_name, on_progress)
+
+
+def joined_split(
+    dataset: Dataset,
+    configs: list[MLPConfig],
+    validation: float = VALIDATION_FRACTION,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> datasets.Split:
+    """What a model joined from networks trained with `configs` (see `ensemble`) is described by: the
+    first network's training images as it trained on them, and as validation only the digits that
+    every network held out (each network's seed picks its own split, so one's validation images are
+    another's training images), with one pen render of each when the networks drew pen strokes.
+    """
+    from mnist_mlp import pen
+
+    indices = np.arange(len(dataset.y_train))
+    held_out_by_all = np.ones(len(indices), bool)
+    for config in configs:
+        held_out = np.zeros(len(indices), bool)
+        held_out[data.split_validation(indices, dataset.y_train, validation, seed=config.seed).x_val] = True
+        held_out_by_all &= held_out
+    x_val, y_val = dataset.x_train[held_out_by_all], dataset.y_train[held_out_by_all]
+    if configs[0].pen_strokes:
+        x_val, y_val = pen.add_renders(x_val, y_val, 1, seed=configs[0].seed + 1)
+    first = with_extras(split(dataset, configs[0].seed, validation), configs[0], dataset.name, on_progress)
+    return datasets.Split(first.x_train, first.y_train, x_val, y_val)
 
 
 def suggested_name(dataset_name: str, config: MLPConfig) -> str:

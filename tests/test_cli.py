@@ -454,7 +454,9 @@ def test_join_saves_one_model_that_reads_with_the_average_of_two(capsys, cli_sto
     assert card.test_accuracy == pytest.approx(
         float((model.predict(joined.model, digits.x_test).argmax(1) == digits.y_test).mean()), abs=1e-6
     )
-    assert joined.detector is not None and set(joined.snapshots) <= set(first.snapshots)
+    shared = sorted(set(first.snapshots) & set(second.snapshots))
+    assert joined.detector is not None and shared and sorted(joined.snapshots) == shared
+    assert all(joined.snapshots[step].shape == (96, 28, 28) for step in shared)
     assert ensemble.joined_config([first.card.config, second.card.config]) == card.config
 
 
@@ -470,6 +472,9 @@ def _logits(network, images: np.ndarray) -> np.ndarray:
 
 def test_join_refuses_what_it_cannot_join_in_one_line(capsys, cli_store):
     code, _, err = run(capsys, "join", "tiny", "--out", "alone", "--store", cli_store)
-    assert (code, err.strip()) == (2, "mnist_mlp join: error: join needs two or more models")
+    assert (code, err.strip()) == (
+        2,
+        "mnist_mlp join: error: Joining needs at least two networks. Received: 1.",
+    )
     code, _, err = run(capsys, "join", "tiny", "no-such-model", "--out", "x", "--store", cli_store)
     assert code == 2 and "no-such-model" in err and "Traceback" not in err

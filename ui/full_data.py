@@ -32,9 +32,12 @@ def offer(name: str, key: str) -> None:
         if name == "mnist":
             fetch.fetch_mnist(on_progress=lambda share, message: bar.progress(share, text=message))
         else:
-            with st.spinner("Downloading…"):
-                if data.load(name, allow_download=True).is_sample:
-                    raise fetch.FetchError("the download did not work; still the bundled sample")
+            bar.progress(0.1, text="Downloading with Keras…")
+            full = data.load(name, allow_download=True)
+            if full.is_sample:
+                bar.empty()
+                st.error(f"Still the sample: {full.source}")
+                return
     except (fetch.FetchError, ValueError, OSError) as err:
         bar.empty()
         st.error(f"Could not get the full set: {err}")

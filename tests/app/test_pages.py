@@ -65,7 +65,7 @@ def test_the_full_mnist_button_fetches_it_and_every_page_uses_it(app, monkeypatc
         datasets.MNIST_SHA256
     )
     assert any("the full set, 60,000 training and 10,000 test images" in line for line in texts(app.markdown))
-    assert not app.info or not any("For the full" in info for info in texts(app.info))
+    assert not any("For the full" in info for info in texts(app.info))
     open_page(app, "data")
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics == {"Training images": "60,000", "Test images": "10,000", "In use": "full set"}
