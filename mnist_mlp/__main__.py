@@ -4,4 +4,5 @@ import sys
 
 from mnist_mlp.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process imports it (spawn)
+    sys.exit(main())

@@ -7,7 +7,10 @@ these renders do not. The benchmarks, the browser tests and pen-stroke training 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import concurrent.futures
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +28,7 @@ SUPERSAMPLE = 3  # strokes are drawn at 3x and shrunk: anti-aliased edges like t
 MIN_SIZE = 40  # px: smaller is a tap, not a drawing (preprocess.to_mnist calls it blank)
 LEGIBLE_BRUSH_SHARE = 1 / 6  # a brush up to this share of the drawing's longer side leaves it legible
 LEGIBLE_TRAINING_SHARE = 0.75  # pen-stroke training renders drawn large enough for the pen
+RENDER_CHUNK = 500  # digits one worker draws with one seed; the unit of progress too
 MAX_RENDERED_DIGITS = 60_000  # every digit of the full MNIST training set; a larger set gets this many
 MAX_TRAINING_SHAKE = 0.02  # their shaky hand wanders by up to 2% of the drawing's size
 _NEIGHBOURS = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
@@ -286,21 +290,41 @@ def add_renders(
         images: (n, 28, 28) uint8, ink white on black; labels: (n,) integer labels.
         per_digit: renders of each image to add, >= 1.
         seed: the same inputs and seed give the same renders.
-        on_progress: called with (images done, n) every few hundred images.
+        on_progress: called with (images done, n) as each chunk of RENDER_CHUNK images is drawn.
 
     Returns:
         ((n * (1 + per_digit), 28, 28) uint8, labels): the originals first, then the renders.
     """
-    from mnist_mlp import preprocess
-
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 3 or images.dtype != np.uint8 or labels.shape != (len(images),) or per_digit < 1:
         raise ValueError(
             "Expected (n, 28, 28) uint8 images, n labels and per_digit >= 1. Received: "
             f"images {images.shape} {images.dtype}, labels {labels.shape}, per_digit={per_digit!r}."
         )
+    starts = range(0, len(images), RENDER_CHUNK)
+    seeds = np.random.SeedSequence(seed).spawn(len(starts))  # one per chunk, whoever draws it
+    chunks = [
+        (images[start : start + RENDER_CHUNK], per_digit, chunk_seed)
+        for start, chunk_seed in zip(starts, seeds, strict=True)
+    ]
+    parts = []
+    for part in _drawn_on_every_core(chunks):
+        parts.append(part)
+        if on_progress is not None:
+            on_progress(min(len(parts) * RENDER_CHUNK, len(images)), len(images))
+    renders = np.concatenate(parts) if parts else np.zeros((0, per_digit, *images.shape[1:]), np.uint8)
+    drawn = renders.any(axis=(2, 3))  # (n, k): renders that came out
+    extra_images = renders[drawn]
+    extra_labels = np.repeat(labels[:, None], per_digit, axis=1)[drawn]
+    return np.concatenate([images, extra_images]), np.concatenate([labels, extra_labels])
+
+
+def _render_chunk(images: np.ndarray, per_digit: int, seed: np.random.SeedSequence) -> np.ndarray:
+    """(n, per_digit, 28, 28) uint8 renders of `images` (all zero where none came out)."""
+    from mnist_mlp import preprocess
+
     rng = np.random.default_rng(seed)
-    renders = np.zeros((len(images), per_digit, *images.shape[1:]), np.uint8)  # (n, k, 28, 28)
+    renders = np.zeros((len(images), per_digit, *images.shape[1:]), np.uint8)
     for index, digit in enumerate(images):
         if digit.max() >= 128:  # a digit too faint to trace stays out: its renders stay blank
             strokes = trace(digit)
@@ -311,12 +335,26 @@ def add_renders(
                 prepared = preprocess.to_mnist(picture.canvas)  # (28, 28) float32 in [0, 1], or None
                 if prepared is not None:
                     renders[index, variant] = np.rint(prepared * 255).astype(np.uint8)
-        if on_progress is not None and ((index + 1) % 200 == 0 or index + 1 == len(images)):
-            on_progress(index + 1, len(images))
-    drawn = renders.any(axis=(2, 3))  # (n, k): renders that came out
-    extra_images = renders[drawn]
-    extra_labels = np.repeat(labels[:, None], per_digit, axis=1)[drawn]
-    return np.concatenate([images, extra_images]), np.concatenate([labels, extra_labels])
+    return renders
+
+
+def _drawn_on_every_core(chunks: list[tuple]) -> Iterator[np.ndarray]:
+    """`_render_chunk` of each chunk, in order. Drawing is pure Python and numpy, one core's work per
+    chunk (~2.5 ms a render), so beyond one chunk, worker processes draw them side by side: spawned,
+    so none inherits TensorFlow's threads. Each chunk has its own seed, so the renders do not depend
+    on how many cores draw them."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if len(chunks) < 2 or cores < 2:
+        yield from (_render_chunk(*chunk) for chunk in chunks)
+        return
+    context = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(min(cores, len(chunks)), mp_context=context)
+    try:
+        jobs = [pool.submit(_render_chunk, *chunk) for chunk in chunks]
+        for job in jobs:
+            yield job.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def with_renders(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -162,3 +164,15 @@ def test_with_renders_adds_renders_to_both_halves_of_a_split():
     assert np.array_equal(drawn.y_train[12:], np.repeat(labels[:12], 2))
     assert np.array_equal(drawn.y_val[6:], labels[12:18])
     assert done[-1] == (18, 18)  # every chosen digit, training and validation, counted once
+
+
+def test_renders_depend_on_the_seed_alone_not_on_how_many_cores_draw_them(monkeypatch):
+    images, labels = mnist_digits()
+    images, labels = images[:12], labels[:12]
+    monkeypatch.setattr(pen, "RENDER_CHUNK", 5)  # three chunks: drawn by two worker processes
+    in_workers, _ = pen.add_renders(images, labels, 1, seed=4)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # one core: drawn here, in turn
+    here, _ = pen.add_renders(images, labels, 1, seed=4)
+
+    np.testing.assert_array_equal(in_workers, here)
+    assert in_workers[12:].any(axis=(1, 2)).sum() >= 10  # and they are drawings, not blanks
