@@ -188,7 +188,7 @@ def _add_join(commands: argparse._SubParsersAction) -> None:
     join.add_argument("--out", required=True, metavar="NAME", help="save the joined model under this name")
     join.add_argument("--overwrite", action="store_true", help="replace an existing model of that name")
     join.add_argument("--validation", type=float, default=0.1, metavar="FRACTION",
-                      help="as the first model was trained with (default: %(default)s)")  # fmt: skip
+                      help="the share each model held out as it trained (default: %(default)s)")  # fmt: skip
     join.add_argument("--notes", default="", help="a note for the model's card")
     join.add_argument("--data", metavar="PATH", help="a Keras-style .npz or a folder of the four IDX files")
     _add_store(join)
