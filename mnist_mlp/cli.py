@@ -548,10 +548,12 @@ def run_join(args: argparse.Namespace) -> int:
         snapshots=ensemble.joined_snapshots([member.snapshots for member in members]),
         seconds=sum(card.training_seconds for card in cards),
     )  # fmt: skip
+    validation = _validation_line(dict(zip(args.models, members, strict=True)), joined, plan.split)
+    _say(validation)
     test = run.evaluate_test(plan, joined)
     _say(f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images (loss {test.loss:.4f})")
     command = "python -m mnist_mlp " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    notes = f"{_joined_notes(args.models, cards, len(plan.split.y_val))} {args.notes}".strip()
+    notes = f"{_joined_notes(args.models, cards)} {validation} {args.notes}".strip()
     path, _ = run.save(plan, result, name, rights.CLI, test=test, notes=notes, command=command,
                        overwrite=args.overwrite, store_folder=args.store)  # fmt: skip
     print(f"joined {len(members)} models into {name} ({config.architecture}): {path}")
@@ -569,7 +571,20 @@ def _member_cards(members: list[store.LoadedModel], names: list[str]) -> list[st
     return cards
 
 
-def _joined_notes(names: list[str], cards: list[store.Card], validation: int) -> str:
+def _validation_line(members: dict[str, store.LoadedModel], joined, split) -> str:
+    """The joined model and each member on the validation images no member trained on: the figures
+    to choose between them by, the test set left alone."""
+    from mnist_mlp import evaluate
+
+    def score(network) -> str:
+        return f"{evaluate.evaluate(network, split.x_val, split.y_val).accuracy:.2%}"
+
+    each = ", ".join(f"{name} {score(member.model)}" for name, member in members.items())
+    images = f"{len(split.y_val):,} validation images"
+    return f"On the {images} no network trained on: joined {score(joined)}, {each}."
+
+
+def _joined_notes(names: list[str], cards: list[store.Card]) -> str:
     parts = [
         f"{name} ({card.config.architecture}, seed {card.config.seed}, {card.epochs:g} epochs, "
         f"test {_percent(card.test_accuracy)})"
@@ -578,7 +593,7 @@ def _joined_notes(names: list[str], cards: list[store.Card], validation: int) ->
     return (
         f"{len(cards)} networks trained apart and joined into one MLP whose logits are their average "
         f"(mnist_mlp.ensemble): {'; '.join(parts)}. The curves are the first network's; the Unsure "
-        f"limits were set on the {validation:,} validation images no network trained on."
+        "limits were set on the validation images no network trained on."
     )
 
 

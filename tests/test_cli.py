@@ -454,6 +454,8 @@ def test_join_saves_one_model_that_reads_with_the_average_of_two(capsys, cli_sto
     assert card.test_accuracy == pytest.approx(
         float((model.predict(joined.model, digits.x_test).argmax(1) == digits.y_test).mean()), abs=1e-6
     )
+    assert "validation images no network trained on: joined " in card.notes and ", tiny-b " in card.notes
+    assert card.samples["validation"] < 0.05 * 4000  # only the digits both held out (and no renders)
     shared = sorted(set(first.snapshots) & set(second.snapshots))
     assert joined.detector is not None and shared and sorted(joined.snapshots) == shared
     assert all(joined.snapshots[step].shape == (96, 28, 28) for step in shared)
