@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,7 +113,9 @@ def load_keras_bytes(data: bytes, *, label: str = "upload") -> keras.Model:
         copy = Path(folder) / "model.keras"
         copy.write_bytes(data)
         try:
-            model = keras.saving.load_model(copy, compile=True, safe_mode=True)
+            with warnings.catch_warnings():  # a joined model's optimizer is saved before it has moments
+                warnings.filterwarnings("ignore", "Skipping variable loading for optimizer", UserWarning)
+                model = keras.saving.load_model(copy, compile=True, safe_mode=True)
         except Exception as err:  # Keras raises many types for a bad file; all mean "refused"
             raise ModelFileError(f"{label}: Keras could not load it: {_first_line(err)}") from err
     check_model(model, label=label)
