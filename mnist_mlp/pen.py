@@ -349,10 +349,16 @@ def _drawn_on_every_core(chunks: list[tuple]) -> Iterator[np.ndarray]:
         return
     context = multiprocessing.get_context("spawn")
     pool = concurrent.futures.ProcessPoolExecutor(min(cores, len(chunks)), mp_context=context)
+    done = 0
     try:
         jobs = [pool.submit(_render_chunk, *chunk) for chunk in chunks]
         for job in jobs:
             yield job.result()
+            done += 1
+    except concurrent.futures.process.BrokenProcessPool:
+        # Workers cannot start where the main program cannot be imported again (read from stdin,
+        # say): the rest is drawn here, the same renders, as each chunk has its own seed.
+        yield from (_render_chunk(*chunk) for chunk in chunks[done:])
     finally:
         pool.shutdown(cancel_futures=True)
 

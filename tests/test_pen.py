@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +179,27 @@ def test_renders_depend_on_the_seed_alone_not_on_how_many_cores_draw_them(monkey
 
     np.testing.assert_array_equal(in_workers, here)
     assert in_workers[12:].any(axis=(1, 2)).sum() >= 10  # and they are drawings, not blanks
+
+
+def test_renders_are_drawn_here_when_no_worker_process_can_start(tmp_path, monkeypatch):
+    """A program read from standard input cannot be imported by spawned workers: the same renders
+    come, drawn in the one process."""
+    script = (
+        "import numpy as np\n"
+        "from mnist_mlp import pen\n"
+        "from tests.conftest import mnist_digits\n"
+        "pen.RENDER_CHUNK = 4\n"
+        "images, labels = mnist_digits()\n"
+        "drawn, _ = pen.add_renders(images[:10], labels[:10], 1, seed=4)\n"
+        f"np.save({str(tmp_path / 'drawn.npy')!r}, drawn)\n"
+    )
+    done = subprocess.run([sys.executable, "-"], input=script, text=True, capture_output=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1], check=False)  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "BrokenProcessPool" not in done.stderr
+    monkeypatch.setattr(pen, "RENDER_CHUNK", 4)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # drawn here, in turn
+    images, labels = mnist_digits()
+    expected, _ = pen.add_renders(images[:10], labels[:10], 1, seed=4)
+    np.testing.assert_array_equal(np.load(tmp_path / "drawn.npy"), expected)
