@@ -531,6 +531,8 @@ def run_join(args: argparse.Namespace) -> int:
     trained model."""
     from mnist_mlp import ensemble, run, train
 
+    if len(set(args.models)) < len(args.models):
+        raise CliError("a model is named twice; join different models")
     name = store.check_name(args.out)
     _check_name_free(name, args)
     members = [store.load(member, args.store) for member in args.models]

@@ -8,8 +8,10 @@ these renders do not. The benchmarks, the browser tests and pen-stroke training 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -308,10 +310,11 @@ def add_renders(
         for start, chunk_seed in zip(starts, seeds, strict=True)
     ]
     parts = []
-    for part in _drawn_on_every_core(chunks):
-        parts.append(part)
-        if on_progress is not None:
-            on_progress(min(len(parts) * RENDER_CHUNK, len(images)), len(images))
+    with contextlib.closing(_drawn_on_every_core(chunks)) as drawn_chunks:  # the pool ends if we stop
+        for part in drawn_chunks:
+            parts.append(part)
+            if on_progress is not None:
+                on_progress(min(len(parts) * RENDER_CHUNK, len(images)), len(images))
     renders = np.concatenate(parts) if parts else np.zeros((0, per_digit, *images.shape[1:]), np.uint8)
     drawn = renders.any(axis=(2, 3))  # (n, k): renders that came out
     extra_images = renders[drawn]
@@ -356,9 +359,14 @@ def _drawn_on_every_core(chunks: list[tuple]) -> Iterator[np.ndarray]:
             yield job.result()
             done += 1
     except concurrent.futures.process.BrokenProcessPool:
+        if done:  # a worker died part-way (out of memory, say): that is an error, not a set-up
+            raise
         # Workers cannot start where the main program cannot be imported again (read from stdin,
-        # say): the rest is drawn here, the same renders, as each chunk has its own seed.
-        yield from (_render_chunk(*chunk) for chunk in chunks[done:])
+        # say): all is drawn here, the same renders, as each chunk has its own seed.
+        warnings.warn(
+            "pen renders: no worker process could start; drawing them in this process", stacklevel=2
+        )
+        yield from (_render_chunk(*chunk) for chunk in chunks)
     finally:
         pool.shutdown(cancel_futures=True)
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mnist_mlp.model import MLPConfig
 
 MAX_NAME_LENGTH = 63  # store.check_name's limit
+MIN_JOINED_VALIDATION = 20  # digits every joined network held out: with fewer the limits are guesses
 VALIDATION_FRACTION = 0.1  # share of the training images held out to validate on (the app's; --validation)
 
 
@@ -70,6 +71,12 @@ def joined_split(
         held_out = np.zeros(len(indices), bool)
         held_out[data.split_validation(indices, dataset.y_train, validation, seed=config.seed).x_val] = True
         held_out_by_all &= held_out
+    if held_out_by_all.sum() < MIN_JOINED_VALIDATION:
+        raise ValueError(
+            f"Only {held_out_by_all.sum()} of the {len(indices):,} training images were held out by every "
+            f"network (each network's seed picks its own {validation:.0%}), too few to set the Unsure limits "
+            f"on; expected at least {MIN_JOINED_VALIDATION}. Join fewer networks, or train on more data."
+        )
     x_val, y_val = dataset.x_train[held_out_by_all], dataset.y_train[held_out_by_all]
     if configs[0].pen_strokes:
         x_val, y_val = pen.add_renders(x_val, y_val, 1, seed=configs[0].seed + 1)

@@ -23,6 +23,10 @@ from mnist_mlp.model import IMAGE_SHAPE, NUM_CLASSES
 if TYPE_CHECKING:
     import keras
 
+# A joined model (`ensemble`) is saved with its optimizer not yet built, so there are no moments for
+# Keras to load, which it warns about at every load. Set once, for the process: catch_warnings in a
+# load would not be thread-safe between sessions.
+warnings.filterwarnings("ignore", "Skipping variable loading for optimizer", UserWarning)
 MAX_FILE_BYTES = 64 * 2**20  # a 784-700-500-10 model with Adam state is about 11 MB
 MAX_UNCOMPRESSED_BYTES = 256 * 2**20  # bounds a zip bomb
 MAX_CONFIG_BYTES = 2**20
@@ -113,9 +117,7 @@ def load_keras_bytes(data: bytes, *, label: str = "upload") -> keras.Model:
         copy = Path(folder) / "model.keras"
         copy.write_bytes(data)
         try:
-            with warnings.catch_warnings():  # a joined model's optimizer is saved before it has moments
-                warnings.filterwarnings("ignore", "Skipping variable loading for optimizer", UserWarning)
-                model = keras.saving.load_model(copy, compile=True, safe_mode=True)
+            model = keras.saving.load_model(copy, compile=True, safe_mode=True)
         except Exception as err:  # Keras raises many types for a bad file; all mean "refused"
             raise ModelFileError(f"{label}: Keras could not load it: {_first_line(err)}") from err
     check_model(model, label=label)

@@ -32,10 +32,10 @@ def offer(name: str, key: str) -> None:
         if name == "mnist":
             fetch.fetch_mnist(on_progress=lambda share, message: bar.progress(share, text=message))
         else:
-            bar.progress(0.1, text="Downloading with Keras…")
-            full = data.load(name, allow_download=True)
+            bar.empty()  # Keras reports no progress to show: a spinner says it is at work
+            with st.spinner("Downloading with Keras…"):
+                full = data.load(name, allow_download=True)
             if full.is_sample:
-                bar.empty()
                 st.error(f"Still the sample: {full.source}")
                 return
     except (fetch.FetchError, ValueError, OSError) as err:
