@@ -155,6 +155,13 @@ def misread_class() -> str:
     return str(int(np.bincount(sample.y_test[reads != sample.y_test], minlength=10).argmax()))
 
 
+def settled_after_charts(page) -> None:
+    """Wait until the charts are drawn and the run their first selection event starts has ended: a
+    choice made before that is lost to the rerun (seen after an earlier test had warmed the caches)."""
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+    wait_for_idle(page)
+
+
 def gallery_when(page, done, timeout_s: float = 60) -> list[str]:
     """The misread images' alt texts once `done(alts)` holds, or as they are after `timeout_s`."""
     gallery = page.locator("[role='group'][aria-label$='misread images'] img")
@@ -173,6 +180,7 @@ def test_a_model_is_picked_and_mistakes_filtered_with_the_keyboard_alone(page, a
     page.get_by_role("heading", name="fashion-mlp").wait_for(timeout=60_000)  # its card
 
     axe.open_rendered(page, app_url, "misclassifications?model=digits-mlp")
+    settled_after_charts(page)
     choose_by_typing(page, "True class", true_class)
     said = f": {widgets.article(true_class)}, read as "
     # The unfiltered gallery is already there: wait until the filtered one has replaced it.
