@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mnist_mlp import datasets, my_drawings, run, store
-from mnist_mlp.model import NUM_CLASSES
+from mnist_mlp.model import LOSS, NUM_CLASSES
 
 if TYPE_CHECKING:
     import threading
@@ -34,7 +34,6 @@ FINE_TUNE_TIMES = 10  # copies of each drawing among the training images, so a f
 REHEARSAL_IMAGES = 6000  # training images trained on beside the drawings, so the copy keeps what it
 # knew; a cap keeps a fine-tune to seconds on the full 60,000 as on the bundled 3,600
 TUNED_SUFFIX = "-tuned"
-LOSS = "sparse_categorical_crossentropy"  # as train compiles every model
 
 
 class BoardError(ValueError):

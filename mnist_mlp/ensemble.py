@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     import keras
 
 
-LOSS = "sparse_categorical_crossentropy"  # as every model here is trained
-
-
 class EnsembleError(ValueError):
     """The networks cannot be joined: not MLPs, or of different depth or activation."""
 
@@ -77,7 +74,8 @@ def join(members: Sequence[keras.Model], configs: Sequence[model.MLPConfig]) -> 
     # Compiled as a trained model is, so it can be fine-tuned and continued like one: the first
     # member's kind of optimizer at its learning rate, from step 0. Not built: its moments, all zero,
     # would triple the saved file (92 MB at 784-2400-2400-10); training builds them when it starts.
-    joined.compile(optimizer=model.make_optimizer(config.replace(learning_rate_decay="none")), loss=LOSS)
+    optimizer = model.make_optimizer(config.replace(learning_rate_decay="none"))
+    joined.compile(optimizer=optimizer, loss=model.LOSS)
     return joined
 
 

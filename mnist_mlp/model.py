@@ -26,6 +26,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "selu")
 OPTIMIZERS = ("adam", "sgd", "adagrad", "rmsprop")
 LEARNING_RATE_DECAYS = ("none", "cosine")
 MAX_PEN_STROKES = 8  # pen-stroke renders per digit: more adds time, not variety
+LOSS = "sparse_categorical_crossentropy"  # what every model here is trained on: integer labels
 MIN_OUTLIERS, MAX_OUTLIERS = 10, 60_000  # images of no class for outlier exposure, when on
 
 

@@ -19,6 +19,7 @@ from mnist_mlp import augment
 from mnist_mlp.datasets import Split
 from mnist_mlp.model import (
     IMAGE_SHAPE,
+    LOSS,
     NUM_CLASSES,
     MLPConfig,
     build_model,
@@ -348,7 +349,7 @@ def _follow_optimizer_settings(model: keras.Model, config: MLPConfig, total_step
         optimizer.learning_rate = learning_rate(config, total_steps, as_schedule=scheduled, start_step=steps)
         return
     fresh = make_optimizer(config, total_steps, start_step=steps)
-    model.compile(optimizer=fresh, loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=fresh, loss=LOSS)
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(steps)
 
@@ -360,7 +361,7 @@ def new_result(config: MLPConfig, total_steps: int) -> TrainResult:
         total_steps: optimizer steps of the coming run, which a decaying learning rate spans.
     """
     model = build_model(config)
-    model.compile(optimizer=make_optimizer(config, total_steps), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=make_optimizer(config, total_steps), loss=LOSS)
     return TrainResult(model=model, config=config)
 
 
