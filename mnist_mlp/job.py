@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_mlp import model, train
+from mnist_mlp import lesson, model, train
 from mnist_mlp.datasets import Split
 
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 ACTIVE = (QUEUED, RUNNING)
 MAX_POINTS = 2000  # progress reports kept for charts; older batch reports are thinned beyond this
 WEIGHTS_EVERY_SECONDS = 2.0  # how often the live first-layer weights are copied out: as often as shown
+RECORD_WEIGHTS_EVERY_SECONDS = 0.5  # with a recording: often enough for a replay of a short run
 QUEUE_POLL_SECONDS = 0.1  # how often a queued job checks for a free slot or a stop
 
 _logger = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class TrainingJob:
         slots: a semaphore shared by all jobs that limits how many train at once; a job waits
             (status QUEUED) until it gets one.
         weight_units: first-layer units copied out for live display.
+        pace: a live lesson's pace, pause and step (see `lesson.Pace`); None runs at full speed.
+        panel: test images to read after every compiled call, kept with the weights for replay in
+            `recording` (see `lesson.Recording`).
     """
 
     def __init__(
@@ -67,6 +71,8 @@ class TrainingJob:
         slots: threading.Semaphore | None = None,
         weight_units: int = train.SNAPSHOT_UNITS,
         snapshot_steps: Sequence[int] = train.SNAPSHOT_STEPS,
+        pace: lesson.Pace | None = None,
+        panel: lesson.Panel | None = None,
     ) -> None:
         self.config = config
         self.epochs = epochs or config.epochs
@@ -75,6 +81,9 @@ class TrainingJob:
         self._slots = slots
         self._weight_units = weight_units
         self._snapshot_steps = tuple(snapshot_steps)
+        self.pace = pace
+        self.recording = lesson.Recording(panel) if panel is not None else None
+        self._panel_reader: lesson.PanelReader | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._status = QUEUED
@@ -159,12 +168,14 @@ class TrainingJob:
             live = self._previous or _new_result(self.config, len(self._data.x_train), self.epochs)
             with self._lock:
                 self._live = live
-            self._copy_weights(force=True)
+            if self.recording is not None:
+                self._panel_reader = lesson.PanelReader(live.model, self.recording.panel)
+            self._watch(live.steps, force=True)
             result = train.train(
-                self.config, self._data, previous=live, epochs=self.epochs,
-                on_progress=self._on_progress, stop=self._stop, snapshot_steps=self._snapshot_steps,
+                self.config, self._data, previous=live, epochs=self.epochs, on_progress=self._on_progress,
+                stop=self._stop, snapshot_steps=self._snapshot_steps, pace=self.pace,
             )  # fmt: skip
-            self._copy_weights(force=True)
+            self._watch(result.steps, force=True)
             with self._lock:
                 self._result = result
                 self._status = STOPPED if result.stopped else FINISHED
@@ -172,6 +183,7 @@ class TrainingJob:
             self._fail(err)
         finally:
             self._data = None  # the arrays were needed for the run only
+            self._panel_reader = None  # its compiled call holds the model
             if self._slots is not None:
                 self._slots.release()
 
@@ -218,17 +230,24 @@ class TrainingJob:
                 self._points = [
                     p for index, p in enumerate(self._points) if p.kind == "epoch" or index % 2 == 0
                 ]
-        self._copy_weights(force=progress.kind == "epoch")
+        slow = self.pace is not None and self.pace.slow  # at a lesson's pace every step is shown
+        self._watch(progress.step, force=progress.kind == "epoch" or slow)
 
-    def _copy_weights(self, force: bool = False) -> None:
-        """Copy the first-layer weights out, in the training thread, between compiled calls."""
+    def _watch(self, step: int, force: bool = False) -> None:
+        """In the training thread, between compiled calls: read the panel, and now and then (always
+        when `force`) copy the first-layer weights out; both recorded for replay."""
+        if self._panel_reader is not None:
+            self.recording.add_answers(step, self._panel_reader.probabilities())
         now = time.monotonic()
-        if self._live is None or (not force and now - self._weights_at < WEIGHTS_EVERY_SECONDS):
+        every = WEIGHTS_EVERY_SECONDS if self.recording is None else RECORD_WEIGHTS_EVERY_SECONDS
+        if self._live is None or (not force and now - self._weights_at < every):
             return
         weights = model.first_layer_weights(self._live.model)[: self._weight_units].copy()
         with self._lock:
             self._weights = weights  # (units, 28, 28) float32
             self._weights_at = now
+        if self.recording is not None:
+            self.recording.add_weights(step, weights)
 
 
 def _reason(err: BaseException) -> str:

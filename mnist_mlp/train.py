@@ -31,6 +31,8 @@ from mnist_mlp.model import (
 if TYPE_CHECKING:
     import keras
 
+    from mnist_mlp.lesson import Pace
+
 SNAPSHOT_STEPS = (0, 10, 100, 1000, 10000)  # plus every epoch end: early steps change most
 SNAPSHOT_UNITS = 64  # first-layer units kept per snapshot: enough for a grid, small in memory
 MAX_SNAPSHOTS = 40  # a long run keeps its early snapshots and an even spread of the later ones
@@ -110,6 +112,7 @@ def train(
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     snapshot_steps: Sequence[int] = SNAPSHOT_STEPS,
+    pace: Pace | None = None,
 ) -> TrainResult:
     """Train a new model from `config`, or go on training `previous` (weights, optimizer, history).
 
@@ -123,6 +126,8 @@ def train(
         stop: when set (from any thread), training ends after the current call (< ~0.1 s) and
             the model keeps what it learned; the result has `stopped=True`.
         snapshot_steps: optimizer steps at which to keep first-layer weights, besides epoch ends.
+        pace: when given, asked before every compiled call how many steps may run (a live lesson's
+            pace, pause and step: see `lesson.Pace`); time spent held back is not training time.
     """
     x_train, y_train, x_val, y_val = split
     _check_arrays(x_train, y_train, "training")
@@ -135,15 +140,16 @@ def train(
     pending_snapshots = sorted(s for s in set(snapshot_steps) if s >= result.steps)
     _snapshot_if_due(result, pending_snapshots)
     result.stopped = False
-    run = _Run(first_epoch + run_epochs - 1, run_epochs * len(x_train), pending_snapshots)
+    run = _Run(first_epoch + run_epochs - 1, run_epochs * len(x_train), pending_snapshots, pace=pace)
     for epoch in range(first_epoch, run.last_epoch + 1):
         tally = _train_epoch(runner, result, run, epoch, on_progress, stop)
-        _end_epoch(runner, result, run, epoch, tally, on_progress)
+        if tally.batch:  # an epoch stopped before its first step (a paused lesson) adds nothing
+            _end_epoch(runner, result, run, epoch, tally, on_progress)
         if stop is not None and stop.is_set():
             result.stopped = True
             break
     result.snapshots = thin_snapshots(result.snapshots)
-    result.seconds += time.perf_counter() - run.started
+    result.seconds += run.training_seconds()
     result.images_seen += run.images
     result.config = config
     return result
@@ -159,10 +165,16 @@ class _Run:
     started: float = field(default_factory=time.perf_counter)
     images: int = 0  # images trained on so far
     steps_per_call: int = 1  # follows the clock: see `_next_steps_per_call`
+    pace: Pace | None = None  # a lesson's pace, pause and step
+
+    def training_seconds(self) -> float:
+        """Seconds of this run so far, less those a lesson's pace held it back."""
+        held = self.pace.waited_seconds if self.pace is not None else 0.0
+        return max(time.perf_counter() - self.started - held, 0.0)
 
     def speed(self) -> float:
-        """Images per second over this run so far."""
-        return self.images / max(time.perf_counter() - self.started, 1e-9)
+        """Images per second over this run's training time so far."""
+        return self.images / max(self.training_seconds(), 1e-9)
 
 
 @dataclass
@@ -214,6 +226,10 @@ def _train_epoch(
     tally = _Tally(batches=math.ceil(len(order) / runner.config.batch_size), size=len(order))
     while tally.batch < tally.batches:
         count = _call_size(run, tally, result.steps)
+        if run.pace is not None:
+            count = run.pace.take(count, stop)
+            if not count:  # stopped while held back
+                break
         call_started = time.perf_counter()
         step_losses, correct, inliers, images = runner.run(order, tally.batch, count)
         run.steps_per_call = _next_steps_per_call(count, time.perf_counter() - call_started)

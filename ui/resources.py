@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -159,6 +160,16 @@ def listing(folder: str, fingerprint: tuple, shipped_ns: int) -> list[store.Stor
 @st.cache_resource
 def training_slots() -> threading.Semaphore:
     return threading.Semaphore(MAX_TRAININGS)
+
+
+@st.cache_resource
+def watched_runs() -> weakref.WeakValueDictionary:
+    """Watch id -> the run (ui.training.Training) it shows, for every session's watch link.
+
+    Weak: a run lives as long as the session that trains it keeps it; a closed tab frees it, and
+    its watchers are told it has gone.
+    """
+    return weakref.WeakValueDictionary()
 
 
 mtime_ns = store.mtime_ns  # the cache key of a file: its time of change, 0 when missing

@@ -1,4 +1,5 @@
-"""What the Train page shows of a run: its live progress and forming weights, then the results."""
+"""What the Train page shows of a run: its live progress, panel and forming weights, then the results and
+the replay; and the same, read-only, to someone watching it through a link."""
 
 from __future__ import annotations
 
@@ -7,39 +8,56 @@ import time
 import streamlit as st
 
 from mnist_mlp import job, model, train
-from ui import charts, picker, resources, training, widgets
+from ui import charts, lesson_views, picker, resources, training, widgets
 
 FIRST_PROGRESS_CHECK_SECONDS = 0.05  # while a run starts, how often the page looks for its first report
+
+
+def own_run(session: training.Training) -> None:
+    """This session's run: live with its controls while it goes, then its results."""
+    if session.job.done:
+        results(session)
+    else:
+        live(session)
+        live_weights(session)
 
 
 @st.fragment(run_every=training.POLL_SECONDS)
 def live(session: training.Training) -> None:
     """Redrawn every poll while the job runs, without rerunning the rest of the page."""
+    progress(session)
+    lesson_views.controls(session)
+    lesson_views.panel(session)
+
+
+def progress(session: training.Training) -> None:
+    """The progress bar (with the lesson's pace) and the curves so far; reruns the page once the run ends."""
     state = session.job.state()
     bar = st.empty()
+    pace = session.job.pace
+    if state.status == job.RUNNING and state.progress is None and pace is not None and pace.paused:
+        bar.progress(0.0, text="Paused before the first step: Step trains one batch, Resume goes on.")
+        return
     if state.status == job.RUNNING and state.progress is None:
         bar.progress(0.0, text="Building the model…")
         state = _first_progress(session.job)  # shown as soon as it comes, not at the next poll
     if not state.active:
         st.rerun()  # the whole page, to show the results and what to do next
-    progress = state.progress
+    report = state.progress
     if state.status == job.QUEUED:
         others = f"{resources.MAX_TRAININGS} trainings are running for other people"
         bar.info(f"Queued: {others}; yours starts as soon as one ends.")
-    elif progress is not None:
-        speed = train.recent_speed(state.points)
-        left = progress.eta_seconds * progress.images_per_second / max(speed, 1e-9)
-        bar.progress(
-            min(progress.fraction, 1.0),
-            text=f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches} · "
-            f"{speed:,.0f} images/s · {left:,.0f} s left",
-        )
+    elif report is not None:
+        where = f"Epoch {report.epoch}/{report.epochs}, batch {report.batch}/{report.batches}"
+        paced = lesson_views.pace_text(session)
+        if paced is None:
+            speed = train.recent_speed(state.points)
+            left = report.eta_seconds * report.images_per_second / max(speed, 1e-9)
+            text = f"{where} · {speed:,.0f} images/s · {left:,.0f} s left"
+        else:
+            text = f"{where} · step {report.step:,} · {paced}"
+        bar.progress(min(report.fraction, 1.0), text=text)
         charts.history_charts(charts.progress_rows(state.points, earlier=session.earlier_rows))
-    stopping = session.job.stop_requested
-    label = "Stopping…" if stopping else "Stop"
-    st.button(
-        label, on_click=training.stop_training, disabled=stopping, key="train_stop", icon=":material/stop:"
-    )
 
 
 def _first_progress(training_job: job.TrainingJob) -> job.JobState:
@@ -54,27 +72,39 @@ def _first_progress(training_job: job.TrainingJob) -> job.JobState:
 
 @st.fragment(run_every=training.WEIGHTS_POLL_SECONDS)
 def live_weights(session: training.Training) -> None:
-    """The first-layer weights as they form, redrawn less often than the progress."""
+    """The first-layer weights as they form, redrawn in a fragment of their own."""
+    forming_weights(session)
+
+
+def forming_weights(session: training.Training) -> None:
     weights = session.job.state().weights
     if weights is not None and not session.job.done:
         st.markdown("**First-layer weights, forming**")
         widgets.weight_grid(weights, scale=2)
 
 
-def results(session: training.Training) -> None:
-    """The finished (or stopped) run, and what to do with the model."""
+def outcome(session: training.Training) -> bool:
+    """How the run ended, and its curves; False when it left no model (failed, or stopped first)."""
     state, result = session.job.state(), session.job.result
     if state.status == job.FAILED:
         st.error(f"Training failed: {state.error}")
-        return
+        return False
     if result is None:
         st.warning("Stopped before training began.")
-        return
+        return False
     if result.stopped:
         st.warning(f"Stopped at epoch {result.epochs_done:.2f}; the model keeps what it learned so far.")
     else:
         st.success(f"Trained to epoch {result.epochs_done:g} in {result.seconds:,.1f} s of training.")
     charts.history_charts(session.curve_rows())  # the live curves stay, after the runs it continues
+    return True
+
+
+def results(session: training.Training) -> None:
+    """The finished (or stopped) run, what to do with the model, and its replay."""
+    if not outcome(session):
+        return
+    result = session.job.result
     with st.expander("First-layer weights"):
         widgets.weight_grid(model.first_layer_weights(result.model)[:64], scale=2)
     save_column, test_column, more_column = st.columns(3)
@@ -93,7 +123,7 @@ def results(session: training.Training) -> None:
         if st.button("Continue training", key="train_continue", icon=":material/play_arrow:"):
             try:
                 training.start_training(result.config, session.dataset, previous=session, epochs=int(more),
-                                        mix_drawings=int(mix))  # fmt: skip
+                                        mix_drawings=int(mix), pace=lesson_views.new_pace())  # fmt: skip
             except ValueError as err:  # no drawings to mix in
                 st.error(f"Not started: {err}")
             else:
@@ -103,3 +133,31 @@ def results(session: training.Training) -> None:
         entry = picker.current_entry()
         if entry is not None and entry.name == session.saved_as:
             widgets.model_card(entry.card)
+    lesson_views.replay(session, "train")
+
+
+@st.fragment(run_every=training.POLL_SECONDS)
+def watch_live(watch_id: str, run_id: int) -> None:
+    """A watcher's live view, read-only; the whole page reruns when the run ends or another begins."""
+    session = lesson_views.watched(watch_id)
+    if session is None or id(session) != run_id:
+        st.rerun()
+    progress(session)
+    lesson_views.panel(session)
+    forming_weights(session)
+
+
+def watch_page(watch_id: str) -> None:
+    """The Train page as a watch link shows it: someone's run, live, then how it ended and its replay."""
+    session = lesson_views.watched(watch_id)
+    if session is None:
+        st.info(
+            "The run this link shows is not on this server: its trainer has left or started nothing yet. "
+            "Open the Train page without the link to train your own."
+        )
+        return
+    st.caption("Watching a run live, read-only: the person training it sets its pace.")
+    if session.job.state().active:
+        watch_live(watch_id, id(session))
+    elif outcome(session):
+        lesson_views.replay(session, "watch")

@@ -5,6 +5,7 @@ Each run is a background job; at most MAX_TRAININGS run at once across all sessi
 
 from __future__ import annotations
 
+import secrets
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from mnist_mlp import run
-from ui import charts, classroom, collection, picker, resources
+from ui import charts, classroom, collection, picker, resources, widgets
 
 if TYPE_CHECKING:
-    from mnist_mlp import evaluate, job, model
+    from mnist_mlp import evaluate, job, lesson, model
 
 # How often the Train page redraws live progress. Each redraw costs the browser and the server CPU
 # that the training, on the same cores, then lacks: every 2 s rather than every 1 s the browser
@@ -24,6 +25,7 @@ POLL_SECONDS = 2.0
 WEIGHTS_POLL_SECONDS = 2.0  # the live weight mosaic changes slowly and costs more to draw
 STOP_WAIT_SECONDS = 1.0  # a stopped run ends within ~0.1 s, plus one validation pass
 TRAINING_KEY = "training"  # session_state: this session's Training
+WATCH_ID_KEY = "watch_id"  # session_state: the id in this session's link to watch its runs
 COMPARE_KEYS = ("compare_a", "compare_b")  # session_state: the Compare page's two Trainings
 
 
@@ -38,6 +40,8 @@ class Training:
     test: evaluate.Evaluation | None = None  # set when evaluated on the test set
     saved_as: str | None = None
     replaced: bool = False  # the save replaced an earlier model of that name
+    watch_id: str = ""  # the id in the link that watches it (the same for every run of a session)
+    panel_urls: list[str] = field(default_factory=list)  # the panel's images as data: URLs, made once
 
     @property
     def saved_message(self) -> str:
@@ -80,27 +84,44 @@ def start_training(
     epochs: int | None = None,
     key: str = TRAINING_KEY,
     mix_drawings: int = 0,
+    pace: lesson.Pace | None = None,
 ) -> Training:
     """Start a background job for this session (queued when others hold every slot), kept under `key`.
 
     `mix_drawings` > 0 adds my drawings to the training images, each that many times (fine-tuning);
-    DrawingsError (a ValueError) when there are none.
+    DrawingsError (a ValueError) when there are none. With a `pace` the run is a live lesson: it
+    goes at that pace, reads a panel of test images as it learns, and anyone with this session's
+    watch link sees it.
     """
-    from mnist_mlp import job
+    from mnist_mlp import job, lesson
 
+    dataset = resources.dataset(dataset_name)
     prepared = resources.training_split(dataset_name, config.seed, config.pen_strokes, config.outliers)
     mine = collection.my_drawings(dataset_name) if mix_drawings else None
-    plan = run.plan(resources.dataset(dataset_name), config, prepared, mine, mix_drawings)
+    plan = run.plan(dataset, config, prepared, mine, mix_drawings)
     resources.tensorflow()
     earlier = previous.job.result if previous is not None else None
+    panel = lesson.choose_panel(dataset.x_test, dataset.y_test, config.seed) if pace is not None else None
     training_job = job.TrainingJob(
-        config, plan.training, previous=earlier, epochs=epochs, slots=resources.training_slots()
-    )
+        config, plan.training, previous=earlier, epochs=epochs, slots=resources.training_slots(),
+        pace=pace, panel=panel,
+    )  # fmt: skip
     rows = previous.curve_rows() if earlier is not None else []
-    session = Training(training_job.start(), plan, rows)
+    urls = [widgets.png_data_url(image) for image in panel.images] if panel is not None else []
+    session = Training(training_job.start(), plan, rows, watch_id=watch_id(), panel_urls=urls)
     weakref.finalize(session, training_job.stop)  # a closed session's state is dropped: stop its run
     st.session_state[key] = session
+    if panel is not None:
+        resources.watched_runs()[session.watch_id] = session  # held weakly: this session owns it
     return session
+
+
+def watch_id() -> str:
+    """This session's watch id: 64 random bits, made once per session."""
+    state = st.session_state
+    if not state.get(WATCH_ID_KEY):
+        state[WATCH_ID_KEY] = secrets.token_urlsafe(8)
+    return state[WATCH_ID_KEY]
 
 
 def stop_training(*keys: str) -> None:
