@@ -25,19 +25,20 @@ def own_run(session: training.Training) -> None:
 @st.fragment(run_every=training.POLL_SECONDS)
 def live(session: training.Training) -> None:
     """Redrawn every poll while the job runs, without rerunning the rest of the page."""
-    progress(session)
+    state = progress(session)
     lesson_views.controls(session)
     lesson_views.panel(session)
+    curves(session, state)
 
 
-def progress(session: training.Training) -> None:
-    """The progress bar (with the lesson's pace) and the curves so far; reruns the page once the run ends."""
+def progress(session: training.Training) -> job.JobState:
+    """The progress bar, with the lesson's pace; reruns the page once the run ends."""
     state = session.job.state()
     bar = st.empty()
     pace = session.job.pace
     if state.status == job.RUNNING and state.progress is None and pace is not None and pace.paused:
         bar.progress(0.0, text="Paused before the first step: Step trains one batch, Resume goes on.")
-        return
+        return state
     if state.status == job.RUNNING and state.progress is None:
         bar.progress(0.0, text="Building the model…")
         state = _first_progress(session.job)  # shown as soon as it comes, not at the next poll
@@ -57,6 +58,12 @@ def progress(session: training.Training) -> None:
         else:
             text = f"{where} · step {report.step:,} · {paced}"
         bar.progress(min(report.fraction, 1.0), text=text)
+    return state
+
+
+def curves(session: training.Training, state: job.JobState) -> None:
+    """The learning curves so far, after those of the runs it continues."""
+    if state.progress is not None:
         charts.history_charts(charts.progress_rows(state.points, earlier=session.earlier_rows))
 
 
@@ -142,8 +149,9 @@ def watch_live(watch_id: str, run_id: int) -> None:
     session = lesson_views.watched(watch_id)
     if session is None or id(session) != run_id:
         st.rerun()
-    progress(session)
+    state = progress(session)
     lesson_views.panel(session)
+    curves(session, state)
     forming_weights(session)
 
 
