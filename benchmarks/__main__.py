@@ -22,6 +22,7 @@ BENCHMARKS = (
     "app_training_speed",
     "accuracy_table",
     "full_set_pages",
+    "lesson",
 )
 
 
