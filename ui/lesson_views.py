@@ -151,14 +151,14 @@ def panel_html(image_urls: list[str], labels: np.ndarray, answers: lesson.Answer
         verdict = "✓" if right else "✗"
         truth = "" if right else f'<br><span style="opacity:.8">is {html.escape(names[int(label)])}</span>'
         figures.append(
-            f'<figure data-testid="panel-image" data-right="{str(right).lower()}" '
+            f'<div role="listitem"><figure data-testid="panel-image" data-right="{str(right).lower()}" '
             f'style="margin:0;width:{PANEL_PIXELS + 28}px;text-align:center;font-size:.8rem;line-height:1.2">'
             f'<img src="{url}" width="{PANEL_PIXELS}" height="{PANEL_PIXELS}" alt="test image of '
             f'{html.escape(widgets.article(names[int(label)]))}" style="image-rendering:pixelated;'
             f'border:3px solid {colour};border-radius:3px">'
             f'<figcaption><span style="color:{colour};font-weight:600">{verdict} {answer}</span> '
             f'{float(confidence):.0%}<span style="position:absolute;left:-9999px">'
-            f"{'right' if right else 'wrong'}</span>{truth}</figcaption></figure>"
+            f"{'right' if right else 'wrong'}</span>{truth}</figcaption></figure></div>"
         )
     return (
         '<div role="list" aria-label="Test images and the model\'s answers" '

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.e2e import axe
 from tests.e2e.conftest import assert_no_exception, open_page, screenshot, wait_for_idle, watch_runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -86,6 +87,7 @@ def test_a_lesson_started_paused_steps_one_batch_at_a_time_and_is_watched_and_re
     assert panel_answers(student) == stepped  # the same panel, read the same
     assert student.get_by_role("button", name="Step", exact=True).count() == 0  # read-only
     assert student.get_by_role("button", name="Start training").count() == 0
+    assert not axe.severe(axe.lasting(student, "Train, watching a lesson on a phone"))
 
     click(teacher, "Resume")  # at 5 steps a second
     wait_for_progress(teacher, r"lesson pace: 5 steps a second")
@@ -110,6 +112,7 @@ def test_a_lesson_started_paused_steps_one_batch_at_a_time_and_is_watched_and_re
     replay.press("End")
     wait_for_idle(teacher)
     wait_for_panel_step(teacher, last)
+    assert not axe.severe(axe.lasting(teacher, "Train, replaying a lesson"))
 
     student.get_by_text("Stopped at epoch").first.wait_for(timeout=TIMEOUT_MS)  # the watcher's page too
     assert_no_exception(student)
