@@ -88,9 +88,9 @@ def test_a_paused_lesson_advances_one_batch_a_step_follows_its_pace_and_stops_ke
 
     app.button(key="train_resume").click().run()  # at 5 steps a second
     started, at_start = time.monotonic(), steps(training)
-    time.sleep(1.2)
+    wait_for(lambda: steps(training) >= at_start + 3)
     moved = steps(training) - at_start
-    assert 3 <= moved <= 5 * (time.monotonic() - started) + 1, moved
+    assert moved <= 5 * (time.monotonic() - started) + 1, moved  # no faster than the pace
     app.run()
     assert "lesson pace: 5 steps a second" in progress_text(app)
 
