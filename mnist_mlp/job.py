@@ -13,17 +13,24 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mnist_mlp import lesson, model, train
 from mnist_mlp.datasets import Split
 
+if TYPE_CHECKING:
+    from mnist_mlp.pace import Pace
+
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 ACTIVE = (QUEUED, RUNNING)
 MAX_POINTS = 2000  # progress reports kept for charts; older batch reports are thinned beyond this
 WEIGHTS_EVERY_SECONDS = 2.0  # how often the live first-layer weights are copied out: as often as shown
 RECORD_WEIGHTS_EVERY_SECONDS = 0.5  # with a recording: often enough for a replay of a short run
+# At full speed the panel is read this often, not after every call (~0.1 s): a few times between two
+# polls of the page, at a third of the cost; a paused or slow run is read after every step.
+PANEL_EVERY_SECONDS = 0.3
 QUEUE_POLL_SECONDS = 0.1  # how often a queued job checks for a free slot or a stop
 
 _logger = logging.getLogger(__name__)
@@ -56,7 +63,7 @@ class TrainingJob:
         slots: a semaphore shared by all jobs that limits how many train at once; a job waits
             (status QUEUED) until it gets one.
         weight_units: first-layer units copied out for live display.
-        pace: a live lesson's pace, pause and step (see `lesson.Pace`); None runs at full speed.
+        pace: a live lesson's pace, pause and step (see `pace.Pace`); None runs at full speed.
         panel: test images to read after every compiled call, kept with the weights for replay in
             `recording` (see `lesson.Recording`).
     """
@@ -71,7 +78,7 @@ class TrainingJob:
         slots: threading.Semaphore | None = None,
         weight_units: int = train.SNAPSHOT_UNITS,
         snapshot_steps: Sequence[int] = train.SNAPSHOT_STEPS,
-        pace: lesson.Pace | None = None,
+        pace: Pace | None = None,
         panel: lesson.Panel | None = None,
     ) -> None:
         self.config = config
@@ -84,6 +91,8 @@ class TrainingJob:
         self.pace = pace
         self.recording = lesson.Recording(panel) if panel is not None else None
         self._panel_reader: lesson.PanelReader | None = None
+        self._panel_at = 0.0  # time.monotonic() of the last panel read
+        self._last_step = 0  # of the last report
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._status = QUEUED
@@ -170,6 +179,9 @@ class TrainingJob:
                 self._live = live
             if self.recording is not None:
                 self._panel_reader = lesson.PanelReader(live.model, self.recording.panel)
+            self._last_step = live.steps
+            if self.pace is not None:  # a pause shows the step it stopped at, read or not
+                self.pace.when_held(lambda: self._watch(self._last_step, force=True))
             self._watch(live.steps, force=True)
             result = train.train(
                 self.config, self._data, previous=live, epochs=self.epochs, on_progress=self._on_progress,
@@ -184,6 +196,8 @@ class TrainingJob:
         finally:
             self._data = None  # the arrays were needed for the run only
             self._panel_reader = None  # its compiled call holds the model
+            if self.pace is not None:
+                self.pace.when_held(None)  # its callback holds this job
             if self._slots is not None:
                 self._slots.release()
 
@@ -230,15 +244,17 @@ class TrainingJob:
                 self._points = [
                     p for index, p in enumerate(self._points) if p.kind == "epoch" or index % 2 == 0
                 ]
+        self._last_step = progress.step
         slow = self.pace is not None and self.pace.slow  # at a lesson's pace every step is shown
         self._watch(progress.step, force=progress.kind == "epoch" or slow)
 
     def _watch(self, step: int, force: bool = False) -> None:
-        """In the training thread, between compiled calls: read the panel, and now and then (always
-        when `force`) copy the first-layer weights out; both recorded for replay."""
-        if self._panel_reader is not None:
-            self.recording.add_answers(step, self._panel_reader.probabilities())
+        """In the training thread, between compiled calls: now and then (always when `force`) read the
+        panel and copy the first-layer weights out; both recorded for replay."""
         now = time.monotonic()
+        if self._panel_reader is not None and (force or now - self._panel_at >= PANEL_EVERY_SECONDS):
+            self.recording.add_answers(step, self._panel_reader.probabilities())
+            self._panel_at = now
         every = WEIGHTS_EVERY_SECONDS if self.recording is None else RECORD_WEIGHTS_EVERY_SECONDS
         if self._live is None or (not force and now - self._weights_at < every):
             return

@@ -1,145 +1,28 @@
-"""A live lesson: training at a pace a teacher can talk over, a fixed panel of test images answered as
-the model learns, and a recording of the run small enough to keep and replay.
+"""A live lesson's panel and replay: a fixed set of test images the model reads as it learns, and a
+recording of the run (the panel's answers, the first-layer weights) small enough to keep and scrub.
 
-Plain Python, no Streamlit: the training loop asks `Pace` how many steps it may take; the job feeds
-`Recording` between compiled calls; the app reads both from other threads.
+Plain Python, no Streamlit: the job feeds `Recording` between compiled calls; the app reads it from
+other threads. The pace of a lesson is `pace.Pace`'s.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mnist_mlp.model import NUM_CLASSES
 
-PACES = (1, 2, 5, 10, 20, 50, 100, 200)  # steps a second a lesson may run at; None is full speed
+if TYPE_CHECKING:
+    import keras
+
 PANEL_PER_CLASS = 2  # test images per class on the panel: 20, one glance on a projector
-MAX_ANSWER_FRAMES = 2000  # panel answers kept for replay; beyond it every other one is dropped
-MAX_WEIGHT_FRAMES = 48  # first-layer weight copies kept for replay, thinned the same way
-WAIT_SLICE_SECONDS = 0.05  # how often a waiting loop looks at its stop switch
-SLOW_PACE = 20  # at this many steps a second or fewer, every step is worth watching (see `Pace.slow`)
-
-
-class Pace:
-    """How fast a run may go: full speed, some steps a second, paused, or one step at a time.
-
-    Any thread may change it; the training thread asks `take` before each compiled call and waits
-    there while paused or ahead of the pace. Stepping pauses the run and lets exactly one more
-    optimizer step through.
-    """
-
-    def __init__(self, steps_per_second: float | None = None, *, paused: bool = False) -> None:
-        _check_rate(steps_per_second)
-        self._rate = steps_per_second
-        self._paused = paused
-        self._steps_granted = 0  # steps let through while paused
-        self._next_at = 0.0  # time.monotonic() from which the next paced step may run
-        self._waited = 0.0
-        self._changed = threading.Condition()
-
-    @property
-    def steps_per_second(self) -> float | None:
-        """The pace, or None for full speed."""
-        with self._changed:
-            return self._rate
-
-    @property
-    def paused(self) -> bool:
-        with self._changed:
-            return self._paused
-
-    @property
-    def slow(self) -> bool:
-        """Paused, stepping, or at SLOW_PACE steps a second or fewer: each step is worth showing."""
-        with self._changed:
-            return self._paused or (self._rate is not None and self._rate <= SLOW_PACE)
-
-    @property
-    def waited_seconds(self) -> float:
-        """Time the training thread has spent held back, so speed figures can leave it out."""
-        with self._changed:
-            return self._waited
-
-    def set_steps_per_second(self, steps_per_second: float | None) -> None:
-        """Change the pace (None: full speed); a run waiting for its next step follows at once."""
-        _check_rate(steps_per_second)
-        with self._changed:
-            self._rate = steps_per_second
-            self._next_at = 0.0
-            self._changed.notify_all()
-
-    def pause(self) -> None:
-        with self._changed:
-            self._paused = True
-            self._changed.notify_all()
-
-    def resume(self) -> None:
-        with self._changed:
-            self._paused = False
-            self._steps_granted = 0
-            self._next_at = 0.0
-            self._changed.notify_all()
-
-    def step(self) -> None:
-        """Pause, and let exactly one more optimizer step (one batch) through."""
-        with self._changed:
-            self._paused = True
-            self._steps_granted += 1
-            self._changed.notify_all()
-
-    def take(self, wanted: int, stop: threading.Event | None = None) -> int:
-        """Wait until steps may run, then say how many, from 1 to `wanted`; 0 once `stop` is set.
-
-        Full speed gives `wanted` at once. A pace gives the steps due by now: one at a time up to
-        a few a call at faster paces, so the model still changes smoothly on screen.
-        """
-        if wanted < 1:
-            raise ValueError(f"Expected at least one step wanted. Received: wanted={wanted}.")
-        started = time.monotonic()
-        with self._changed:
-            try:
-                while not (stop is not None and stop.is_set()):
-                    allowed = self._allowed(wanted)
-                    if allowed:
-                        return allowed
-                    self._changed.wait(self._wait_seconds())
-                return 0
-            finally:
-                self._waited += time.monotonic() - started
-
-    def _allowed(self, wanted: int) -> int:
-        """Steps that may run now (0: wait); holds the lock."""
-        if self._paused:
-            allowed = min(wanted, self._steps_granted)
-            self._steps_granted -= allowed
-            return allowed
-        if self._rate is None:
-            return wanted
-        now = time.monotonic()
-        if now < self._next_at:
-            return 0
-        allowed = min(wanted, max(1, math.floor(self._rate * WAIT_SLICE_SECONDS)))
-        self._next_at = max(now, self._next_at) + allowed / self._rate
-        return allowed
-
-    def _wait_seconds(self) -> float:
-        if self._paused or self._rate is None:
-            return WAIT_SLICE_SECONDS
-        return min(WAIT_SLICE_SECONDS, max(self._next_at - time.monotonic(), 0.0))
-
-
-def _check_rate(steps_per_second: float | None) -> None:
-    if steps_per_second is not None and not (math.isfinite(steps_per_second) and steps_per_second > 0):
-        raise ValueError(
-            "Expected a pace of more than 0 steps a second, or None for full speed. "
-            f"Received: steps_per_second={steps_per_second}."
-        )
+MAX_ANSWER_FRAMES = 2000  # panel answers kept for replay, spread evenly over the run's steps
+MAX_WEIGHT_FRAMES = 48  # first-layer weight copies kept for replay, spread the same way
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,17 +66,30 @@ class Answers:
         return self.predicted == labels
 
 
+@dataclass(frozen=True)
+class Weights:
+    """First-layer weights as they stood after `step` optimizer steps."""
+
+    step: int
+    weights: np.ndarray  # (units, 28, 28) float16
+
+
 class Recording:
     """What a run's replay needs: the panel's answers at every report, and the first-layer weights now
-    and then; bounded, and safe to read from any thread while the run adds to it."""
+    and then; bounded (frames spread evenly over the run's steps once full), and safe to read from any
+    thread while the run adds to it."""
 
     def __init__(
         self, panel: Panel, max_answers: int = MAX_ANSWER_FRAMES, max_weights: int = MAX_WEIGHT_FRAMES
     ) -> None:
+        if min(max_answers, max_weights) < 3:
+            raise ValueError(
+                f"Expected room for at least 3 frames of each kind. Received: {max_answers=}, {max_weights=}."
+            )
         self.panel = panel
         self._max_answers, self._max_weights = max_answers, max_weights
         self._answers: list[Answers] = []
-        self._weights: list[tuple[int, np.ndarray]] = []  # (step, (units, 28, 28) float16)
+        self._weights: list[Weights] = []
         self._lock = threading.Lock()
 
     def add_answers(self, step: int, probabilities: np.ndarray) -> Answers:
@@ -207,15 +103,17 @@ class Recording:
         predicted = probabilities.argmax(axis=1)
         answers = Answers(step, predicted.astype(np.int8), probabilities.max(axis=1).astype(np.float16))
         with self._lock:
-            self._answers = _added(self._answers, step, answers, self._max_answers)
+            self._answers = _added(self._answers, answers, self._max_answers)
         return answers
 
     def add_weights(self, step: int, weights: np.ndarray) -> None:
         """Record first-layer weights (units, 28, 28) after `step` steps, as float16."""
+        frame = Weights(step, weights.astype(np.float16))
         with self._lock:
-            self._weights = _added(self._weights, step, (step, weights.astype(np.float16)), self._max_weights)
+            self._weights = _added(self._weights, frame, self._max_weights)
 
     def latest(self) -> Answers | None:
+        """The panel's newest answers, or None before the first."""
         with self._lock:
             return self._answers[-1] if self._answers else None
 
@@ -230,12 +128,12 @@ class Recording:
             found = bisect.bisect_right([answers.step for answers in self._answers], step)
             return self._answers[found - 1] if found else None
 
-    def weights_at(self, step: int) -> tuple[int, np.ndarray] | None:
-        """The recorded weights nearest to `step` (the earlier on a tie), with their own step."""
+    def weights_at(self, step: int) -> Weights | None:
+        """The recorded weights nearest to `step` (the earlier on a tie)."""
         with self._lock:
             if not self._weights:
                 return None
-            return min(self._weights, key=lambda kept: (abs(kept[0] - step), kept[0]))
+            return min(self._weights, key=lambda kept: (abs(kept.step - step), kept.step))
 
     def right_counts(self, up_to: int | None = None) -> list[tuple[int, int]]:
         """(step, panel images read right) at every recorded step, up to `up_to` when given."""
@@ -248,25 +146,28 @@ class Recording:
         """Bytes of the arrays it holds: the panel, every answer and every weight copy."""
         with self._lock:
             answers = sum(a.predicted.nbytes + a.confidence.nbytes for a in self._answers)
-            weights = sum(w.nbytes for _, w in self._weights)
+            weights = sum(w.weights.nbytes for w in self._weights)
         panel = self.panel.images.nbytes + self.panel.labels.nbytes + self.panel.indices.nbytes
         return answers + weights + panel
 
 
-def _added(frames: list, step: int, frame: object, limit: int) -> list:
-    """`frames` (ascending by step, each an Answers or a (step, array)) with `frame` at the end; a frame
-    at the same step replaced; beyond `limit`, every other of the older frames dropped, the first and
-    the newest kept."""
-    if frames and _step_of(frames[-1]) >= step:
-        frames = [f for f in frames if _step_of(f) < step]
-    frames = [*frames, frame]
-    if len(frames) > limit:
-        frames = [*frames[:-1:2], frames[-1]]
-    return frames
+def _added(frames: list, frame: Answers | Weights, limit: int) -> list:
+    """`frames` (ascending by step) with `frame` at the end, replacing any at its step or later; once
+    over `limit`, thinned to an even spread over the steps (`_spread`)."""
+    frames = [kept for kept in frames if kept.step < frame.step] + [frame]
+    return _spread(frames, limit) if len(frames) > limit else frames
 
 
-def _step_of(frame: object) -> int:
-    return frame.step if isinstance(frame, Answers) else frame[0]
+def _spread(frames: list, limit: int) -> list:
+    """At most `limit` of `frames`: for each of `limit` steps evenly spaced from the first frame's to the
+    newest's, the frame nearest to it. Thinning what was thinned before stays even: no gap grows past
+    about twice an even share of the run, however long it gets."""
+    steps = np.array([frame.step for frame in frames])
+    targets = np.linspace(steps[0], steps[-1], limit)
+    after = np.clip(np.searchsorted(steps, targets), 1, len(steps) - 1)
+    nearer_before = targets - steps[after - 1] <= steps[after] - targets
+    chosen = np.unique(np.where(nearer_before, after - 1, after))
+    return [frames[index] for index in chosen]
 
 
 class PanelReader:
@@ -277,7 +178,7 @@ class PanelReader:
     of a run at full speed.
     """
 
-    def __init__(self, keras_model, panel: Panel) -> None:
+    def __init__(self, keras_model: keras.Model, panel: Panel) -> None:
         import tensorflow as tf
 
         self._images = tf.constant(panel.images, tf.float32) / 255.0  # (n, 28, 28) float32 in [0, 1]

@@ -31,7 +31,7 @@ from mnist_mlp.model import (
 if TYPE_CHECKING:
     import keras
 
-    from mnist_mlp.lesson import Pace
+    from mnist_mlp.pace import Pace
 
 SNAPSHOT_STEPS = (0, 10, 100, 1000, 10000)  # plus every epoch end: early steps change most
 SNAPSHOT_UNITS = 64  # first-layer units kept per snapshot: enough for a grid, small in memory
@@ -127,7 +127,7 @@ def train(
             the model keeps what it learned; the result has `stopped=True`.
         snapshot_steps: optimizer steps at which to keep first-layer weights, besides epoch ends.
         pace: when given, asked before every compiled call how many steps may run (a live lesson's
-            pace, pause and step: see `lesson.Pace`); time spent held back is not training time.
+            pace, pause and step: see `pace.Pace`); time spent held back is not training time.
     """
     x_train, y_train, x_val, y_val = split
     _check_arrays(x_train, y_train, "training")
@@ -462,6 +462,10 @@ class _Runner:
                 tf.TensorSpec((None,), tf.int32),
             ],
         )
+        # Traced now, not at their first calls, so that a run's first step and its first validation
+        # take as long as any other: a live lesson's first Step would otherwise wait 1-5 s here.
+        self._train_steps.get_concrete_function()
+        self._evaluate.get_concrete_function()
 
     def _upload(self, images: np.ndarray):
         return self.tf.constant(images, self.tf.float32) / 255.0  # (n, 28, 28) float32 in [0, 1]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp import datasets, job, lesson, model, train
+from mnist_mlp.pace import Pace
 
 TINY = model.MLPConfig(hidden_units=(16,), dropout_rate=0.0, epochs=1, batch_size=32, seed=5)
 
@@ -32,72 +33,6 @@ def steps_of(training: job.TrainingJob) -> int:
 
 def panel_steps(training: job.TrainingJob) -> list[int]:
     return training.recording.steps()
-
-
-# --- Pace on its own ---------------------------------------------------------------------------------
-
-
-def test_full_speed_gives_every_step_asked_for_at_once():
-    pace = lesson.Pace()
-    assert pace.take(7) == 7 and pace.take(256) == 256
-    assert pace.steps_per_second is None and not pace.paused and not pace.slow
-
-
-def test_paused_gives_nothing_until_a_step_then_exactly_one():
-    pace = lesson.Pace(paused=True)
-    stop = threading.Event()
-    taken = []
-    worker = threading.Thread(target=lambda: taken.append(pace.take(50, stop)))
-    worker.start()
-    worker.join(0.3)
-    assert worker.is_alive() and taken == []  # held back while paused
-    pace.step()
-    worker.join(5)
-    assert taken == [1] and pace.paused  # one step, and still paused for the next
-
-    second = threading.Thread(target=lambda: taken.append(pace.take(50, stop)))
-    second.start()
-    second.join(0.3)
-    assert second.is_alive()
-    stop.set()  # a stop reaches a paused run
-    second.join(5)
-    assert taken == [1, 0]
-    assert pace.waited_seconds >= 0.5
-
-
-def test_resume_lets_a_paused_run_go_at_its_pace():
-    pace = lesson.Pace(paused=True)
-    taken = []
-    worker = threading.Thread(target=lambda: taken.append(pace.take(9)))
-    worker.start()
-    worker.join(0.2)
-    assert worker.is_alive()
-    pace.resume()
-    worker.join(5)
-    assert taken == [9]
-
-
-def test_a_pace_holds_the_steps_to_so_many_a_second():
-    pace = lesson.Pace(steps_per_second=20)
-    started = time.monotonic()
-    steps = sum(pace.take(100) for _ in range(10))
-    seconds = time.monotonic() - started
-    assert steps == 10  # one at a time at this pace
-    assert seconds >= 9 / 20 * 0.95  # the first at once, then one every 1/20 s
-    assert pace.slow
-
-
-def test_a_faster_pace_lets_a_few_steps_through_each_call():
-    pace = lesson.Pace(steps_per_second=200)
-    assert pace.take(100) == 10  # 200 a second in slices of WAIT_SLICE_SECONDS
-
-
-@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf")])
-def test_a_pace_must_be_a_positive_number(bad):
-    with pytest.raises(ValueError, match="more than 0 steps a second"):
-        lesson.Pace(bad)
-    with pytest.raises(ValueError, match="Received: steps_per_second="):
-        lesson.Pace().set_steps_per_second(bad)
 
 
 # --- The panel and the recording -----------------------------------------------------------------------
@@ -145,20 +80,25 @@ def test_the_recording_gives_the_answers_and_weights_as_they_stood_at_a_step():
     assert at_twelve.confidence.tolist() == pytest.approx([0.82] * 4, abs=1e-3)
     assert recording.right_counts() == [(0, 0), (10, 2), (20, 4)]
     assert recording.right_counts(up_to=12) == [(0, 0), (10, 2)]
-    assert recording.weights_at(7)[0] == 0 and recording.weights_at(8)[0] == 15
-    assert recording.weights_at(8)[1].dtype == np.float16
+    assert recording.weights_at(7).step == 0 and recording.weights_at(8).step == 15
+    assert recording.weights_at(8).weights.dtype == np.float16
     assert recording.nbytes == 3 * (4 + 4 * 2) + 2 * (2 * 784 * 2) + 4 * 784 + 4 * 8 + 4 * 8
 
 
-def test_the_recording_stays_bounded_and_keeps_the_first_and_the_newest():
-    recording = lesson.Recording(small_panel(), max_answers=50, max_weights=5)
-    for step in range(1000):
+@pytest.mark.parametrize(("frames", "limit"), [(1000, 50), (600, 48), (20_000, 2000), (5000, 48)])
+def test_the_recording_stays_bounded_and_spread_evenly_over_the_run(frames, limit):
+    recording = lesson.Recording(small_panel(), max_answers=limit, max_weights=limit)
+    weights = np.zeros((1, 28, 28), np.float32)
+    for step in range(frames):
         recording.add_answers(step, one_hot_probabilities([step % 10] * 4))
-        recording.add_weights(step, np.full((1, 28, 28), step, np.float32))
+        recording.add_weights(step, weights)
     steps = recording.steps()
-    assert len(steps) <= 50 and steps[0] == 0 and steps[-1] == 999
+    assert len(steps) <= limit and steps[0] == 0 and steps[-1] == frames - 1
     assert steps == sorted(steps)
-    assert recording.weights_at(0)[0] == 0 and recording.weights_at(10_000)[0] == 999
+    assert max(np.diff(steps)) <= 2 * frames / limit  # no stretch of the run left out
+    assert recording.weights_at(0).step == 0 and recording.weights_at(10**6).step == frames - 1
+    middle = recording.weights_at(frames // 2).step
+    assert abs(middle - frames // 2) <= frames / limit
 
 
 def test_recorded_probabilities_must_fit_the_panel():
@@ -171,7 +111,7 @@ def test_recorded_probabilities_must_fit_the_panel():
 
 def test_a_paused_run_does_not_advance_and_each_step_trains_exactly_one_batch(tiny_split, digits):
     panel = lesson.choose_panel(digits.x_test, digits.y_test, seed=TINY.seed)
-    pace = lesson.Pace(paused=True)
+    pace = Pace(paused=True)
     training = job.TrainingJob(TINY.replace(epochs=3), tiny_split, pace=pace, panel=panel).start()
     try:
         wait_for(lambda: panel_steps(training) == [0])  # the untrained model has read the panel
@@ -210,7 +150,7 @@ def test_a_paused_run_does_not_advance_and_each_step_trains_exactly_one_batch(ti
 
 
 def test_time_held_back_is_not_training_time(tiny_split):
-    pace = lesson.Pace(paused=True)
+    pace = Pace(paused=True)
     training = job.TrainingJob(TINY, tiny_split, pace=pace).start()
     time.sleep(1.0)
     pace.resume()
@@ -222,7 +162,7 @@ def test_time_held_back_is_not_training_time(tiny_split):
 
 
 def test_a_run_stopped_while_paused_before_its_first_step_adds_no_epoch(tiny_split):
-    pace = lesson.Pace(paused=True)
+    pace = Pace(paused=True)
     first = train.train(TINY, tiny_split)
     stop = threading.Event()
     stop.set()
@@ -233,7 +173,52 @@ def test_a_run_stopped_while_paused_before_its_first_step_adds_no_epoch(tiny_spl
 
 def test_full_speed_with_a_pace_trains_the_same_weights_as_without(tiny_split):
     plain = train.train(TINY.replace(epochs=2), tiny_split)
-    paced = train.train(TINY.replace(epochs=2), tiny_split, pace=lesson.Pace())
+    paced = train.train(TINY.replace(epochs=2), tiny_split, pace=Pace())
     for left, right in zip(plain.model.get_weights(), paced.model.get_weights(), strict=True):
         np.testing.assert_array_equal(left, right)
     assert [row["loss"] for row in plain.history] == [row["loss"] for row in paced.history]
+
+
+def test_stepping_across_an_epoch_end_validates_then_goes_on_into_the_next(tiny_split):
+    pace = Pace(paused=True)
+    training = job.TrainingJob(TINY.replace(epochs=2), tiny_split, pace=pace).start()
+    try:
+        for expected in range(1, 12):
+            pace.step()
+            wait_for(lambda expected=expected: steps_of(training) == expected)
+        epochs = [p for p in training.state().points if p.kind == "epoch"]
+        assert [(p.epoch, p.step, p.val_accuracy is not None) for p in epochs] == [(1, 10, True)]
+        latest = training.state().progress
+        assert (latest.epoch, latest.batch, latest.step) == (2, 1, 11)
+    finally:
+        training.stop()
+        assert training.wait(10)
+    assert [row["epoch"] for row in training.result.history] == [1.0, 1.1]
+
+
+def test_a_pause_at_full_speed_shows_the_step_it_stopped_at(small_split, digits):
+    panel = lesson.choose_panel(digits.x_test, digits.y_test, seed=TINY.seed)
+    pace = Pace()
+    training = job.TrainingJob(TINY.replace(epochs=50), small_split, pace=pace, panel=panel).start()
+    try:
+        wait_for(lambda: steps_of(training) > 50)
+        pace.pause()  # the call under way ends first
+        held = -1
+        while held != steps_of(training):  # until it is held
+            held = steps_of(training)
+            time.sleep(0.3)
+        assert training.recording.latest().step == held  # read once held, though not due at full speed
+        assert training.recording.weights_at(held).step == held  # the weights as it stopped, too
+    finally:
+        training.stop()
+        assert training.wait(10)
+
+
+def test_a_continued_lesson_records_from_where_the_last_run_ended(tiny_split, digits):
+    panel = lesson.choose_panel(digits.x_test, digits.y_test, seed=TINY.seed)
+    first = job.TrainingJob(TINY, tiny_split, pace=Pace(), panel=panel).start()
+    assert first.wait(60)
+    more = job.TrainingJob(TINY, tiny_split, previous=first.result, pace=Pace(), panel=panel).start()
+    assert more.wait(60)
+    assert more.recording.steps()[0] == 10 and more.recording.steps()[-1] == 20
+    assert first.recording.steps()[0] == 0 and first.recording.steps()[-1] == 10

@@ -9,15 +9,17 @@ import time
 import numpy as np
 import streamlit as st
 
-from mnist_mlp import lesson
+from mnist_mlp import lesson, pace
 from ui import charts, links, resources, training, widgets
 
 PACE_KEY = "train_pace"  # session_state: the lesson pace, steps a second or FULL_SPEED
 START_PAUSED_KEY = "train_start_paused"
 WATCH_PARAM = "watch"  # the query parameter of a link that watches someone's run
 FULL_SPEED = "full speed"
-PACE_OPTIONS = (*lesson.PACES, FULL_SPEED)
+PACE_OPTIONS = (*pace.PACES, FULL_SPEED)
 STEP_WAIT_SECONDS = 1.0  # after Step, how long the page waits for the step to land before it redraws
+# text for a screen reader only, kept out of sight without leaving the page's flow of reading
+SCREEN_READER_ONLY = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)"
 PANEL_PIXELS = 56  # a panel image's side on screen: 2x, readable from the back of a room
 RIGHT_COLOUR, WRONG_COLOUR = "#1a7f37", "#cf222e"  # GitHub's accessible green and red
 
@@ -31,8 +33,8 @@ def pace_label(steps_per_second: float | str | None) -> str:
 
 def chosen_pace() -> float | None:
     """The lesson pace this session chose: steps a second, or None for full speed."""
-    pace = st.session_state.get(PACE_KEY, FULL_SPEED)
-    return None if pace == FULL_SPEED else pace
+    chosen = st.session_state.get(PACE_KEY, FULL_SPEED)
+    return None if chosen == FULL_SPEED else chosen
 
 
 def pace_setting() -> None:
@@ -57,19 +59,23 @@ def _follow_pace() -> None:
 
 
 def controls(session: training.Training) -> None:
-    """Pause or Resume, Step, Stop, and the link to watch: the trainer's buttons while the run goes."""
-    pace = session.job.pace
+    """The trainer's buttons while the run goes: Pause or Resume, Step (while paused), Stop, and the link
+    to watch; a queued run (or one without a pace) has Stop and the link only."""
+    run_pace = session.job.pace
+    queued = session.job.status == "queued"
     pause_column, step_column, stop_column, link_column = st.columns(4)
-    with pause_column:
-        if pace.paused:
-            st.button("Resume", on_click=pace.resume, key="train_resume", icon=":material/play_arrow:")
-        else:
-            st.button("Pause", on_click=pace.pause, key="train_pause", icon=":material/pause:")
-    with step_column:
-        st.button(
-            "Step", on_click=_step, args=(session,), key="train_step", icon=":material/skip_next:",
-            help="Train on one batch, then pause.",
-        )  # fmt: skip
+    if run_pace is not None and not queued:
+        with pause_column:
+            if run_pace.paused:
+                resume = ":material/play_arrow:"
+                st.button("Resume", on_click=run_pace.resume, key="train_resume", icon=resume)
+            else:
+                st.button("Pause", on_click=run_pace.pause, key="train_pause", icon=":material/pause:")
+        with step_column:
+            st.button(
+                "Step", on_click=_step, args=(session,), key="train_step", icon=":material/skip_next:",
+                disabled=not run_pace.paused, help="While paused: train on one batch, then pause again.",
+            )  # fmt: skip
     with stop_column:
         stopping = session.job.stop_requested
         st.button(
@@ -96,12 +102,12 @@ def _steps_done(session: training.Training) -> int:
 
 def pace_text(session: training.Training) -> str | None:
     """What the progress bar says of a lesson's pace ("paused", "5 steps a second"), None at full speed."""
-    pace = session.job.pace
-    if pace is None:
+    run_pace = session.job.pace
+    if run_pace is None:
         return None
-    if pace.paused:
+    if run_pace.paused:
         return "paused: Step trains one batch"
-    rate = pace.steps_per_second
+    rate = run_pace.steps_per_second
     return None if rate is None else f"lesson pace: {pace_label(rate)}"
 
 
@@ -156,9 +162,9 @@ def panel_html(image_urls: list[str], labels: np.ndarray, answers: lesson.Answer
             f'<img src="{url}" width="{PANEL_PIXELS}" height="{PANEL_PIXELS}" alt="test image of '
             f'{html.escape(widgets.article(names[int(label)]))}" style="image-rendering:pixelated;'
             f'border:3px solid {colour};border-radius:3px">'
-            f'<figcaption><span style="color:{colour};font-weight:600">{verdict} {answer}</span> '
-            f'{float(confidence):.0%}<span style="position:absolute;left:-9999px">'
-            f"{'right' if right else 'wrong'}</span>{truth}</figcaption></figure></div>"
+            f'<figcaption><span style="color:{colour};font-weight:600"><span aria-hidden="true">{verdict}'
+            f'</span> {answer}</span> {float(confidence):.0%}<span style="{SCREEN_READER_ONLY}">'
+            f"{', right' if right else ', wrong'}</span>{truth}</figcaption></figure></div>"
         )
     return (
         '<div role="list" aria-label="Test images and the model\'s answers" '
@@ -186,17 +192,29 @@ def right_count_chart(counts: list[tuple[int, int]], total: int) -> None:
     st.vega_lite_chart(table, spec)
 
 
+def has_replay(session: training.Training) -> bool:
+    """Whether the run recorded enough to scrub through (a lesson's run with two reports or more)."""
+    recording = session.job.recording
+    return recording is not None and len(recording.steps()) > 1
+
+
 @st.fragment
 def replay(session: training.Training, key: str) -> None:
-    """After a run: one slider over its steps; the curves up to the step, the weights recorded nearest to
-    it and the panel's answers at it. A fragment, so scrubbing redraws only this."""
-    recording = session.job.recording
-    if recording is None or len(recording.steps()) < 2:
+    """`replay_view` in a fragment of its own, so scrubbing redraws only it; for the session that owns
+    the run (a fragment keeps its arguments: a watcher's must hold ids only, not the run)."""
+    replay_view(session, key)
+
+
+def replay_view(session: training.Training, key: str) -> None:
+    """After a run: one slider over its steps; the curves up to the step, the panel's answers at it and
+    the weights recorded nearest to it."""
+    if not has_replay(session):
         return
+    recording = session.job.recording
     steps = recording.steps()
     st.subheader("Replay")
     step = st.slider(
-        "Step of the run", steps[0], steps[-1], steps[-1], key=f"{key}_replay_{session.suggested_name}",
+        "Step of the run", steps[0], steps[-1], steps[-1], key=f"{key}_replay_{session.run_id}",
         help="Scrub through the run: the curves up to this step, the weights nearest to it, the panel's "
         "answers at it.",
     )  # fmt: skip
@@ -205,9 +223,8 @@ def replay(session: training.Training, key: str) -> None:
     panel(session, step)
     kept = recording.weights_at(step)
     if kept is not None:
-        weights_step, weights = kept
-        st.markdown(f"**First-layer weights at step {weights_step:,}**")
-        widgets.weight_grid(weights.astype(np.float32), scale=2)
+        st.markdown(f"**First-layer weights at step {kept.step:,}**")
+        widgets.weight_grid(kept.weights.astype(np.float32), scale=2)
 
 
 def watch_id_in_link() -> str | None:
@@ -220,6 +237,6 @@ def watched(watch_id: str) -> training.Training | None:
     return resources.watched_runs().get(watch_id)
 
 
-def new_pace() -> lesson.Pace:
+def new_pace() -> pace.Pace:
     """A Pace as this session's lesson settings ask: its pace, and paused when it should start so."""
-    return lesson.Pace(chosen_pace(), paused=bool(st.session_state.get(START_PAUSED_KEY)))
+    return pace.Pace(chosen_pace(), paused=bool(st.session_state.get(START_PAUSED_KEY)))

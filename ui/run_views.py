@@ -25,14 +25,18 @@ def own_run(session: training.Training) -> None:
 @st.fragment(run_every=training.POLL_SECONDS)
 def live(session: training.Training) -> None:
     """Redrawn every poll while the job runs, without rerunning the rest of the page."""
-    state = progress(session)
+    state = progress_bar(session)
     lesson_views.controls(session)
     lesson_views.panel(session)
     curves(session, state)
 
 
-def progress(session: training.Training) -> job.JobState:
-    """The progress bar, with the lesson's pace; reruns the page once the run ends."""
+def progress_bar(session: training.Training, whose: str = "yours") -> job.JobState:
+    """The progress bar, with the lesson's pace; reruns the page once the run ends.
+
+    Args:
+        whose: how a queued run is spoken of ("yours", or "this run" to a watcher).
+    """
     state = session.job.state()
     bar = st.empty()
     pace = session.job.pace
@@ -47,7 +51,7 @@ def progress(session: training.Training) -> job.JobState:
     report = state.progress
     if state.status == job.QUEUED:
         others = f"{resources.MAX_TRAININGS} trainings are running for other people"
-        bar.info(f"Queued: {others}; yours starts as soon as one ends.")
+        bar.info(f"Queued: {others}; {whose} starts as soon as one ends.")
     elif report is not None:
         where = f"Epoch {report.epoch}/{report.epochs}, batch {report.batch}/{report.batches}"
         paced = lesson_views.pace_text(session)
@@ -91,19 +95,21 @@ def forming_weights(session: training.Training) -> None:
 
 
 def outcome(session: training.Training) -> bool:
-    """How the run ended, and its curves; False when it left no model (failed, or stopped first)."""
+    """How the run ended, and its curves (unless its replay shows them); False when it left no model
+    (failed, or stopped before its first step)."""
     state, result = session.job.state(), session.job.result
     if state.status == job.FAILED:
         st.error(f"Training failed: {state.error}")
         return False
-    if result is None:
+    if result is None or not result.history:
         st.warning("Stopped before training began.")
         return False
     if result.stopped:
         st.warning(f"Stopped at epoch {result.epochs_done:.2f}; the model keeps what it learned so far.")
     else:
         st.success(f"Trained to epoch {result.epochs_done:g} in {result.seconds:,.1f} s of training.")
-    charts.history_charts(session.curve_rows())  # the live curves stay, after the runs it continues
+    if not lesson_views.has_replay(session):  # the replay starts at the end, with the whole curves
+        charts.history_charts(session.curve_rows())  # the live curves stay, after the runs it continues
     return True
 
 
@@ -144,28 +150,50 @@ def results(session: training.Training) -> None:
 
 
 @st.fragment(run_every=training.POLL_SECONDS)
-def watch_live(watch_id: str, run_id: int) -> None:
-    """A watcher's live view, read-only; the whole page reruns when the run ends or another begins."""
+def watch_live(watch_id: str, run_id: str) -> None:
+    """A watcher's live view, read-only; the whole page reruns when the run ends or another begins.
+    Its arguments are ids: a fragment keeps them, and a watcher must not keep the run alive."""
     session = lesson_views.watched(watch_id)
-    if session is None or id(session) != run_id:
+    if session is None or session.run_id != run_id:
         st.rerun()
-    state = progress(session)
+    state = progress_bar(session, whose="this run")
     lesson_views.panel(session)
     curves(session, state)
     forming_weights(session)
 
 
+@st.fragment
+def watch_replay(watch_id: str, run_id: str) -> None:
+    """A watcher's replay of a finished run, found again by its ids at each redraw."""
+    session = lesson_views.watched(watch_id)
+    if session is not None and session.run_id == run_id:
+        lesson_views.replay_view(session, "watch")
+
+
+@st.fragment(run_every=training.POLL_SECONDS)
+def watch_for_next(watch_id: str, run_id: str) -> None:
+    """Draws nothing; reruns the page when the link's session starts another run (or its first)."""
+    session = lesson_views.watched(watch_id)
+    if session is not None and session.run_id != run_id:
+        st.rerun()
+
+
 def watch_page(watch_id: str) -> None:
-    """The Train page as a watch link shows it: someone's run, live, then how it ended and its replay."""
+    """The Train page as a watch link shows it: someone's run, live, then how it ended and its replay,
+    until they start the next."""
     session = lesson_views.watched(watch_id)
     if session is None:
         st.info(
-            "The run this link shows is not on this server: its trainer has left or started nothing yet. "
-            "Open the Train page without the link to train your own."
+            "The run this link shows is not on this server: its trainer has not started one yet, or has "
+            "left. This page shows it as soon as one starts; open the Train page without the link to "
+            "train your own."
         )
+        watch_for_next(watch_id, "")
         return
     st.caption("Watching a run live, read-only: the person training it sets its pace.")
     if session.job.state().active:
-        watch_live(watch_id, id(session))
-    elif outcome(session):
-        lesson_views.replay(session, "watch")
+        watch_live(watch_id, session.run_id)
+        return
+    if outcome(session):
+        watch_replay(watch_id, session.run_id)
+    watch_for_next(watch_id, session.run_id)

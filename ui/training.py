@@ -41,6 +41,7 @@ class Training:
     saved_as: str | None = None
     replaced: bool = False  # the save replaced an earlier model of that name
     watch_id: str = ""  # the id in the link that watches it (the same for every run of a session)
+    run_id: str = field(default_factory=lambda: secrets.token_hex(6))  # this run's own, for watchers
     panel_urls: list[str] = field(default_factory=list)  # the panel's images as data: URLs, made once
 
     @property

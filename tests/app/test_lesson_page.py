@@ -9,7 +9,7 @@ from tests.app.conftest import APP, PAGES, TIMEOUT, open_page, texts
 from tests.app.test_train_page import choose_tiny_model
 
 FIGURE = re.compile(r'<figure data-testid="panel-image" data-right="(true|false)"')
-ANSWER = re.compile(r'font-weight:600">(✓|✗) ([^<]+)</span> (\d+)%')
+ANSWER = re.compile(r'font-weight:600"><span aria-hidden="true">(✓|✗)</span> ([^<]+)</span> (\d+)%')
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:
@@ -75,22 +75,26 @@ def test_a_paused_lesson_advances_one_batch_a_step_follows_its_pace_and_stops_ke
 
     for expected in (1, 2):
         app.button(key="train_step").click().run()
-        assert steps(training) == expected  # the click waits for its one step
+        wait_for(lambda expected=expected: steps(training) == expected)
         time.sleep(0.4)
         assert steps(training) == expected  # and no more follow
+    app.run()
     assert "step 2 · paused" in progress_text(app)
     assert "Read right:" in " ".join(texts(app.markdown))
     stepped = panel_answers(app)
-    assert training.job.recording.latest().step == 2
     recorded = training.job.recording.latest()
+    assert recorded.step == 2
     assert [answer for _, answer, _ in stepped] == [str(int(c)) for c in recorded.predicted]
-    assert stepped != untrained or recorded.step > 0
+    assert [percent for _, _, percent in stepped] == [round(float(c) * 100) for c in recorded.confidence]
+    first = training.job.recording.answers_at(0)
+    assert not np.array_equal(first.confidence, recorded.confidence)  # two batches changed the answers
 
     app.button(key="train_resume").click().run()  # at 5 steps a second
+    assert app.button(key="train_step").disabled  # Step is for a paused run
     started, at_start = time.monotonic(), steps(training)
-    wait_for(lambda: steps(training) >= at_start + 3)
+    wait_for(lambda: steps(training) >= at_start + 10)
     moved = steps(training) - at_start
-    assert moved <= 5 * (time.monotonic() - started) + 1, moved  # no faster than the pace
+    assert moved <= 5 * (time.monotonic() - started) + 2, moved  # no faster than the pace
     app.run()
     assert "lesson pace: 5 steps a second" in progress_text(app)
 
@@ -105,19 +109,50 @@ def test_a_paused_lesson_advances_one_batch_a_step_follows_its_pace_and_stops_ke
     app.run()
     assert training.job.result.stopped and training.job.result.steps == held
     assert any(message.startswith("Stopped at epoch") for message in texts(app.warning))
-    assert app.slider(key=f"train_replay_{training.suggested_name}").value == held
+    assert app.slider(key=f"train_replay_{training.run_id}").value == held
 
 
 def test_the_pace_can_change_while_a_run_goes(app):
     training = start_paused_lesson(app)
+    app.select_slider(key="train_pace").set_value(1).run()
     app.button(key="train_resume").click().run()
+    assert training.job.pace.steps_per_second == 1
+    started, at_start = time.monotonic(), steps(training)
+    time.sleep(1.5)
+    assert steps(training) - at_start <= (time.monotonic() - started) * 1 + 2  # one a second
     app.select_slider(key="train_pace").set_value("full speed").run()
     assert training.job.pace.steps_per_second is None
-    wait_for(lambda: steps(training) > 100, timeout=30)  # 5 a second would take 20 s
-    app.select_slider(key="train_pace").set_value(1).run()
-    assert training.job.pace.steps_per_second == 1
+    wait_for(lambda: steps(training) > at_start + 100, timeout=30)  # 1 a second would take 100 s
     app.button(key="train_stop").click().run()
     assert training.job.wait(5)
+
+
+def test_a_run_stopped_before_its_first_step_offers_no_model(app):
+    training = start_paused_lesson(app)
+    app.button(key="train_stop").click().run()
+    assert training.job.wait(5)
+    app.run()
+    assert "Stopped before training began." in texts(app.warning)
+    assert not [button for button in app.button if button.key in ("train_save", "train_continue")]
+
+
+def test_a_queued_lesson_can_only_be_stopped(app):
+    from ui import resources
+
+    slots = resources.training_slots()
+    taken = [slots.acquire(timeout=5) for _ in range(resources.MAX_TRAININGS)]
+    try:
+        open_page(app, "train")
+        choose_tiny_model(app, epochs=1)
+        app.button(key="train_start").click().run()
+        assert any(info.startswith("Queued:") for info in texts(app.info))
+        keys = {button.key for button in app.button}
+        assert "train_stop" in keys and not keys & {"train_pause", "train_resume", "train_step"}
+        app.button(key="train_stop").click().run()
+        assert app.session_state["training"].job.wait(2)
+    finally:
+        for _ in filter(None, taken):
+            slots.release()
 
 
 def test_the_replay_shows_the_recorded_state_at_a_chosen_step(app):
@@ -129,7 +164,7 @@ def test_the_replay_shows_the_recorded_state_at_a_chosen_step(app):
     assert training.job.wait(60)
     app.run()
     recording = training.job.recording
-    slider = app.slider(key=f"train_replay_{training.suggested_name}")
+    slider = app.slider(key=f"train_replay_{training.run_id}")
     assert (slider.min, slider.max) == (0, 450)
 
     chosen = recording.steps()[len(recording.steps()) // 3]  # in the first epoch
@@ -143,10 +178,10 @@ def test_the_replay_shows_the_recorded_state_at_a_chosen_step(app):
     assert f"**Read right: {int(answers.right(recording.panel.labels).sum())} of 20**" in texts(app.markdown)
 
     curve = replay_loss_curve(app)
-    epoch_at_step = chosen / 225
+    epoch_at_step = (chosen + 1) / 225  # the slider's step
     assert max(epoch for epoch, _, _ in curve) <= epoch_at_step + 1e-6  # the curves stop at the step
     assert all(split == "training" for _, split, _ in curve)  # before the first validation
-    weights_step, _ = recording.weights_at(chosen + 1)
+    weights_step = recording.weights_at(chosen + 1).step
     assert f"**First-layer weights at step {weights_step:,}**" in [m.proto.body for m in app.markdown]
 
     slider.set_value(450).run()
@@ -158,6 +193,8 @@ def test_a_watch_link_shows_the_run_live_and_read_only_then_its_replay(app):
 
     training = start_paused_lesson(app)
     app.button(key="train_step").click().run()
+    wait_for(lambda: training.job.recording.latest().step == 1)
+    app.run()
     watcher = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     watcher.query_params["watch"] = training.watch_id
     watcher.switch_page(PAGES["train"]).run()
@@ -169,6 +206,7 @@ def test_a_watch_link_shows_the_run_live_and_read_only_then_its_replay(app):
                     if element.key == key], key  # fmt: skip
 
     app.button(key="train_step").click().run()
+    wait_for(lambda: training.job.recording.latest().step == 2)
     watcher.run()
     assert "step 2 · paused" in progress_text(watcher)  # the trainer's step, seen by the watcher
 
@@ -176,7 +214,18 @@ def test_a_watch_link_shows_the_run_live_and_read_only_then_its_replay(app):
     assert training.job.wait(5)
     watcher.run()
     assert any(message.startswith("Stopped at epoch") for message in texts(watcher.warning))
-    assert watcher.slider(key=f"watch_replay_{training.suggested_name}").value == 2
+    assert watcher.slider(key=f"watch_replay_{training.run_id}").value == 2
+
+    app.button(key="train_continue").click().run()  # the next run, at the lesson's pace: paused
+    following = app.session_state["training"]
+    assert following is not training and following.watch_id == training.watch_id
+    wait_for(lambda: following.job.recording.latest() is not None)
+    app.run()
+    watcher.run()  # what its poll does: the link shows the new run, live
+    assert progress_text(watcher).startswith("Paused before the first step")
+    assert panel_answers(watcher) == panel_answers(app)
+    following.job.stop()
+    assert following.job.wait(5)
 
     nobody = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     nobody.query_params["watch"] = "no-such-run"
