@@ -9,9 +9,9 @@
 #                                          (unset: the app's own defaults, the same for every replica)
 #   STREAMLIT_SERVER_COOKIE_SECRET         shared by every replica; a new one for this run when unset
 #   HALL_ADDRESS                           where HAProxy listens (127.0.0.1; 0.0.0.0 lets a class in)
-#   HALL_RUN_DIR                           the generated haproxy.cfg, logs, HAProxy's stats socket and
-#                                          `replicas` (NAME PORT PID per line); a temporary folder,
-#                                          removed at the end, when unset
+#   HALL_RUN_DIR                           the generated haproxy.cfg, logs, HAProxy's stats socket,
+#                                          `replicas` (NAME PORT PID per line) and haproxy.pid; a
+#                                          temporary folder, removed at the end, when unset
 #   PYTHON                                 the Python that has the app's requirements (python3)
 #   HALL_START_SECONDS                     how long a replica may take to answer (180)
 #
@@ -153,6 +153,7 @@ done
 haproxy -db -f "$config" >"$run_dir/haproxy.log" 2>&1 &
 haproxy_pid=$!
 children+=("$haproxy_pid")
+echo "$haproxy_pid" >"$run_dir/haproxy.pid"
 if ! why=$(wait_healthy "http://$ADDRESS:$port" "$haproxy_pid" 2>&1); then
   cat "$run_dir/haproxy.log" >&2 || true
   fail "HAProxy did not start on $ADDRESS:$port ($why)."
