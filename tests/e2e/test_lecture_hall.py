@@ -236,7 +236,7 @@ def test_each_session_keeps_its_replica_and_sees_the_models_saved_through_the_ot
 
 
 def test_a_killed_replica_leaves_the_other_s_sessions_alone_and_new_sessions_land_on_the_survivor(
-    browser, hall
+    browser, hall, tmp_path
 ):
     pages = sessions_on_every_replica(browser, hall, "draw")
     victim, survivor = sorted(pages)
@@ -269,7 +269,11 @@ def test_a_killed_replica_leaves_the_other_s_sessions_alone_and_new_sessions_lan
     wait_for_idle(victim_page)
     assert replica_of(victim_page) == survivor
     go_to(victim_page, "Models")
-    assert "digits-mlp" in picker_options(victim_page)
+    # its requests follow its new session: HAProxy's cookie now names the survivor
+    keras_file = tmp_path / "after-failover.keras"
+    shutil.copyfile(hall.store / "digits-mlp" / "model.keras", keras_file)
+    upload(victim_page, keras_file)
+    assert json.loads((hall.store / keras_file.stem / "card.json").read_text())["saved_by"] == "upload"
     assert_no_exception(victim_page)
 
     for _ in range(2):  # new sessions land on the survivor, and are served
