@@ -159,7 +159,9 @@ if ! why=$(wait_healthy "http://$ADDRESS:$port" "$haproxy_pid" 2>&1); then
   fail "HAProxy did not start on $ADDRESS:$port ($why)."
 fi
 [[ $ADDRESS == 0.0.0.0 ]] && shown=127.0.0.1 || shown=$ADDRESS
-echo "ready: http://$shown:$port ($replicas replicas; logs, config and stats socket in $run_dir)"
+noun=replicas
+if ((replicas == 1)); then noun=replica; fi
+echo "ready: http://$shown:$port ($replicas $noun; logs, config and stats socket in $run_dir)"
 
 # Serve until HAProxy stops or a signal comes; a replica that dies is said, and HAProxy routes around it.
 while true; do
