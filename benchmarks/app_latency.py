@@ -2,7 +2,12 @@
 
     python -m benchmarks.app_latency [--drawings 20] [--sessions 10] [--per-session 3] [--extra 5]
                                      [--reading 3] [--paced 6] [--starts 3] [--first-runs 3]
-                                     [--only-first-run]
+                                     [--only-first-run] [--url URL [--pids PID ...]]
+
+With --url, a server already running (a lecture hall's balancer: deploy/run-local.sh N PORT) is measured
+instead, drawings only: one session, then --sessions at once back to back and at a person's pace, with
+drawings per second and how many sessions the balancer gave each replica; --pids (the replicas, from
+run-local.sh's `replicas` file) adds their CPU time.
 
 Starts `streamlit run app.py` on a copy of the shipped models (a small stand-in is trained when there
 are none) and drives Debian's Chromium with the browser tests' helpers (tests/e2e/browser_tools.py).
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import re
@@ -28,6 +34,7 @@ import shutil
 import statistics
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +47,7 @@ IDLE_BEFORE_TRAINING = 15.0  # seconds from `streamlit run` to opening the Train
 FIRST_RUN_PATH = "train?epochs=50"  # the default model, long enough to be seen running
 PROGRESS = re.compile(r"Epoch \d+/\d+, batch")  # the live progress bar's text
 TRAINING = ("784-20-10", 5)  # the load test's training, for the mixed row
+BALANCER_COOKIE = "mnist_replica"  # deploy/haproxy.cfg's cookie: which replica serves a session
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -169,6 +177,76 @@ async def _after(seconds: float, job):
     return await job
 
 
+class Running:
+    """A server someone else started (`--url`), e.g. deploy/run-local.sh's balancer, with the processes
+    whose CPU time counts as the server's (`--pids`; none: no server CPU figures)."""
+
+    def __init__(self, url: str, pids: list[int]) -> None:
+        self.url, self.pids = url.rstrip("/"), pids
+
+    def cpu_seconds(self) -> float:
+        return sum(tools.cpu_seconds(pid) for pid in self.pids)
+
+
+async def replica_of(page) -> str:
+    """The replica deploy/haproxy.cfg's cookie sends this page's session to; "-" without a balancer."""
+    cookies = await page.context.cookies()
+    return next((cookie["value"] for cookie in cookies if cookie["name"] == BALANCER_COOKIE), "-")
+
+
+async def measure_url(args) -> dict:
+    """Drawings through a running server or balancer: one session alone, then `--sessions` at once
+    drawing back to back, then the same at a person's pace. No start-up, memory or training rows."""
+    server = Running(args.url, args.pids)
+    figures: dict = {}
+    async with tools.chromium() as browser:
+        pages = await asyncio.gather(
+            *[tools.new_session(browser, server.url, "draw") for _ in range(args.sessions)]
+        )
+        figures["replicas"] = collections.Counter([await replica_of(page) for page in pages])
+        await asyncio.gather(
+            *[tools.timed_drawing(page, "1") for page in pages]
+        )  # each replica's model loaded
+        await asyncio.gather(*[tools.clear_canvas(page) for page in pages])
+        cpu = server.cpu_seconds()
+        figures["single"] = await timed_drawings(pages[0], args.drawings)
+        figures["single_server_cpu"] = server.cpu_seconds() - cpu
+        figures["concurrent"] = await concurrent(browser, server, pages, args.per_session, training=False)
+        figures["paced"] = await concurrent(
+            browser, server, pages, args.paced, training=False, reading_seconds=args.reading
+        )
+    return figures
+
+
+def url_table(args, figures: dict) -> str:
+    single, both, paced = (figures[key] for key in ("single", "concurrent", "paced"))
+    spread = ", ".join(f"{name}: {count}" for name, count in sorted(figures["replicas"].items()))
+    cpu = bool(args.pids)
+    rows = [
+        ("stroke → prediction, 1 session (ms)", statistics.median(single), percentile(single, 99),
+         f"{len(single)} drawings", GOALS["single"]),
+        (f"stroke → prediction, {args.sessions} sessions at once (ms)", statistics.median(both["ms"]),
+         percentile(both["ms"], 99), f"{len(both['ms'])} drawings", GOALS["concurrent"]),
+        (f"… drawings per second, {args.sessions} sessions back to back", len(both["ms"]) / both["seconds"],
+         None, f"{both['seconds']:.0f} s", ""),
+        (f"… each person reading every prediction for {args.reading:g} s before Clear (ms)",
+         statistics.median(paced["ms"]), percentile(paced["ms"], 99), f"{len(paced['ms'])} drawings",
+         GOALS["concurrent"]),
+        ("… drawings per second at that pace", len(paced["ms"]) / paced["seconds"], None,
+         f"{paced['seconds']:.0f} s", ""),
+        (f"sessions per replica (cookie {BALANCER_COOKIE})", float(args.sessions), None, spread, ""),
+    ]  # fmt: skip
+    if cpu:
+        rows += [
+            ("server CPU per drawing and clear, 1 session (ms)",
+             1000 * figures["single_server_cpu"] / len(single), None, f"{len(args.pids)} processes", ""),
+            (f"server / browser CPU per drawing, {args.sessions} sessions (ms)",
+             1000 * both["server_cpu"] / len(both["ms"]), 1000 * both["browser_cpu"] / len(both["ms"]),
+             "", ""),
+        ]  # fmt: skip
+    return _markdown(rows)
+
+
 async def measure(args, store: Path, work: Path) -> dict:
     figures: dict = {"home": [], "draw": []}
     async with tools.chromium() as browser:
@@ -268,9 +346,14 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3, help="cold starts timed per page")
     parser.add_argument("--first-runs", type=int, default=3, help="first trainings timed each way")
     parser.add_argument("--only-first-run", action="store_true", help="time only the first training")
+    parser.add_argument("--url", help="drawings only, through this running server or balancer")
+    parser.add_argument("--pids", type=int, nargs="*", default=[], help="with --url: the server processes")
     args = parser.parse_args()
     if not tools.CHROMIUM.exists():
         parser.exit(2, "app_latency: Debian's chromium (/usr/bin/chromium) is needed\n")
+    if args.url:
+        measure_running(parser, args)
+        return
     work = Path(tempfile.mkdtemp(prefix="app-latency-"))
     try:
         store = work / "models"
@@ -285,6 +368,25 @@ def main() -> None:
         print(table(args, figures))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_running(parser: argparse.ArgumentParser, args) -> None:
+    """`--url`: the drawing rows through a server this benchmark did not start."""
+    try:
+        with urllib.request.urlopen(args.url.rstrip("/") + "/_stcore/health", timeout=10) as response:
+            response.read()
+    except OSError as err:
+        parser.exit(2, f"app_latency: nothing answers at {args.url} ({err}); start it first\n")
+    missing = [pid for pid in args.pids if not Path(f"/proc/{pid}").exists()]
+    if missing:
+        parser.exit(2, f"app_latency: no process {missing[0]} (--pids): give the server's process ids\n")
+    load_before = os.getloadavg()[0]
+    figures = tools.run(measure_url(args), 1800)
+    print(
+        f"{os.cpu_count()} CPUs, browsers on the same machine; {args.url}; load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
+    )
+    print(url_table(args, figures))
 
 
 if __name__ == "__main__":

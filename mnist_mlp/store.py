@@ -402,6 +402,15 @@ def fingerprint(store: str | os.PathLike | None = None) -> tuple:
     )
 
 
+def listed_fingerprint(store: str | os.PathLike | None = None) -> tuple:
+    """What the listing shows depends on: `fingerprint` less the folder's own time and hidden entries
+    (a save being written, a retired copy), which change while no listed model does.
+
+    Cheap enough to poll: another process's save, rename or delete changes it once it is done.
+    """
+    return tuple(entry for entry in fingerprint(store)[1:] if not entry[0].startswith("."))
+
+
 def _entry(name: str, path: Path) -> StoredModel | None:
     """The listing's entry for one folder; None when it is no folder or vanished while being read."""
     try:

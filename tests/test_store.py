@@ -267,6 +267,47 @@ def run_crashing(how: str, step: str, folder: Path, keras_file: Path) -> list[st
     return completed.stdout.split("\n")[:-1]
 
 
+def test_two_processes_saving_under_one_name_one_wins_and_the_other_is_told(tmp_path, versions_on_disk):
+    folder, meeting = tmp_path / "models", tmp_path / "meeting"
+    meeting.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    racers = {}
+    for value, keras_file in versions_on_disk.items():
+        command = [sys.executable, str(ROOT / "tests" / "racing_save.py"), str(folder), str(keras_file),
+                   str(value), str(meeting)]  # fmt: skip
+        racers[value] = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    outcomes = {value: (racer.wait(timeout=120), *racer.communicate()) for value, racer in racers.items()}
+    assert sorted(meeting.iterdir()) == [meeting / "1.0", meeting / "2.0"]  # both passed the name check
+    assert sorted(code for code, _, _ in outcomes.values()) == [0, 3], outcomes
+    [winner] = [value for value, (code, _, _) in outcomes.items() if code == 0]
+    [loser] = [out for code, out, _ in outcomes.values() if code == 3]
+    assert (
+        loser == f"refused: A model named {crashing_save.NAME!r} was saved by someone else just now. "
+        "Choose another name.\n"
+    )
+    assert assert_whole_version(folder, crashing_save.NAME) == winner
+    assert sorted(p.name for p in folder.iterdir()) == [crashing_save.NAME]  # the loser's copy is gone
+
+
+def test_a_replace_by_another_process_changes_the_listed_fingerprint_and_a_hidden_copy_does_not(
+    tmp_path, versions_on_disk
+):
+    folder = tmp_path / "models"
+    store.save(**crashing_save.version(1.0, versions_on_disk[1.0]), store=folder)
+    before = store.listed_fingerprint(folder)
+    (folder / f"{store.SAVING_PREFIX}{'0' * 32}").mkdir()  # another process's save, being written
+    assert store.listed_fingerprint(folder) == before
+    assert store.fingerprint(folder) != (store.mtime_ns(folder), *before)  # which the cache key sees
+    command = [sys.executable, str(ROOT / "tests" / "crashing_save.py"), "exchange", "(no step)",
+               str(folder), str(versions_on_disk[2.0])]  # fmt: skip
+    subprocess.run(command, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=120)
+    after = store.listed_fingerprint(folder)
+    assert [entry[0] for entry in after] == [crashing_save.NAME] and after != before
+    assert assert_whole_version(folder, crashing_save.NAME) == 2.0
+
+
 @pytest.mark.parametrize(
     ("how", "step"), [(how, step) for how, steps in CRASH_POINTS.items() for step in steps]
 )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MAX_TRAININGS = 2  # trainings at once across all sessions; the 2 CPU cores are shared by everyone
 VALIDATION_FRACTION = run.VALIDATION_FRACTION
+STORE_SEEN_KEY = "store_seen"  # session_state: the store's listed_fingerprint this session's page shows
 NO_PRELOAD_ENV = "MNIST_MLP_NO_PRELOAD"  # set (to anything but "" or "0"): load nothing at server start
 PRELOAD_DATASET = data.DATASETS[0]  # the Train page's default dataset, split with the default seed
 # The warm-up run: a few steps of a tiny model, enough for TensorFlow to set up what every first
@@ -183,8 +184,11 @@ def data_changed() -> None:
 
 
 def store_changed() -> None:
-    """Forget the cached listing after this session saved, renamed or deleted a model."""
+    """Forget the cached listing after this session saved, renamed or deleted a model, and take the
+    store as it is now as what this session has seen: its own change does not rerun its page
+    (`picker.watch_store`), which would wipe the message saying what was done."""
     listing.clear()
+    st.session_state[STORE_SEEN_KEY] = store.listed_fingerprint()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -110,6 +110,9 @@ def app_url(e2e_store, drawings_folder, tmp_path_factory):
         "MNIST_MLP_OFFLINE": "1",
         "MNIST_MLP_DRAWINGS": str(drawings_folder),
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        # No look for other processes' saves every few seconds (ui.picker.watch_store): its runs would
+        # count as the run an action started (RUN_COUNTER). The lecture-hall tests have it on.
+        "MNIST_MLP_STORE_POLL_SECONDS": "0",
     }
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
