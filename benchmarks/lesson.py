@@ -25,6 +25,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from mnist_mlp import data, job, lesson, model, run, train
+from mnist_mlp.pace import Pace
 
 DATASET = "fashion_mnist"
 LIVE_PACE = 20  # steps a second of the lesson the watchers watch going
@@ -58,8 +59,8 @@ class TimedJob(job.TrainingJob):
 
 
 def train_once(config: model.MLPConfig, split, panel: lesson.Panel | None) -> TimedJob:
-    pace = lesson.Pace() if panel is not None else None
-    training = TimedJob(config, split, pace=pace, panel=panel).start()
+    run_pace = Pace() if panel is not None else None
+    training = TimedJob(config, split, pace=run_pace, panel=panel).start()
     training.wait()
     if training.status != job.FINISHED:
         raise RuntimeError(f"the run ended {training.status}: {training.state().error}")
@@ -131,7 +132,7 @@ def replay_memory(dataset: data.Dataset, split) -> None:
 
 
 def _weight_frames(recording: lesson.Recording) -> int:
-    return len({recording.weights_at(step)[0] for step in recording.steps()})
+    return len({recording.weights_at(step).step for step in recording.steps()})
 
 
 def _navigation_kept() -> None:
