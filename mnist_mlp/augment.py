@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import os
 
 import numpy as np
 from scipy import ndimage
+
+from mnist_mlp import cores
 
 MAX_SHIFT = 2.0  # pixels, each axis
 MAX_ROTATION = 12.0  # degrees
@@ -103,7 +104,7 @@ def distort(
     def one(part: slice) -> None:
         result[part] = warp(images[part], coefficients[part])
 
-    workers = min(workers or _cores(), len(parts))
+    workers = min(workers or cores.count(), len(parts))
     if workers <= 1:
         for part in parts:
             one(part)
@@ -180,10 +181,6 @@ def _basis(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _rank(height: int, width: int) -> int:
     return min(ELASTIC_RANK, height, width)
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def mirror(images: np.ndarray, *, seed: int) -> np.ndarray:
