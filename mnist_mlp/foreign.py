@@ -28,7 +28,7 @@ BENCHMARK_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSerif-Ita
 SCRIBBLE_STROKES = (1, 3)  # a scribble is one to three strokes
 SCRIBBLE_POINTS = (4, 9)  # each a smooth curve through four to nine random points
 MIN_SHAPE_FILL = 0.25  # a shape covers at least this share of its box
-OUTLIER_CHUNK = 500  # images one worker draws with one seed
+OUTLIER_CHUNK = 250  # images one worker draws with one seed: small enough to share the work evenly
 
 
 def scribbles(count: int, seed: int) -> Iterator[np.ndarray]:
