@@ -17,6 +17,7 @@ BENCHMARKS = (
     "unsure_verdict",
     "neighbour_search",
     "augment_memory",
+    "augment_speed",
     "export_agreement",
     "app_latency",
     "app_training_speed",

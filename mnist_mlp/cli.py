@@ -270,13 +270,14 @@ def run_train(args: argparse.Namespace) -> int:
     say = _say_nothing if args.json else _say
     say(f"data: {dataset.source}")
     plan = _plan(args, dataset, config, name, say)
-    result = _train_with_progress(plan, config, previous, show=not args.json)
+    result, speed = _train_with_progress(plan, config, previous, show=not args.json)
     if result.stopped:
         say(f"stopped at epoch {result.epochs_done:g}; keeping the model as trained so far")
     test = run.evaluate_test(plan, result.model)
     say(
         f"test accuracy: {test.accuracy:.2%} on {len(dataset.y_test):,} images "
-        f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training"
+        f"(loss {test.loss:.4f}) after {result.seconds:.1f} s of training, "
+        f"{speed:,.0f} images/s{' with augmentation' if config.augment else ''}"
     )
     saved = None if args.no_save else _save(args, plan, result, test)
     if saved is not None:
@@ -340,8 +341,9 @@ def _plan(
 
 def _train_with_progress(
     plan: run.Plan, config: model.MLPConfig, previous: store.LoadedModel | None, *, show: bool
-) -> train.TrainResult:
-    """`train.train` on the plan, with a progress bar when `show`, and Ctrl-C stopping it gently."""
+) -> tuple[train.TrainResult, float]:
+    """`train.train` on the plan, with a progress bar when `show`, and Ctrl-C stopping it gently;
+    the result and this run's images per second (each epoch's distortions included)."""
     from mnist_mlp import train
 
     prior = _as_train_result(previous, config) if previous else None
@@ -349,7 +351,7 @@ def _train_with_progress(
     with _stop_on_interrupt() as stop:
         result = train.train(config, plan.training, previous=prior, on_progress=bar.update, stop=stop)
     bar.close()
-    return result
+    return result, bar.speed
 
 
 def _save(args: argparse.Namespace, plan: run.Plan, result: train.TrainResult, test: Evaluation) -> Path:
@@ -696,8 +698,10 @@ class _ProgressBar:
         self.enabled = enabled
         self.live = enabled and sys.stderr.isatty()
         self.last_draw = 0.0
+        self.speed = 0.0  # images per second of this run so far
 
     def update(self, progress) -> None:
+        self.speed = progress.images_per_second
         if not self.enabled:
             return
         if progress.kind == "epoch":

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from mnist_mlp import pen
+from mnist_mlp import cores, pen
 
 CANVAS_SIZE = pen.CANVAS_SIZE
 # Letters that people write the way they write a digit (O and 0, I and 1, Z and 2, S and 5, B and 8,
@@ -28,6 +28,7 @@ BENCHMARK_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSerif-Ita
 SCRIBBLE_STROKES = (1, 3)  # a scribble is one to three strokes
 SCRIBBLE_POINTS = (4, 9)  # each a smooth curve through four to nine random points
 MIN_SHAPE_FILL = 0.25  # a shape covers at least this share of its box
+OUTLIER_CHUNK = 250  # images one worker draws with one seed: small enough to share the work evenly
 
 
 def scribbles(count: int, seed: int) -> Iterator[np.ndarray]:
@@ -89,8 +90,10 @@ def outliers(dataset: str, count: int, seed: int) -> np.ndarray:
     For a digit model a quarter each of scribbles, filled shapes, letters in TRAINING_FONTS and garments
     (Fashion-MNIST training images); for a clothing model half scribbles, half digits (MNIST training
     images): no shapes, as a bag is one. The benchmark draws fresh ones, letters in other fonts.
+    Drawn in chunks of OUTLIER_CHUNK on every core, each with its own seed, and kept on disk
+    (`diskcache`, keyed by the other dataset's chosen images, the count, the seed and the code).
     """
-    from mnist_mlp import data, preprocess
+    from mnist_mlp import data, diskcache
 
     kinds = 4 if dataset == "mnist" else 2
     if count < kinds:
@@ -98,14 +101,48 @@ def outliers(dataset: str, count: int, seed: int) -> np.ndarray:
     other = data.load("fashion_mnist" if dataset == "mnist" else "mnist")
     rng = np.random.default_rng(seed)
     share = count // kinds
-    chosen = rng.choice(len(other.x_train), share, replace=len(other.x_train) < share)
-    canvases = list(scribbles(count - (kinds - 1) * share, seed + 1))
+    chosen = other.x_train[rng.choice(len(other.x_train), share, replace=len(other.x_train) < share)]
+    drawn = {"scribbles": count - (kinds - 1) * share}
     if dataset == "mnist":
-        canvases += list(shapes(share, seed + 2))
-        canvases += [canvas for _, canvas in letters(share, seed + 3, TRAINING_FONTS)]
-    prepared = [preprocess.to_mnist(image) for image in [*other.x_train[chosen], *canvases]]
+        drawn |= {"shapes": share, "letters": share}
+    key = {
+        "images": diskcache.digest(chosen),
+        "drawn": drawn,
+        "seed": seed,
+        "chunk": OUTLIER_CHUNK,
+        "code": diskcache.code_version(*pen.RENDER_MODULES, __name__),
+    }
+    return diskcache.cached("outliers", key, lambda: {"images": _outliers(chosen, drawn, seed)})["images"]
+
+
+def _outliers(chosen: np.ndarray, drawn: dict[str, int], seed: int) -> np.ndarray:
+    """The chosen images, then each kind's count drawn, prepared: (m <= n, 28, 28) uint8."""
+    jobs: list[tuple] = [
+        ("images", chosen[start : start + OUTLIER_CHUNK]) for start in range(0, len(chosen), OUTLIER_CHUNK)
+    ]
+    for kind, total in drawn.items():
+        jobs += [(kind, min(OUTLIER_CHUNK, total - start)) for start in range(0, total, OUTLIER_CHUNK)]
+    seeds = np.random.SeedSequence(seed).spawn(len(jobs))  # one per chunk, whoever draws it
+    jobs = [(*job, int(job_seed.generate_state(1)[0])) for job, job_seed in zip(jobs, seeds, strict=True)]
+    parts = list(cores.on_every_core(_outlier_chunk, jobs, "images of no class"))
+    return np.concatenate(parts) if parts else np.zeros((0, 28, 28), np.uint8)
+
+
+def _outlier_chunk(kind: str, what: np.ndarray | int, seed: int) -> np.ndarray:
+    """One chunk of `outliers`: `what` images prepared, or `what` of a kind drawn and prepared."""
+    from mnist_mlp import preprocess
+
+    if kind == "images":
+        canvases = what
+    elif kind == "scribbles":
+        canvases = scribbles(what, seed)
+    elif kind == "shapes":
+        canvases = shapes(what, seed)
+    else:
+        canvases = (canvas for _, canvas in letters(what, seed, TRAINING_FONTS))
+    prepared = [preprocess.to_mnist(image) for image in canvases]
     images = [np.rint(image * 255).astype(np.uint8) for image in prepared if image is not None]
-    return np.stack(images)
+    return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
 
 
 def letters(

@@ -7,18 +7,15 @@ these renders do not. The benchmarks, the browser tests and pen-stroke training 
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import multiprocessing
-import os
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from mnist_mlp import cores
 from mnist_mlp.datasets import Split
 
 CANVAS_SIZE = 280  # the Draw page's canvas, px
@@ -30,6 +27,8 @@ SUPERSAMPLE = 3  # strokes are drawn at 3x and shrunk: anti-aliased edges like t
 MIN_SIZE = 40  # px: smaller is a tap, not a drawing (preprocess.to_mnist calls it blank)
 LEGIBLE_BRUSH_SHARE = 1 / 6  # a brush up to this share of the drawing's longer side leaves it legible
 LEGIBLE_TRAINING_SHARE = 0.75  # pen-stroke training renders drawn large enough for the pen
+# The modules whose code decides what a render looks like: cached renders are kept per their source.
+RENDER_MODULES = ("mnist_mlp.pen", "mnist_mlp.preprocess", "mnist_mlp.ink")
 RENDER_CHUNK = 500  # digits one worker draws with one seed; the unit of progress too
 MAX_RENDERED_DIGITS = 60_000  # every digit of the full MNIST training set; a larger set gets this many
 MAX_TRAINING_SHAKE = 0.02  # their shaky hand wanders by up to 2% of the drawing's size
@@ -310,7 +309,9 @@ def add_renders(
         for start, chunk_seed in zip(starts, seeds, strict=True)
     ]
     parts = []
-    with contextlib.closing(_drawn_on_every_core(chunks)) as drawn_chunks:  # the pool ends if we stop
+    # Drawing is one core's work per chunk (~2.5 ms a render): worker processes draw them side by side.
+    drawn = cores.on_every_core(_render_chunk, chunks, "pen renders")
+    with contextlib.closing(drawn) as drawn_chunks:  # the pool ends if we stop
         for part in drawn_chunks:
             parts.append(part)
             if on_progress is not None:
@@ -341,36 +342,6 @@ def _render_chunk(images: np.ndarray, per_digit: int, seed: np.random.SeedSequen
     return renders
 
 
-def _drawn_on_every_core(chunks: list[tuple]) -> Iterator[np.ndarray]:
-    """`_render_chunk` of each chunk, in order. Drawing is pure Python and numpy, one core's work per
-    chunk (~2.5 ms a render), so beyond one chunk, worker processes draw them side by side: spawned,
-    so none inherits TensorFlow's threads. Each chunk has its own seed, so the renders do not depend
-    on how many cores draw them."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if len(chunks) < 2 or cores < 2:
-        yield from (_render_chunk(*chunk) for chunk in chunks)
-        return
-    context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(min(cores, len(chunks)), mp_context=context)
-    done = 0
-    try:
-        jobs = [pool.submit(_render_chunk, *chunk) for chunk in chunks]
-        for job in jobs:
-            yield job.result()
-            done += 1
-    except concurrent.futures.process.BrokenProcessPool:
-        if done:  # a worker died part-way (out of memory, say): that is an error, not a set-up
-            raise
-        # Workers cannot start where the main program cannot be imported again (read from stdin,
-        # say): all is drawn here, the same renders, as each chunk has its own seed.
-        warnings.warn(
-            "pen renders: no worker process could start; drawing them in this process", stacklevel=2
-        )
-        yield from (_render_chunk(*chunk) for chunk in chunks)
-    finally:
-        pool.shutdown(cancel_futures=True)
-
-
 def with_renders(
     split: Split,
     per_digit: int,
@@ -382,14 +353,50 @@ def with_renders(
     each validation digit added (`add_renders`), so that validation measures drawings too.
 
     Of a large set (the full MNIST) only MAX_RENDERED_DIGITS random training digits and a tenth as
-    many validation digits are drawn again, which bounds the time before training to minutes.
+    many validation digits are drawn again, which bounds the time before training to minutes. The
+    renders are kept on disk (`diskcache`, keyed by the split's content, `per_digit`, the seed and
+    the drawing code): the same call again reads them in about a second.
 
-    on_progress: called with (digits done, digits in all) as the renders are made.
+    on_progress: called with (digits done, digits in all) as the renders are made (once, with all
+        done, when they are read from the cache).
     """
-    x_train, y_train, x_val, y_val = split
+    from mnist_mlp import diskcache
+
+    key = {
+        "split": diskcache.digest(*split),
+        "per_digit": per_digit,
+        "seed": seed,
+        "limit": MAX_RENDERED_DIGITS,
+        "chunk": RENDER_CHUNK,  # each chunk has its own seed
+        "code": diskcache.code_version(*RENDER_MODULES),
+    }
     rng = np.random.default_rng(seed)
-    train_chosen = _some(len(x_train), MAX_RENDERED_DIGITS, rng)
-    val_chosen = _some(len(x_val), MAX_RENDERED_DIGITS // 10, rng)
+    train_chosen = _some(len(split.x_train), MAX_RENDERED_DIGITS, rng)
+    val_chosen = _some(len(split.x_val), MAX_RENDERED_DIGITS // 10, rng)
+    total = len(train_chosen) + len(val_chosen)
+    added = diskcache.cached(
+        "pen-renders", key, lambda: _renders(split, train_chosen, val_chosen, per_digit, seed, on_progress)
+    )
+    if on_progress is not None:
+        on_progress(total, total)
+    return Split(
+        np.concatenate([split.x_train, added["x_train"]]),
+        np.concatenate([split.y_train, added["y_train"]]),
+        np.concatenate([split.x_val, added["x_val"]]),
+        np.concatenate([split.y_val, added["y_val"]]),
+    )
+
+
+def _renders(
+    split: Split,
+    train_chosen: np.ndarray,
+    val_chosen: np.ndarray,
+    per_digit: int,
+    seed: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> dict[str, np.ndarray]:
+    """The renders `with_renders` adds, as arrays named x_train, y_train, x_val and y_val."""
+    x_train, y_train, x_val, y_val = split
     total = len(train_chosen) + len(val_chosen)
 
     def training_progress(done: int, _: int) -> None:
@@ -400,22 +407,21 @@ def with_renders(
         if on_progress is not None:
             on_progress(len(train_chosen) + done, total)
 
-    renders = add_renders(
+    train_x, train_y = add_renders(
         x_train[train_chosen], y_train[train_chosen], per_digit, seed=seed, on_progress=training_progress
     )
-    x_train, y_train = _joined(x_train, y_train, renders, len(train_chosen))
-    renders = add_renders(
+    val_x, val_y = add_renders(
         x_val[val_chosen], y_val[val_chosen], 1, seed=seed + 1, on_progress=validation_progress
     )
-    x_val, y_val = _joined(x_val, y_val, renders, len(val_chosen))
-    return Split(x_train, y_train, x_val, y_val)
+    originals, val_originals = len(train_chosen), len(val_chosen)  # add_renders puts them first
+    return {
+        "x_train": train_x[originals:],
+        "y_train": train_y[originals:],
+        "x_val": val_x[val_originals:],
+        "y_val": val_y[val_originals:],
+    }
 
 
 def _some(count: int, limit: int, rng: np.random.Generator) -> np.ndarray:
     """All of range(count) in order, or `limit` of them chosen at random, sorted."""
     return np.arange(count) if count <= limit else np.sort(rng.choice(count, limit, replace=False))
-
-
-def _joined(x: np.ndarray, y: np.ndarray, renders: tuple[np.ndarray, np.ndarray], originals: int):
-    """All of x and y, then the renders that `add_renders` put after its `originals` chosen images."""
-    return np.concatenate([x, renders[0][originals:]]), np.concatenate([y, renders[1][originals:]])

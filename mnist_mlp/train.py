@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_mlp import augment
+from mnist_mlp import augment, augment_tf
 from mnist_mlp.datasets import Split
 from mnist_mlp.model import (
     IMAGE_SHAPE,
@@ -442,7 +442,14 @@ class _Runner:
         # Memory: the training images stay uint8 on the device and each batch is scaled as it is
         # read (`_scaled`): a float32 copy of a full epoch is 4x larger, and its upload made two
         # more, ~500 MB at once for 54,000 images, again every augmented epoch.
-        if config.augment or config.mirror:  # a variable, read by reference: each epoch's copy is seen
+        # Augmented on a GPU, each epoch's distortions are drawn here and applied in the step, on
+        # the device (`augment_tf`); on a CPU each epoch's images are distorted on every core first.
+        self.distortions = None  # (n, 2, k, k) float32 `augment.draw` coefficients, on the GPU path
+        if config.augment and augment_tf.gpu_visible():
+            shape = (len(x_train), 2, *augment.coefficient_shape(*x_train.shape[1:]))
+            self.distortions = tf.Variable(np.zeros(shape, np.float32), trainable=False)
+        if config.mirror or (config.augment and self.distortions is None):
+            # a variable, read by reference: each epoch's copy is seen
             self.x = tf.Variable(x_train, trainable=False)  # (n, 28, 28) uint8, made from numpy: one copy
         else:
             self.x = tf.constant(x_train)
@@ -474,7 +481,9 @@ class _Runner:
         """A fresh shuffle, and for augmented training fresh distortions, for every epoch."""
         seed = self.config.seed * 100_003 + epoch
         images = self.x_source
-        if self.config.augment:
+        if self.config.augment and self.distortions is not None:
+            self.distortions.assign(augment.draw(images.shape, seed=seed))  # applied in the step
+        elif self.config.augment:
             images = augment.distort(images, seed=seed)
         if self.config.mirror:
             images = augment.mirror(images, seed=seed + 1)
@@ -514,7 +523,7 @@ class _Runner:
         inliers = tf.constant(0.0)
         for index in tf.range(count):
             batch = batches[index]
-            images = _scaled(tf, tf.gather(self.x, batch))  # (size, 28, 28) float32 in [0, 1]
+            images = self._batch_images(batch)  # (size, 28, 28) float32 in [0, 1]
             labels = tf.gather(self.y, batch)
             with tf.GradientTape() as tape:
                 probabilities = model(images, training=True)
@@ -530,6 +539,14 @@ class _Runner:
             correct += tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
             inliers += tf.reduce_sum(tf.cast(labels < NUM_CLASSES, tf.float32))
         return step_losses.stack(), correct, inliers
+
+    def _batch_images(self, batch):
+        """The training images at `batch`'s indices, distorted here on the GPU path, scaled to [0, 1]."""
+        tf = self.tf
+        images = tf.gather(self.x, batch)  # (size, 28, 28) uint8
+        if self.distortions is not None:
+            images = augment_tf.distort(tf, images, tf.gather(self.distortions, batch))
+        return _scaled(tf, images)
 
     def _evaluate_graph(self, images, labels):
         tf = self.tf

@@ -1,9 +1,9 @@
 """Shared fixtures: small real data, a temporary model store, and a quiet TensorFlow.
 
-Tests are sealed from the machine: the Keras cache, Debian's datasets folder and the drawings
-folder are empty temporary folders unless a test is marked `real_folders`. Under $CI a skip fails
-(tests/ci_skips.py). Also helpers that write dataset files, shared by test_data and test_datafiles
-(import them from tests.conftest).
+Tests are sealed from the machine: the Keras cache, Debian's datasets folder, the drawings folder
+and the cache of drawn images are empty temporary folders unless a test is marked `real_folders`.
+Under $CI a skip fails (tests/ci_skips.py). Also helpers that write dataset files, shared by
+test_data and test_datafiles (import them from tests.conftest).
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ os.environ["MNIST_MLP_OFFLINE"] = "1"  # the internet is the one thing tests nev
 import numpy as np
 import pytest
 
-from mnist_mlp import data, datafiles, datasets, my_drawings
+from mnist_mlp import data, datafiles, datasets, diskcache, my_drawings
 from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
 
 # What the machine holds, as tests see it: an environment variable each, set to a temporary folder.
-SEALED = {"keras": "KERAS_HOME", "datasets": data.DATASETS_DIR_ENV, "drawings": my_drawings.DRAWINGS_ENV}
-SEAL_ROOT_ENV = "MNIST_MLP_TEST_SEAL"  # the temporary folder that holds the three
+SEALED = {
+    "keras": "KERAS_HOME",
+    "datasets": data.DATASETS_DIR_ENV,
+    "drawings": my_drawings.DRAWINGS_ENV,
+    "cache": diskcache.CACHE_ENV,
+}
+SEAL_ROOT_ENV = "MNIST_MLP_TEST_SEAL"  # the temporary folder that holds the four
 _unsealed: dict[str, str | None] = {}  # each variable as it was before the seal
 
 
@@ -52,7 +57,7 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(autouse=True)
 def real_folders(request, monkeypatch):
-    """`@pytest.mark.real_folders("datasets")`: this test sees the machine's own folders (all three
+    """`@pytest.mark.real_folders("datasets")`: this test sees the machine's own folders (all four
     when none is named)."""
     marker = request.node.get_closest_marker("real_folders")
     for name in (marker.args or SEALED) if marker else ():

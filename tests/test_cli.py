@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,10 @@ def test_train_talks_to_people_without_json(capsys, tmp_path):
     assert "data: bundled sample" in err
     assert "model: 784-10 (7,850 parameters)" in err
     assert "epoch 1/1: loss" in err and "test accuracy:" in err
+    speed = re.search(r"s of training, ([\d,]+) images/s\n", err)
+    assert speed and int(speed[1].replace(",", "")) > 0
+    code, _, err = run(capsys, "train", "--preset", "softmax", "--epochs", "1", "--augment", "--no-save")
+    assert code == 0 and re.search(r"s of training, [\d,]+ images/s with augmentation\n", err)
 
 
 def test_models_lists_the_store(capsys, cli_store):

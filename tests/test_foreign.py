@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import os
+import warnings
 
-from mnist_mlp import foreign, preprocess
+import numpy as np
+import pytest
+
+from mnist_mlp import diskcache, foreign, preprocess
 from tests.conftest import mnist_digits
 
 
@@ -58,3 +62,26 @@ def test_outliers_for_training_are_prepared_images_of_each_kind_and_reproducible
     assert 18 <= len(clothing_model) <= 20
     with np.testing.assert_raises(ValueError):
         foreign.outliers("mnist", 2, seed=0)
+
+
+def test_outliers_do_not_depend_on_how_many_cores_draw_them(monkeypatch):
+    monkeypatch.setenv(diskcache.CACHE_ENV, "off")  # drawn each time
+    monkeypatch.setattr(foreign, "OUTLIER_CHUNK", 4)  # 30 outliers: eight chunks, two worker processes
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback to this process would warn: workers must draw
+        in_workers = foreign.outliers("mnist", 30, seed=2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # drawn here, in turn
+    np.testing.assert_array_equal(in_workers, foreign.outliers("mnist", 30, seed=2))
+
+
+def test_outliers_are_drawn_once_and_read_back(monkeypatch):
+    first = foreign.outliers("mnist", 20, seed=3)
+
+    def no_drawing(*args):
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(foreign, "_outliers", no_drawing)
+    np.testing.assert_array_equal(foreign.outliers("mnist", 20, seed=3), first)
+    with pytest.raises(AssertionError, match="drawn again"):
+        foreign.outliers("mnist", 24, seed=3)

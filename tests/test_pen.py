@@ -207,3 +207,26 @@ def test_renders_are_drawn_here_when_no_worker_process_can_start(tmp_path, monke
     images, labels = mnist_digits()
     expected, _ = pen.add_renders(images[:10], labels[:10], 1, seed=4)
     np.testing.assert_array_equal(np.load(tmp_path / "drawn.npy"), expected)
+
+
+def test_with_renders_draws_once_and_reads_them_back_for_the_same_data_seed_and_settings(monkeypatch):
+    images, labels = mnist_digits()
+    split = datasets.Split(images[:12], labels[:12], images[12:18], labels[12:18])
+    drawn = pen.with_renders(split, 1, seed=5)
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drawn again: the cached renders were not used")
+
+    monkeypatch.setattr(pen, "add_renders", no_drawing)
+    done: list[tuple[int, int]] = []
+    again = pen.with_renders(split, 1, seed=5, on_progress=lambda *counts: done.append(counts))
+    for first, second in zip(drawn, again, strict=True):
+        np.testing.assert_array_equal(first, second)
+    assert done == [(18, 18)]  # read back: all done at once
+    for changed in (
+        lambda: pen.with_renders(split, 1, seed=6),  # another seed
+        lambda: pen.with_renders(split, 2, seed=5),  # other settings
+        lambda: pen.with_renders(datasets.Split(images[1:13], *list(split)[1:]), 1, seed=5),  # other data
+    ):
+        with pytest.raises(AssertionError, match="drawn again"):
+            changed()
