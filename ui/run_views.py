@@ -58,7 +58,8 @@ def progress_bar(session: training.Training, whose: str = "yours") -> job.JobSta
         if paced is None:
             speed = train.recent_speed(state.points)
             left = report.eta_seconds * report.images_per_second / max(speed, 1e-9)
-            text = f"{where} · {speed:,.0f} images/s · {left:,.0f} s left"
+            augmented = " with augmentation" if session.job.config.augment else ""  # its cost is in it
+            text = f"{where} · {speed:,.0f} images/s{augmented} · {left:,.0f} s left"
         else:
             text = f"{where} · step {report.step:,} · {paced}"
         bar.progress(min(report.fraction, 1.0), text=text)

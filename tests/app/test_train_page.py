@@ -1,5 +1,6 @@
 """The Train page: a tiny model trained for one epoch in the background, saved, tested; a run stopped."""
 
+import re
 import time
 
 import numpy as np
@@ -198,3 +199,20 @@ def test_the_preload_fills_what_a_first_run_needs_and_can_be_switched_off(monkey
     monkeypatch.setattr(run, "split", no_split)
     split = resources.training_split(resources.PRELOAD_DATASET, 0)  # the Train page's default
     assert len(split.x_train) == 3600 and not split.x_train.flags.writeable
+
+
+def test_the_speed_shown_says_when_it_includes_augmentation(app):
+    open_page(app, "train")
+    choose_tiny_model(app, epochs=500)
+    app.toggle(key="train_aug_custom").set_value(True).run()
+    app.button(key="train_start").click().run()
+    training = app.session_state["training"]
+    deadline = time.monotonic() + 60
+    while training.job.state().progress is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    app.run()
+    bar = next(element.proto.text for element in app.get("progress"))
+    assert re.search(r"· [\d,]+ images/s with augmentation · [\d,]+ s left", bar), bar
+    app.button(key="train_stop").click().run()
+    assert training.job.wait(5)
