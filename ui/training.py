@@ -40,6 +40,7 @@ class Training:
     test: evaluate.Evaluation | None = None  # set when evaluated on the test set
     saved_as: str | None = None
     replaced: bool = False  # the save replaced an earlier model of that name
+    save_refused: str = ""  # why the last save was refused; kept, as a page may rerun on its own
     watch_id: str = ""  # the id in the link that watches it (the same for every run of a session)
     run_id: str = field(default_factory=lambda: secrets.token_hex(6))  # this run's own, for watchers
     panel_urls: list[str] = field(default_factory=list)  # the panel's images as data: URLs, made once
@@ -181,9 +182,12 @@ def save_form(
         try:
             save_training(session, name.strip())
         except (ValueError, OSError) as err:
-            st.error(f"Not saved: {err}")
+            session.save_refused = f"Not saved: {err}"
         else:
+            session.save_refused = ""
             st.rerun()
+    if session.save_refused:  # until the next try: a page reruns when another session saves a model
+        st.error(session.save_refused)
 
 
 def sidebar_status() -> None:

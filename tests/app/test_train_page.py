@@ -66,6 +66,8 @@ def test_trains_one_epoch_then_saves_the_model_with_its_card(app, models_folder)
     refusal = "Not saved: A model named 'tiny' already exists, and only the session that saved it"
     assert any(error.startswith(refusal) for error in texts(app.error)), texts(app.error)
     assert (models_folder / "tiny" / store.MODEL_FILE).read_bytes() == tiny_before
+    app.run()  # a rerun of its own (another session's save makes one): the refusal is still said
+    assert any(error.startswith(refusal) for error in texts(app.error)), texts(app.error)
 
 
 def test_pen_strokes_and_outliers_join_the_training_images(app, models_folder):
