@@ -136,25 +136,6 @@ def test_a_run_stopped_before_its_first_step_offers_no_model(app):
     assert not [button for button in app.button if button.key in ("train_save", "train_continue")]
 
 
-def test_a_queued_lesson_can_only_be_stopped(app):
-    from ui import resources
-
-    slots = resources.training_slots()
-    taken = [slots.acquire(timeout=5) for _ in range(resources.MAX_TRAININGS)]
-    try:
-        open_page(app, "train")
-        choose_tiny_model(app, epochs=1)
-        app.button(key="train_start").click().run()
-        assert any(info.startswith("Queued:") for info in texts(app.info))
-        keys = {button.key for button in app.button}
-        assert "train_stop" in keys and not keys & {"train_pause", "train_resume", "train_step"}
-        app.button(key="train_stop").click().run()
-        assert app.session_state["training"].job.wait(2)
-    finally:
-        for _ in filter(None, taken):
-            slots.release()
-
-
 def test_the_replay_shows_the_recorded_state_at_a_chosen_step(app):
     open_page(app, "train")
     choose_tiny_model(app, epochs=2)

@@ -90,9 +90,12 @@ def test_pen_strokes_and_outliers_join_the_training_images(app, models_folder):
     assert 750 <= len(x_val) <= 800  # and each validation digit once more
 
 
-def test_stop_ends_a_run_and_keeps_the_model(app):
+def start_long_run(app, augment: bool = False):
+    """Start a 500-epoch run of the tiny model; its Training once it has reported, the page redrawn."""
     open_page(app, "train")
     choose_tiny_model(app, epochs=500)
+    if augment:
+        app.toggle(key="train_aug_custom").set_value(True).run()
     app.button(key="train_start").click().run()
     training = app.session_state["training"]
     deadline = time.monotonic() + 60
@@ -100,6 +103,11 @@ def test_stop_ends_a_run_and_keeps_the_model(app):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     app.run()
+    return training
+
+
+def test_stop_ends_a_run_and_keeps_the_model(app):
+    training = start_long_run(app)
     assert app.button(key="train_stop").label == "Stop"
     app.button(key="train_stop").click().run()
     assert training.job.wait(2), "stopped within about a second"
@@ -125,6 +133,8 @@ def test_a_run_waits_while_other_sessions_hold_every_slot(app):
         choose_tiny_model(app, epochs=1)
         app.button(key="train_start").click().run()
         assert any(info.startswith("Queued:") for info in texts(app.info))
+        keys = {button.key for button in app.button}  # no lesson controls for a run not yet going
+        assert "train_stop" in keys and not keys & {"train_pause", "train_resume", "train_step"}
         app.button(key="train_stop").click().run()
         assert app.session_state["training"].job.wait(2)
         app.run()
@@ -204,16 +214,7 @@ def test_the_preload_fills_what_a_first_run_needs_and_can_be_switched_off(monkey
 
 
 def test_the_speed_shown_says_when_it_includes_augmentation(app):
-    open_page(app, "train")
-    choose_tiny_model(app, epochs=500)
-    app.toggle(key="train_aug_custom").set_value(True).run()
-    app.button(key="train_start").click().run()
-    training = app.session_state["training"]
-    deadline = time.monotonic() + 60
-    while training.job.state().progress is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    app.run()
+    training = start_long_run(app, augment=True)
     bar = next(element.proto.text for element in app.get("progress"))
     assert re.search(r"· [\d,]+ images/s with augmentation · [\d,]+ s left", bar), bar
     app.button(key="train_stop").click().run()
