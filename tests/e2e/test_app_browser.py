@@ -31,11 +31,22 @@ def test_every_page_opens_without_exception(page, app_url, path):
     screenshot(page, path or "home")
 
 
-def canvas_box(page):
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=60_000)
-    canvas.scroll_into_view_if_needed()
-    return canvas.bounding_box()
+def canvas_box(page, attempts: int = 3):
+    """The drawing canvas's box on the page, scrolled into view. A canvas given a new key (Clear) is
+    mounted again once the script run has ended, so the one found may be replaced while it is scrolled
+    to: then the new one is looked up."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(attempts):
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.wait_for(timeout=60_000)
+        try:
+            canvas.scroll_into_view_if_needed()
+            return canvas.bounding_box()
+        except PlaywrightError as err:
+            if "not attached" not in str(err) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def draw(page, strokes) -> float:
