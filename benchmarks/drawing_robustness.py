@@ -21,9 +21,7 @@ time; each set-up has its own seed, so the drawings do not depend on how many co
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import itertools
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from PIL import Image
 
-from mnist_mlp import data, model, pen, preprocess, store
+from mnist_mlp import cores, data, model, pen, preprocess, store
 from tests.canvas import render_on_canvas
 
 if TYPE_CHECKING:
@@ -249,15 +247,8 @@ def pen_setups_images(digits: np.ndarray, setups: list[tuple[int, bool, bool]], 
     Drawing is pure Python and numpy on one core, ~1 ms a digit, so 16 set-ups of 10,000 digits take
     minutes; worker processes (spawned: no TensorFlow in them) draw whole set-ups side by side.
     """
-    context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(len(os.sched_getaffinity(0)), mp_context=context)
-    try:
-        jobs = [pool.submit(pen_setup_images, digits, *setup, seed) for setup in setups]
-        for index, job in enumerate(jobs):
-            jobs[index] = None  # 31 MB a set-up at 10,000 digits: the caller keeps what it needs
-            yield job.result()
-    finally:
-        pool.shutdown(cancel_futures=True)
+    jobs = [(digits, *setup, seed) for setup in setups]  # 31 MB a set-up's result at 10,000 digits
+    yield from cores.on_every_core(pen_setup_images, jobs, "pen drawings")
 
 
 def pen_setup_images(digits: np.ndarray, brush: int, legible: bool, shaky: bool, seed: int) -> np.ndarray:

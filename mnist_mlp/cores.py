@@ -32,7 +32,8 @@ def on_every_core(function: Callable[..., Any], jobs: Sequence[tuple], what: str
     done = 0
     try:
         futures = [pool.submit(function, *job) for job in jobs]
-        for future in futures:
+        for index, future in enumerate(futures):
+            futures[index] = None  # memory: each result is the caller's to keep once it is handed over
             yield future.result()
             done += 1
     except concurrent.futures.process.BrokenProcessPool:
